@@ -1,0 +1,194 @@
+import { existsSync } from 'node:fs';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { ROLES, type Role } from '../policy/roles.js';
+import { call } from './client.js';
+import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
+import { CcguardError, EXIT, exitCodeFor } from './errors.js';
+import { formatEvent, formatStatus } from './human-format.js';
+import { readSecrets } from './secret-input.js';
+import { VERSION } from './version.js';
+
+interface ClientOptions {
+  socket?: string;
+  stdin?: boolean;
+  json?: boolean;
+}
+
+async function configFrom(path: string | undefined): Promise<Config> {
+  return path ? loadConfig(path) : builtInConfig();
+}
+
+/** --socket, else CCGUARD_SOCKET, else the installed config's socket, else the built-in default. */
+async function socketPath(options: ClientOptions): Promise<string> {
+  if (options.socket) return options.socket;
+  if (process.env.CCGUARD_SOCKET) return process.env.CCGUARD_SOCKET;
+  if (existsSync(SYSTEM_CONFIG_PATH)) return (await loadConfig(SYSTEM_CONFIG_PATH)).socket;
+  return builtInConfig().socket;
+}
+
+function print(value: unknown, json: boolean | undefined, human: (v: unknown) => string): void {
+  process.stdout.write(`${json ? JSON.stringify(value) : human(value)}\n`);
+}
+
+function clientCommand(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--socket <path>', 'control socket of the daemon (else $CCGUARD_SOCKET, else the configured one)'))
+    .addOption(new Option('--stdin', 'read secrets from standard input, one per line, instead of prompting'));
+}
+
+const roleArgument = (): Argument => new Argument('<role>', 'manufacturer, installer, operator or user').choices(ROLES);
+const onOffOption = (flag: string, what: string): Option => new Option(`${flag} <on|off>`, what).choices(['on', 'off']);
+
+export function buildProgram(): Command {
+  const program = new Command('ccguard')
+    .description('Security agent of an EV charge controller: credentials, recovery paths, logs')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('daemon')
+    .description('run the agent in the foreground (without --config: the built-in default config)')
+    .option('--config <file>', 'JSON config file')
+    .action(async (opts: { config?: string }) => {
+      const { runDaemon } = await import('./daemon.js');
+      await runDaemon(await configFrom(opts.config));
+    });
+
+  program
+    .command('provision')
+    .description("create a new device's state with per-role default passwords")
+    .option('--config <file>', 'JSON config file (else the built-in default config)')
+    .option('--defaults <file>', 'JSON {"manufacturer": …, "installer": …, "operator": …, "user": …}; else random defaults are generated and printed once')
+    .option('--force', 'replace an existing state (every password goes back to a new default)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { config?: string; defaults?: string; force?: boolean; json?: boolean }) => {
+      const { provision, readDefaultsFile } = await import('./provision.js');
+      const config = await configFrom(opts.config);
+      const defaults = opts.defaults ? await readDefaultsFile(opts.defaults) : null;
+      const result = await provision(config, { defaults, force: opts.force === true });
+      const out = { stateDir: result.stateDir, generation: result.generation, defaults: result.generated };
+      print(out, opts.json, () => {
+        const lines = [`provisioned ${result.stateDir} (generation ${result.generation})`];
+        if (result.generated) {
+          lines.push('default passwords for the device label (shown only this once):');
+          for (const role of ROLES) lines.push(`  ${role.padEnd(13)}${result.generated[role]}`);
+        }
+        lines.push('every role must change its default password at its first login');
+        return lines.join('\n');
+      });
+    });
+
+  clientCommand(program.command('status').description('show the state of the agent'))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: ClientOptions) => {
+      print(await call(await socketPath(opts), 'status', {}), opts.json, formatStatus);
+    });
+
+  clientCommand(program.command('login').description("check a role's password").addArgument(roleArgument())).action(
+    async (role: Role, opts: ClientOptions) => {
+      const [password] = await readSecrets([{ label: `Password for ${role}` }], opts.stdin === true);
+      await call(await socketPath(opts), 'login', { role, password: password as string });
+      process.stdout.write(`login accepted for ${role}\n`);
+    },
+  );
+
+  clientCommand(
+    program
+      .command('passwd')
+      .description("change a role's password (as the role itself, or as the manufacturer)")
+      .addArgument(roleArgument())
+      .addOption(new Option('--as <role>', 'set the password as this role instead of with the current password').choices(['manufacturer'])),
+  ).action(async (role: Role, opts: ClientOptions & { as?: 'manufacturer' }) => {
+    const socket = await socketPath(opts);
+    if (opts.as) {
+      const [asPassword, newPassword] = await readSecrets(
+        [{ label: `Password for ${opts.as}` }, { label: `New password for ${role}`, confirm: true }],
+        opts.stdin === true,
+      );
+      await call(socket, 'passwdAs', { role, as: opts.as, asPassword: asPassword as string, newPassword: newPassword as string });
+    } else {
+      const [currentPassword, newPassword] = await readSecrets(
+        [{ label: `Current password for ${role}` }, { label: `New password for ${role}`, confirm: true }],
+        opts.stdin === true,
+      );
+      await call(socket, 'passwd', { role, currentPassword: currentPassword as string, newPassword: newPassword as string });
+    }
+    process.stdout.write(`password changed for ${role}\n`);
+  });
+
+  const policy = program.command('policy').description('password policy settings (manufacturer)');
+  clientCommand(policy.command('show').description('show the password policy'))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: ClientOptions) => {
+      print(await call(await socketPath(opts), 'policy.show', {}), opts.json, (v) => {
+        const p = v as { enforceStrong: boolean; enforcePasswordChange: boolean };
+        return `strong passwords: ${p.enforceStrong ? 'on' : 'off'}\nforced operator password change: ${p.enforcePasswordChange ? 'on' : 'off'}`;
+      });
+    });
+  clientCommand(policy.command('set').description('change the password policy (manufacturer password)'))
+    .addOption(onOffOption('--strong', 'require lower and upper case, digit, special character and a strength of 3 of 4'))
+    .addOption(onOffOption('--force-change', 'the operator must change the password at the next login'))
+    .option('--json', 'print the resulting policy as JSON')
+    .action(async (opts: ClientOptions & { strong?: 'on' | 'off'; forceChange?: 'on' | 'off' }) => {
+      if (opts.strong === undefined && opts.forceChange === undefined) {
+        throw new CommanderError(EXIT.usage, 'ccguard.usage', 'give --strong on|off, --force-change on|off or both');
+      }
+      const [password] = await readSecrets([{ label: 'Password for manufacturer' }], opts.stdin === true);
+      const result = await call(await socketPath(opts), 'policy.set', {
+        password: password as string,
+        ...(opts.strong ? { enforceStrong: opts.strong === 'on' } : {}),
+        ...(opts.forceChange ? { enforcePasswordChange: opts.forceChange === 'on' } : {}),
+      });
+      print(result, opts.json, () => 'policy updated');
+    });
+
+  program
+    .command('events')
+    .description('show the security event log')
+    .addOption(new Option('--socket <path>', 'control socket of the daemon'))
+    .option('--follow', 'keep printing new events as they happen')
+    .option('--json', 'one JSON object per line')
+    .option('--limit <n>', 'how many past events to show', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CommanderError(EXIT.usage, 'ccguard.usage', '--limit takes a whole number from 1 to 10000');
+      return n;
+    }, 100)
+    .action(async (opts: ClientOptions & { follow?: boolean; limit: number }) => {
+      const show = (event: unknown): void => print(event, opts.json, formatEvent);
+      const result = (await call(
+        await socketPath(opts),
+        'events',
+        { follow: opts.follow === true, limit: opts.limit },
+        opts.follow ? { onEvent: show } : {},
+      )) as { events: unknown[] } | undefined;
+      if (!opts.follow) for (const event of result?.events ?? []) show(event);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and exits with the contract's exit code. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // Exit at once: a daemon that failed to start may hold open log files or timers.
+    process.exit(reportError(err));
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    if (err.code === 'ccguard.usage') process.stderr.write(`ccguard: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof CcguardError) {
+    process.stderr.write(`ccguard: ${err.message}\n`);
+    return exitCodeFor(err.code);
+  }
+  process.stderr.write(`ccguard: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT.refused;
+}

@@ -1,0 +1,129 @@
+import { performance } from 'node:perf_hooks';
+import { ROLES, type Role } from '../policy/roles.js';
+import type { Config } from './config.js';
+import { Credentials, type RoleStatus } from './credentials.js';
+import { GenerationStore } from './generation-store.js';
+import { PasswordHasher } from './hasher.js';
+import { openLogs } from './logging.js';
+import { SystemdNotifier } from './sd-notify.js';
+import { SocketServer, type Handlers } from './socket-server.js';
+import { stateSchema } from './state.js';
+import { StrengthService } from './strength.js';
+import { VERSION } from './version.js';
+
+const DEFAULT_POLICY = { enforceStrong: true, enforcePasswordChange: false };
+const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
+
+/** Runs the agent in the foreground until SIGTERM or SIGINT. */
+export async function runDaemon(config: Config): Promise<void> {
+  const now = (): number => performance.now();
+  const startedAt = now();
+  const logs = await openLogs(config.logDir);
+  const { log, security } = logs;
+  const store = new GenerationStore(config.stateDir, stateSchema);
+  await store.prepare(true);
+  const loaded = await store.load();
+  for (const rejected of loaded.rejected) {
+    log.error(rejected, 'state file rejected; using the previous generation');
+    security.record('StateFileRejected', { file: rejected.file, reason: rejected.reason, usingGeneration: loaded.generation });
+  }
+
+  const strength = new StrengthService();
+  const credentials = new Credentials({
+    store,
+    hasher: new PasswordHasher(config.argon2, config.maxConcurrentHashes),
+    strength,
+    security,
+    log,
+    config,
+    now,
+  });
+
+  // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
+  const refresh = async (): Promise<void> => {
+    if (store.current === null) {
+      await store.load();
+      if (store.current !== null) log.info({ generation: store.generation }, 'provisioned state found');
+    }
+  };
+
+  const handlers: Handlers = {
+    status: async () => {
+      await refresh();
+      const roles = credentials.roleStatus();
+      return {
+        version: VERSION,
+        uptimeSeconds: Math.floor((now() - startedAt) / 1000),
+        provisioned: store.current !== null,
+        stateGeneration: store.generation,
+        roles: roles ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
+        policy: store.current?.policy ?? DEFAULT_POLICY,
+        puk: { set: false, triesLeft: 10, blocked: false },
+        masterCards: 0,
+        rfid: { readers: [], hold: null },
+        logPasswordSet: false,
+        webUi: '1.0',
+        https: false,
+      };
+    },
+    login: async ({ role, password }, ctx) => {
+      await refresh();
+      await credentials.login(role, password, ctx.origin);
+      return { role, mustChange: false };
+    },
+    passwd: async ({ role, currentPassword, newPassword }, ctx) => {
+      await refresh();
+      await credentials.changeOwnPassword(role, currentPassword, newPassword, ctx.origin);
+      return { role, changed: true };
+    },
+    passwdAs: async ({ role, as, asPassword, newPassword }, ctx) => {
+      await refresh();
+      await credentials.setPasswordAs(as, asPassword, role, newPassword, ctx.origin);
+      return { role, changed: true };
+    },
+    'policy.show': async () => {
+      await refresh();
+      return credentials.policy();
+    },
+    'policy.set': async ({ password, enforceStrong, enforcePasswordChange }, ctx) => {
+      await refresh();
+      return credentials.setPolicy(password, { enforceStrong, enforcePasswordChange }, ctx.origin);
+    },
+    events: async ({ follow, limit }, ctx) => {
+      const events = await security.recent(limit);
+      if (follow) ctx.follow((push) => security.subscribe(push));
+      return { events };
+    },
+  };
+
+  const server = new SocketServer({
+    path: config.socket,
+    idleTimeoutMs: config.socketIdleTimeoutMs,
+    maxClients: config.socketMaxClients,
+    handlers,
+    log,
+    security,
+  });
+  await server.listen();
+  security.record('StartupOfTheDevice', { version: VERSION, provisioned: store.current !== null, generation: store.generation });
+  log.info({ socket: config.socket, stateDir: config.stateDir, version: VERSION }, 'ccguard daemon serving');
+
+  const notifier = await SystemdNotifier.fromEnvironment(log);
+  notifier?.ready();
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: no new requests; finishing the ones in progress');
+    notifier?.stopping();
+    await server.close();
+    await store.idle();
+    await strength.close();
+    log.info('stopped');
+    logs.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,63 @@
+import { ROLES } from '../policy/roles.js';
+
+/** Human renderings of `status` and security events for the terminal. */
+
+interface RoleView {
+  isDefault: boolean;
+  mustChange: boolean;
+  failures: number;
+  throttled: boolean;
+  retryInSeconds: number;
+}
+
+interface StatusView {
+  version: string;
+  uptimeSeconds: number;
+  provisioned: boolean;
+  stateGeneration: number;
+  roles: Record<string, RoleView>;
+  policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
+  puk: { set: boolean; triesLeft: number; blocked: boolean };
+  masterCards: number;
+  rfid: { readers: Array<{ name: string; cardPresent: boolean }>; hold: null | { remainingSeconds: number } };
+  logPasswordSet: boolean;
+  webUi: string;
+  https: boolean;
+}
+
+const onOff = (b: boolean): string => (b ? 'on' : 'off');
+
+export function formatStatus(raw: unknown): string {
+  const s = raw as StatusView;
+  const lines: string[] = [];
+  lines.push(`ccguard ${s.version}, up ${s.uptimeSeconds} s`);
+  lines.push(s.provisioned ? `provisioned (state generation ${s.stateGeneration})` : 'NOT PROVISIONED: run "ccguard provision"');
+  if (s.provisioned) {
+    lines.push('roles:');
+    for (const role of ROLES) {
+      const r = s.roles[role];
+      if (!r) continue;
+      const notes: string[] = [];
+      if (r.isDefault) notes.push('default password');
+      if (r.mustChange) notes.push('must change');
+      if (r.failures > 0) notes.push(`${r.failures} failed attempt${r.failures === 1 ? '' : 's'}`);
+      if (r.throttled) notes.push(`throttled for ${r.retryInSeconds} s`);
+      lines.push(`  ${role.padEnd(13)}${notes.length > 0 ? notes.join(', ') : 'ok'}`);
+    }
+  }
+  lines.push(`policy: strong passwords ${onOff(s.policy.enforceStrong)}, forced operator change ${onOff(s.policy.enforcePasswordChange)}`);
+  const puk = s.puk.blocked ? 'blocked' : s.puk.set ? `set (${s.puk.triesLeft} tries left)` : 'not set';
+  lines.push(`recovery: PUK ${puk}; ${s.masterCards} master card${s.masterCards === 1 ? '' : 's'}`);
+  const readers = s.rfid.readers.map((r) => `${r.name}${r.cardPresent ? ' (card present)' : ''}`);
+  lines.push(`readers: ${readers.length > 0 ? readers.join(', ') : 'none'}${s.rfid.hold ? `; hold: ${s.rfid.hold.remainingSeconds} s left` : ''}`);
+  lines.push(`log password: ${s.logPasswordSet ? 'set' : 'not set'}; web interface ${s.webUi}; HTTPS ${onOff(s.https)}`);
+  return lines.join('\n');
+}
+
+export function formatEvent(raw: unknown): string {
+  const { time, event, ...rest } = raw as { time: string; event: string } & Record<string, unknown>;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${time}  ${event}${fields ? `  ${fields}` : ''}`;
+}

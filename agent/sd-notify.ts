@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { UnixDgramSocket } from 'unix-dgram';
+
+/**
+ * systemd's notify protocol (READY=1, WATCHDOG=1, STOPPING=1) over $NOTIFY_SOCKET. Core Node
+ * cannot send Unix datagrams, so the small unix-dgram binding is loaded, and only under systemd.
+ */
+export class SystemdNotifier {
+  #watchdog: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly path: string,
+    private readonly socket: UnixDgramSocket,
+    private readonly log: Logger,
+  ) {}
+
+  /** Null when the daemon was not started by systemd with Type=notify. */
+  static async fromEnvironment(log: Logger): Promise<SystemdNotifier | null> {
+    const raw = process.env.NOTIFY_SOCKET;
+    if (!raw) return null;
+    const unix = await import('unix-dgram');
+    const socket = unix.createSocket('unix_dgram');
+    socket.on('error', (err: Error) => log.warn({ err }, 'sd_notify failed'));
+    // A leading "@" names a socket in the abstract namespace.
+    const path = raw.startsWith('@') ? `\0${raw.slice(1)}` : raw;
+    return new SystemdNotifier(path, socket, log);
+  }
+
+  send(state: string): void {
+    const buf = Buffer.from(state);
+    try {
+      this.socket.send(buf, 0, buf.length, this.path);
+    } catch (err) {
+      this.log.warn({ err, state }, 'sd_notify failed');
+    }
+  }
+
+  /** READY=1, then WATCHDOG=1 at half the interval systemd asks for in $WATCHDOG_USEC. */
+  ready(): void {
+    this.send('READY=1');
+    const usec = Number(process.env.WATCHDOG_USEC);
+    const pid = process.env.WATCHDOG_PID;
+    if (Number.isFinite(usec) && usec > 0 && (!pid || Number(pid) === process.pid)) {
+      this.#watchdog = setInterval(() => this.send('WATCHDOG=1'), Math.max(usec / 2000, 100));
+    }
+  }
+
+  stopping(): void {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.send('STOPPING=1');
+    this.socket.close();
+  }
+}

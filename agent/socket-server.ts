@@ -1,0 +1,197 @@
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { describeIssues } from './config.js';
+import { CcguardError, StateError } from './errors.js';
+import { LineFramer } from './line-framer.js';
+import type { SecurityLog } from './logging.js';
+import {
+  envelopeSchema,
+  isMethod,
+  MAX_FRAME_BYTES,
+  methodParams,
+  PROTOCOL_VERSION,
+  type ErrorBody,
+  type Method,
+  type ParamsOf,
+  type RequestId,
+  type Response,
+} from './protocol.js';
+import { daemonAnswers } from './client.js';
+
+export interface RequestContext {
+  origin: string;
+  /** Keeps the connection open past the response and sends `event` lines on it. */
+  follow(subscribe: (push: (event: unknown) => void) => () => void): void;
+}
+
+export type Handlers = { [M in Method]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<unknown> };
+
+export interface SocketServerOptions {
+  path: string;
+  idleTimeoutMs: number;
+  maxClients: number;
+  handlers: Handlers;
+  log: Logger;
+  security: SecurityLog;
+}
+
+/** Requests one connection may have in progress before the daemon stops reading from it. */
+const MAX_IN_FLIGHT_PER_CONNECTION = 16;
+/** Unread responses a client may leave queued before it is disconnected. */
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/**
+ * The control socket: newline-delimited JSON requests `{v, id, method, params}`, each validated
+ * before it reaches a handler. Every bad frame gets an error response naming the problem and the
+ * connection goes on; nothing one client sends stops the daemon serving the others.
+ */
+export class SocketServer {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(private readonly options: SocketServerOptions) {
+    this.#server = createServer({ pauseOnConnect: false }, (socket) => this.#accept(socket));
+    this.#server.maxConnections = options.maxClients;
+  }
+
+  async listen(): Promise<void> {
+    const { path } = this.options;
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    if (await daemonAnswers(path)) throw new StateError(`another daemon is already serving ${path}`);
+    await unlink(path).catch(() => undefined); // a stale socket left by a crash
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(path, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(path, 0o660);
+  }
+
+  /** Stops accepting, lets requests in progress finish, then closes every connection. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await Promise.allSettled([...this.#inFlight]);
+    for (const socket of this.#sockets) socket.end();
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.setTimeout(this.options.idleTimeoutMs);
+    socket.on('timeout', () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    let inFlight = 0;
+    let invalidCount = 0;
+    const unsubscribers: Array<() => void> = [];
+    const send = (message: object): void => {
+      if (socket.destroyed) return;
+      if (socket.writableLength > MAX_UNREAD_BYTES) {
+        this.options.log.warn('client does not read its responses; disconnecting it');
+        socket.destroy();
+        return;
+      }
+      socket.write(`${JSON.stringify(message)}\n`);
+    };
+    const invalid = (id: RequestId | null, message: string): void => {
+      invalidCount++;
+      if (invalidCount === 1) this.options.security.record('InvalidMessages', { channel: 'socket', reason: message.slice(0, 200) });
+      send(errorResponse(id, { code: 'invalid', message }));
+    };
+    const framer = new LineFramer(
+      MAX_FRAME_BYTES,
+      (line) => {
+        if (line.trim() === '') return;
+        const task = this.#handle(line, send, invalid, (sub) => {
+          socket.setTimeout(0); // a follower waits for events as long as it likes
+          unsubscribers.push(sub((event) => send(event as object)));
+        });
+        inFlight++;
+        if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) socket.pause();
+        const tracked = task.finally(() => {
+          this.#inFlight.delete(tracked);
+          inFlight--;
+          if (inFlight < MAX_IN_FLIGHT_PER_CONNECTION && !socket.destroyed) socket.resume();
+        });
+        this.#inFlight.add(tracked);
+      },
+      () => invalid(null, `request frame exceeds ${MAX_FRAME_BYTES} bytes; it was discarded`),
+    );
+    socket.on('data', (data: Buffer) => framer.push(data));
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      if (invalidCount > 1) this.options.log.warn({ invalidFrames: invalidCount }, 'connection sent invalid frames');
+    });
+  }
+
+  async #handle(
+    line: string,
+    send: (message: object) => void,
+    invalid: (id: RequestId | null, message: string) => void,
+    follow: (subscribe: (push: (event: unknown) => void) => () => void) => void,
+  ): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (err) {
+      invalid(null, `request is not valid JSON: ${(err as Error).message}`);
+      return;
+    }
+    const envelope = envelopeSchema.safeParse(raw);
+    if (!envelope.success) {
+      invalid(salvageId(raw), `invalid request: ${describeIssues(envelope.error)}`);
+      return;
+    }
+    const { id, method, params, origin } = envelope.data;
+    if (!isMethod(method)) {
+      invalid(id, `unknown method "${method}"`);
+      return;
+    }
+    const parsed = methodParams[method].safeParse(params);
+    if (!parsed.success) {
+      invalid(id, `invalid params for ${method}: ${describeIssues(parsed.error)}`);
+      return;
+    }
+    const ctx: RequestContext = {
+      origin: `socket:${origin ?? 'unnamed'}`,
+      follow: (subscribe) => follow((push) => subscribe((event) => push({ v: PROTOCOL_VERSION, id, event }))),
+    };
+    try {
+      const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;
+      const result = await handler(parsed.data, ctx);
+      send({ v: PROTOCOL_VERSION, id, ok: true, result } satisfies Response);
+    } catch (err) {
+      if (err instanceof CcguardError) {
+        send(errorResponse(id, { code: err.code, message: err.message, ...err.details() }));
+      } else {
+        this.options.log.error({ err, method }, 'request failed');
+        send(errorResponse(id, { code: 'internal', message: `internal error while handling ${method}; see the agent log` }));
+      }
+    }
+  }
+}
+
+function errorResponse(id: RequestId | null, error: ErrorBody): Response {
+  return { v: PROTOCOL_VERSION, id, ok: false, error };
+}
+
+/** The id of a request that failed validation, when it has a usable one, so the client can match the error. */
+function salvageId(raw: unknown): RequestId | null {
+  if (raw === null || typeof raw !== 'object' || !('id' in raw)) return null;
+  const id = (raw as { id: unknown }).id;
+  if (typeof id === 'string' && id.length > 0 && id.length <= 128) return id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return id;
+  return null;
+}

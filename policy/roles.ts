@@ -1,0 +1,19 @@
+/** The four roles of the vendor's security guide, most privileged first. */
+export const ROLES = ['manufacturer', 'installer', 'operator', 'user'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/** Actions that need a role other than the one whose password is being changed. */
+export type PrivilegedAction = 'policy.set' | 'password.setOther';
+
+const PERMITTED: Record<PrivilegedAction, readonly Role[]> = {
+  'policy.set': ['manufacturer'],
+  'password.setOther': ['manufacturer'],
+};
+
+export function mayPerform(actor: Role, action: PrivilegedAction): boolean {
+  return PERMITTED[action].includes(actor);
+}
