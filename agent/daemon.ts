@@ -8,6 +8,7 @@ import { openLogs } from './logging.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { SocketServer, type Handlers } from './socket-server.js';
 import { stateSchema } from './state.js';
+import type { StatusReport } from './status-report.js';
 import { StrengthService } from './strength.js';
 import { VERSION } from './version.js';
 
@@ -48,7 +49,7 @@ export async function runDaemon(config: Config): Promise<void> {
   };
 
   const handlers: Handlers = {
-    status: async () => {
+    status: async (): Promise<StatusReport> => {
       await refresh();
       const roles = credentials.roleStatus();
       return {

@@ -1,34 +1,12 @@
 import { ROLES } from '../policy/roles.js';
+import type { StatusReport } from './status-report.js';
 
 /** Human renderings of `status` and security events for the terminal. */
-
-interface RoleView {
-  isDefault: boolean;
-  mustChange: boolean;
-  failures: number;
-  throttled: boolean;
-  retryInSeconds: number;
-}
-
-interface StatusView {
-  version: string;
-  uptimeSeconds: number;
-  provisioned: boolean;
-  stateGeneration: number;
-  roles: Record<string, RoleView>;
-  policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
-  puk: { set: boolean; triesLeft: number; blocked: boolean };
-  masterCards: number;
-  rfid: { readers: Array<{ name: string; cardPresent: boolean }>; hold: null | { remainingSeconds: number } };
-  logPasswordSet: boolean;
-  webUi: string;
-  https: boolean;
-}
 
 const onOff = (b: boolean): string => (b ? 'on' : 'off');
 
 export function formatStatus(raw: unknown): string {
-  const s = raw as StatusView;
+  const s = raw as StatusReport;
   const lines: string[] = [];
   lines.push(`ccguard ${s.version}, up ${s.uptimeSeconds} s`);
   lines.push(s.provisioned ? `provisioned (state generation ${s.stateGeneration})` : 'NOT PROVISIONED: run "ccguard provision"');

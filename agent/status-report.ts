@@ -1,0 +1,18 @@
+import type { Role } from '../policy/roles.js';
+import type { RoleStatus } from './credentials.js';
+
+/** What `status` answers (the `status --json` contract of design.md, plus diagnostics). */
+export interface StatusReport {
+  version: string;
+  uptimeSeconds: number;
+  provisioned: boolean;
+  stateGeneration: number;
+  roles: Record<Role, RoleStatus>;
+  policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
+  puk: { set: boolean; triesLeft: number; blocked: boolean };
+  masterCards: number;
+  rfid: { readers: Array<{ name: string; cardPresent: boolean }>; hold: null | { remainingSeconds: number } };
+  logPasswordSet: boolean;
+  webUi: '1.0' | '2.0' | '2.0-only';
+  https: boolean;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what the tests need on a fresh machine, builds,
+# runs the suite and ends with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the native modules build with (argon2 falls back to a source build; unix-dgram always builds).
+need=()
+for pkg in g++ make python3; do
+  command -v "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+  else
+    echo "missing: ${need[*]}; install them (Debian: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+npm ci --no-audit --no-fund
+npm run build --silent
+npx tap build >/dev/null
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+npx tap --reporter=tap "$@" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+node test/summarize-tap.mjs "$out"
+exit "$status"
