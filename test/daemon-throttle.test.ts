@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { call } from '../agent/client.js';
+import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from './helpers/harness.js';
+
+// Short waits for the test: 600 ms doubling. Timed attempts go straight to the socket;
+// a CLI process takes longer than that to start.
+const BASE_MS = 600;
+const env = await makeEnv({ throttle: { baseDelayMs: BASE_MS, maxDelayMs: 60_000 } });
+await provisionWithDefaults(env);
+t.teardown(() => cleanup(env));
+
+/** Error code of a login over the socket ('ok' on success). */
+async function attempt(password: string): Promise<string> {
+  try {
+    await call(env.socket, 'login', { role: 'user', password });
+    return 'ok';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+t.test('five free failures, then a doubling wait; attempts inside it are not checked', async (t) => {
+  let daemon = await startDaemon(env);
+  for (let i = 1; i <= 5; i++) t.equal(await attempt('Wrong-Password-1'), 'refused', `failure ${i}`);
+  // Inside the wait even the right password is refused without being checked.
+  t.equal(await attempt(DEFAULTS.user), 'throttled');
+  let s = await statusJson(env);
+  t.equal(s.roles.user.failures, 5, 'a refused-in-wait attempt does not count as a failure');
+  t.equal(s.roles.user.throttled, true);
+
+  await sleep(BASE_MS + 50);
+  t.equal(await attempt('Wrong-Password-1'), 'refused', 'after the wait the password is checked again');
+  const t0 = performance.now();
+  let refusedFor = 0;
+  let result: string;
+  while ((result = await attempt('Wrong-Password-1')) === 'throttled') {
+    refusedFor = performance.now() - t0;
+    await sleep(25);
+  }
+  t.equal(result, 'refused');
+  t.ok(refusedFor >= BASE_MS * 2 - 100 && refusedFor < BASE_MS * 2 + 500, `the 2nd wait is twice the 1st (${Math.round(refusedFor)} ms)`);
+  t.equal((await statusJson(env)).roles.user.failures, 7);
+
+  const viaCli = await cli(env, ['login', 'user', '--stdin'], `${DEFAULTS.user}\n`);
+  t.equal(viaCli.code, 4, 'the CLI exits 4');
+  t.match(viaCli.stderr, /too many failed attempts for user: wait [1-3] s before the next attempt/);
+
+  // A restart does not reset the counter: the wait starts again from start-up.
+  await daemon.stop();
+  daemon = await startDaemon(env);
+  s = await statusJson(env);
+  t.equal(s.roles.user.failures, 7, 'failures survive a restart');
+  t.equal(await attempt(DEFAULTS.user), 'throttled', 'throttled right after the restart');
+  await sleep(BASE_MS * 4 + 50);
+  t.equal(await attempt(DEFAULTS.user), 'mustChange', 'the right password is accepted (must change: a default)');
+  t.equal((await statusJson(env)).roles.user.failures, 0, 'and resets the counter');
+  await daemon.stop();
+});
+
+t.test('a burst of parallel guesses cannot exceed the free allowance', async (t) => {
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const attempts = await Promise.allSettled(
+    Array.from({ length: 40 }, () => call(env.socket, 'login', { role: 'installer', password: 'Wrong-Guess-123' })),
+  );
+  const codes = attempts.map((a) => (a.status === 'rejected' ? (a.reason as { code: string }).code : 'ok'));
+  const checked = codes.filter((c) => c === 'refused').length;
+  t.equal(codes.filter((c) => c === 'ok').length, 0);
+  t.ok(checked <= 5, `at most 5 guesses were checked (${checked})`);
+  t.equal(checked + codes.filter((c) => c === 'throttled').length, 40);
+  t.equal((await statusJson(env)).roles.installer.failures, checked, 'every checked guess was counted');
+});
