@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ROLES } from '../policy/roles.js';
 import { ConfigError } from './errors.js';
+import { describeIssues } from './schema-issues.js';
 
 /** Where a packaged install keeps its config; client commands read the socket path from it. */
 export const SYSTEM_CONFIG_PATH = '/etc/ccguard/config.json';
@@ -22,67 +23,68 @@ function defaultPaths(): { stateDir: string; socket: string; logDir: string } {
   };
 }
 
-const positiveInt = z.number().int().positive();
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const path = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 
-const configSchema = z
-  .object({
-    stateDir: z.string().min(1),
-    socket: z.string().min(1).max(107, 'a Unix socket path is at most 107 bytes'),
-    logDir: z.string().min(1),
-    device: z
-      .object({
-        /** Host name and serial number are given to the strength estimator as words to avoid. */
-        name: z.string().min(1).max(128).default(hostname()),
-        serial: z.string().max(128).default(''),
-      })
-      .strict()
-      .prefault({}),
-    argon2: z
-      .object({
-        // OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
-        memoryKiB: z.number().int().min(1024).max(4 * 1024 * 1024).default(19 * 1024),
-        timeCost: z.number().int().min(1).max(100).default(2),
-        parallelism: z.number().int().min(1).max(16).default(1),
-      })
-      .strict()
-      .prefault({}),
-    /** Bounds the memory a burst of logins can take: each hash holds memoryKiB. */
-    maxConcurrentHashes: z.number().int().min(1).max(64).default(2),
-    throttle: z
-      .object({
-        freeFailures: z.number().int().min(1).max(100).default(5),
-        baseDelayMs: positiveInt.default(1000),
-        maxDelayMs: positiveInt.default(15 * 60 * 1000),
-      })
-      .strict()
-      .prefault({}),
-    socketIdleTimeoutMs: positiveInt.default(30_000),
-    socketMaxClients: z.number().int().min(1).max(10_000).default(256),
-    rfid: z
-      .object({
-        holdSeconds: z.number().positive().max(3600).default(120),
-        dropoutGraceMs: z.number().int().min(0).max(60_000).default(1500),
-        tapResetsRoles: z.array(z.enum(ROLES)).default([...ROLES]),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+const configSchema = v.strictObject({
+  stateDir: path,
+  socket: v.pipe(path, v.maxBytes(107, 'a Unix socket path is at most 107 bytes')),
+  logDir: path,
+  device: v.optional(
+    v.strictObject({
+      /** Host name and serial number are given to the strength estimator as words to avoid. */
+      name: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128)), hostname),
+      serial: v.optional(v.pipe(v.string(), v.maxLength(128)), ''),
+    }),
+    {},
+  ),
+  argon2: v.optional(
+    v.strictObject({
+      // OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+      memoryKiB: v.optional(int(1024, 4 * 1024 * 1024), 19 * 1024),
+      timeCost: v.optional(int(1, 100), 2),
+      parallelism: v.optional(int(1, 16), 1),
+    }),
+    {},
+  ),
+  /** Bounds the memory a burst of logins can take: each hash holds memoryKiB. */
+  maxConcurrentHashes: v.optional(int(1, 64), 2),
+  throttle: v.optional(
+    v.strictObject({
+      freeFailures: v.optional(int(1, 100), 5),
+      baseDelayMs: v.optional(int(1, 3_600_000), 1000),
+      maxDelayMs: v.optional(int(1, 24 * 3_600_000), 15 * 60 * 1000),
+    }),
+    {},
+  ),
+  socketIdleTimeoutMs: v.optional(int(1, 3_600_000), 30_000),
+  socketMaxClients: v.optional(int(1, 10_000), 256),
+  rfid: v.optional(
+    v.strictObject({
+      holdSeconds: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(3600)), 120),
+      dropoutGraceMs: v.optional(int(0, 60_000), 1500),
+      tapResetsRoles: v.optional(v.array(v.picklist(ROLES)), () => [...ROLES]),
+    }),
+    {},
+  ),
+});
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = v.InferOutput<typeof configSchema>;
 export type Argon2Params = Config['argon2'];
 
 /** The config used when none is given: built-in paths, every other key at its default. */
 export function builtInConfig(): Config {
-  return configSchema.parse(defaultPaths());
+  return parseConfig({}, 'built-in config');
 }
 
 /** Parses a config object, naming the offending key in the error. */
 export function parseConfig(raw: unknown, source: string): Config {
-  const withPaths = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...defaultPaths(), ...raw } : raw;
-  const result = configSchema.safeParse(withPaths);
-  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.error)}`);
-  return result.data;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: the config must be a JSON object`);
+  }
+  const result = v.safeParse(configSchema, { ...defaultPaths(), ...raw });
+  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.issues)}`);
+  return result.output;
 }
 
 export async function loadConfig(path: string): Promise<Config> {
@@ -99,18 +101,4 @@ export async function loadConfig(path: string): Promise<Config> {
     throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
   return parseConfig(raw, path);
-}
-
-/** One line per problem, each naming the key, e.g. `argon2.memoryKiB: expected number, got string`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k));
-        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
-      }
-      return `${key || '(top level)'}: ${issue.message}`;
-    })
-    .join('; ');
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { z } from 'zod';
-import { describeIssues } from './config.js';
+import * as v from 'valibot';
+import { describeIssues } from './schema-issues.js';
 import { StateError } from './errors.js';
 import { syncDirectory, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
 
@@ -43,7 +43,7 @@ export class GenerationStore<T> {
 
   constructor(
     readonly dir: string,
-    private readonly schema: z.ZodType<T>,
+    private readonly schema: v.GenericSchema<unknown, T>,
   ) {}
 
   /** Creates the directory (0700) if missing; refuses one that others can reach. */
@@ -80,6 +80,8 @@ export class GenerationStore<T> {
         if (rejected.length > 0) await syncDirectory(this.dir);
         this.#generation = generation;
         this.#current = result.state;
+        // A crash between a write and its clean-up can leave one generation too many.
+        await this.#dropOlderThan(generation - 1);
         return { state: result.state, generation, rejected };
       }
       rejected.push({ file, reason: result.reason });
@@ -105,9 +107,9 @@ export class GenerationStore<T> {
     } catch {
       return { ok: false, reason: 'payload is not JSON' };
     }
-    const parsed = this.schema.safeParse(json);
-    if (!parsed.success) return { ok: false, reason: `payload does not match the state schema: ${describeIssues(parsed.error)}` };
-    return { ok: true, state: parsed.data };
+    const parsed = v.safeParse(this.schema, json);
+    if (!parsed.success) return { ok: false, reason: `payload does not match the state schema: ${describeIssues(parsed.issues)}` };
+    return { ok: true, state: parsed.output };
   }
 
   /** The state of the newest generation loaded or written. */

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as v from 'valibot';
 import {
   DEFAULT_PASSWORD_GROUP_LENGTH,
   DEFAULT_PASSWORD_GROUPS,
@@ -9,7 +9,8 @@ import {
 } from '../policy/default-password.js';
 import { MIN_PASSWORD_LENGTH, normalizePassword } from '../policy/password.js';
 import { ROLES, type Role } from '../policy/roles.js';
-import { describeIssues, type Config } from './config.js';
+import type { Config } from './config.js';
+import { describeIssues } from './schema-issues.js';
 import { InvalidInputError, RefusedError } from './errors.js';
 import { GenerationStore } from './generation-store.js';
 import { PasswordHasher } from './hasher.js';
@@ -18,11 +19,9 @@ import { daemonAnswers } from './client.js';
 
 export type RolePasswords = Record<Role, string>;
 
-const defaultsSchema = z
-  .object(
-    Object.fromEntries(ROLES.map((r) => [r, z.string()])) as Record<Role, z.ZodString>,
-  )
-  .strict();
+const defaultsSchema = v.strictObject(
+  Object.fromEntries(ROLES.map((r) => [r, v.string()])) as Record<Role, v.StringSchema<undefined>>,
+);
 
 /** Reads a `--defaults` file: exactly the four roles, each a usable password. */
 export async function readDefaultsFile(path: string): Promise<RolePasswords> {
@@ -32,11 +31,11 @@ export async function readDefaultsFile(path: string): Promise<RolePasswords> {
   } catch (err) {
     throw new InvalidInputError(`cannot read defaults file ${path}: ${(err as Error).message}`);
   }
-  const parsed = defaultsSchema.safeParse(raw);
-  if (!parsed.success) throw new InvalidInputError(`defaults file ${path}: ${describeIssues(parsed.error)}`);
+  const parsed = v.safeParse(defaultsSchema, raw);
+  if (!parsed.success) throw new InvalidInputError(`defaults file ${path}: ${describeIssues(parsed.issues)}`);
   const out = {} as RolePasswords;
   for (const role of ROLES) {
-    const n = normalizePassword(parsed.data[role]);
+    const n = normalizePassword(parsed.output[role]);
     if (!n.ok) throw new InvalidInputError(`defaults file ${path}: ${role}: ${n.refusal.message}`);
     if ([...n.value].length < MIN_PASSWORD_LENGTH) {
       throw new InvalidInputError(`defaults file ${path}: ${role}: a default password needs at least ${MIN_PASSWORD_LENGTH} characters`);

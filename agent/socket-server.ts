@@ -2,7 +2,8 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { describeIssues } from './config.js';
+import * as v from 'valibot';
+import { describeIssues } from './schema-issues.js';
 import { CcguardError, StateError } from './errors.js';
 import { LineFramer } from './line-framer.js';
 import type { SecurityLog } from './logging.js';
@@ -149,19 +150,23 @@ export class SocketServer {
       invalid(null, `request is not valid JSON: ${(err as Error).message}`);
       return;
     }
-    const envelope = envelopeSchema.safeParse(raw);
-    if (!envelope.success) {
-      invalid(salvageId(raw), `invalid request: ${describeIssues(envelope.error)}`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      invalid(null, 'invalid request: expected a JSON object {"v", "id", "method", "params"}');
       return;
     }
-    const { id, method, params, origin } = envelope.data;
+    const envelope = v.safeParse(envelopeSchema, raw);
+    if (!envelope.success) {
+      invalid(salvageId(raw), `invalid request: ${describeIssues(envelope.issues)}`);
+      return;
+    }
+    const { id, method, params, origin } = envelope.output;
     if (!isMethod(method)) {
       invalid(id, `unknown method "${method}"`);
       return;
     }
-    const parsed = methodParams[method].safeParse(params);
+    const parsed = v.safeParse(methodParams[method], params);
     if (!parsed.success) {
-      invalid(id, `invalid params for ${method}: ${describeIssues(parsed.error)}`);
+      invalid(id, `invalid params for ${method}: ${describeIssues(parsed.issues)}`);
       return;
     }
     const ctx: RequestContext = {
@@ -170,7 +175,7 @@ export class SocketServer {
     };
     try {
       const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;
-      const result = await handler(parsed.data, ctx);
+      const result = await handler(parsed.output, ctx);
       send({ v: PROTOCOL_VERSION, id, ok: true, result } satisfies Response);
     } catch (err) {
       if (err instanceof CcguardError) {

@@ -1,33 +1,29 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ROLES, type Role } from '../policy/roles.js';
 
-const argon2Hash = z.string().startsWith('$argon2id$');
+const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
 
-const roleRecord = z
-  .object({
-    hash: argon2Hash,
-    /** The default password's hash, kept so that a recovery can put the default back. */
-    defaultHash: argon2Hash,
-    isDefault: z.boolean(),
-    /** Set by enforcePasswordChange or a manufacturer-set password; a default always must change. */
-    mustChange: z.boolean(),
-    /** Hashes of the last passwords, newest first, the current one included. */
-    history: z.array(argon2Hash),
-    failures: z.number().int().nonnegative(),
-    changedAt: z.string(),
-  })
-  .strict();
+const roleRecord = v.strictObject({
+  hash: argon2Hash,
+  /** The default password's hash, kept so that a recovery can put the default back. */
+  defaultHash: argon2Hash,
+  isDefault: v.boolean(),
+  /** Set by enforcePasswordChange or a manufacturer-set password; a default always must change. */
+  mustChange: v.boolean(),
+  /** Hashes of the last passwords, newest first, the current one included. */
+  history: v.array(argon2Hash),
+  failures: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  changedAt: v.string(),
+});
 
-export const stateSchema = z
-  .object({
-    format: z.literal(1),
-    provisionedAt: z.string(),
-    /** Per-device secret for keyed hashes (master-card UIDs). */
-    deviceSecret: z.string().regex(/^[0-9a-f]{64}$/),
-    roles: z.object(Object.fromEntries(ROLES.map((r) => [r, roleRecord])) as Record<Role, typeof roleRecord>).strict(),
-    policy: z.object({ enforceStrong: z.boolean(), enforcePasswordChange: z.boolean() }).strict(),
-  })
-  .strict();
+export const stateSchema = v.strictObject({
+  format: v.literal(1),
+  provisionedAt: v.string(),
+  /** Per-device secret for keyed hashes (master-card UIDs). */
+  deviceSecret: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleRecord])) as Record<Role, typeof roleRecord>),
+  policy: v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() }),
+});
 
-export type State = z.infer<typeof stateSchema>;
-export type RoleRecord = z.infer<typeof roleRecord>;
+export type State = v.InferOutput<typeof stateSchema>;
+export type RoleRecord = v.InferOutput<typeof roleRecord>;

@@ -31,7 +31,7 @@ const refused: Array<[unknown, RegExp]> = [
   [{ rfid: { holdSeconds: -1 } }, /rfid\.holdSeconds/],
   [{ rfid: { tapResetsRoles: ['admin'] } }, /rfid\.tapResetsRoles\.0/],
   [{ socket: `/${'s'.repeat(200)}` }, /socket: a Unix socket path is at most 107 bytes/],
-  [[1, 2], /top level/],
+  [[1, 2], /the config must be a JSON object/],
 ];
 for (const [raw, message] of refused) {
   t.test(`refuses ${JSON.stringify(raw).slice(0, 60)}`, async (t) => {

@@ -3,11 +3,11 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { GenerationStore } from '../agent/generation-store.js';
 import { StateError } from '../agent/errors.js';
 
-const schema = z.object({ n: z.number(), text: z.string() }).strict();
+const schema = v.strictObject({ n: v.number(), text: v.string() });
 
 async function fresh(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ccguard-store-'));
