@@ -16,3 +16,5 @@ for (const line of readFileSync(process.argv[2], 'utf8').split('\n')) {
   }
 }
 console.log(`${passed} passed, ${failed} failed`);
+// No test run at all is a failure, not a pass.
+if (passed + failed === 0) process.exit(1);
