@@ -51,8 +51,8 @@ export function buildProgram(): Command {
     .description('run the agent in the foreground (without --config: the built-in default config)')
     .option('--config <file>', 'JSON config file')
     .action(async (opts: { config?: string }) => {
-      const { runDaemon } = await import('./daemon.js');
-      await runDaemon(await configFrom(opts.config));
+      const { startDaemonProcess } = await import('./daemon-entry.js');
+      await startDaemonProcess(opts.config ?? null);
     });
 
   program

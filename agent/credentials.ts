@@ -38,6 +38,7 @@ export interface RoleStatus {
 /** Logins, password changes and the password policy settings: the agent's credential authority. */
 export class Credentials {
   readonly #inFlight = new Map<Role, number>();
+  readonly #waiters = new Map<Role, Array<() => void>>();
   readonly #lastFailureAt = new Map<Role, number>();
   readonly #startedAt: number;
   readonly #rules: ThrottleRules;
@@ -107,7 +108,7 @@ export class Credentials {
     const entries = ROLES.map((role): [Role, RoleStatus] => {
       const record = state.roles[role];
       const admission = admitAttempt(this.#throttleState(role, record), now, this.#rules);
-      const waitMs = admission.admit ? 0 : admission.waitMs;
+      const waitMs = !admission.admit && admission.reason === 'wait' ? admission.waitMs : 0;
       return [
         role,
         {
@@ -143,18 +144,45 @@ export class Credentials {
     };
   }
 
-  async #authenticate(role: Role, password: Secret, origin: string, allowMustChange: boolean): Promise<RoleRecord> {
-    const record = this.#state().roles[role];
-    const admission = admitAttempt(this.#throttleState(role, record), this.deps.now(), this.#rules);
-    if (!admission.admit) {
+  /** Resolves when an attempt for `role` that was in flight has settled. */
+  #settled(role: Role): Promise<void> {
+    let waiters = this.#waiters.get(role);
+    if (!waiters) {
+      waiters = [];
+      this.#waiters.set(role, waiters);
+    }
+    const list = waiters;
+    return new Promise((resolve) => list.push(resolve));
+  }
+
+  #settle(role: Role): void {
+    this.#inFlight.set(role, (this.#inFlight.get(role) ?? 1) - 1);
+    const waiters = this.#waiters.get(role) ?? [];
+    this.#waiters.delete(role);
+    for (const wake of waiters) wake();
+  }
+
+  /** Waits out attempts in flight that could use up the free allowance, then admits or refuses. */
+  async #admit(role: Role, origin: string): Promise<RoleRecord> {
+    for (;;) {
+      const record = this.#state().roles[role];
+      const admission = admitAttempt(this.#throttleState(role, record), this.deps.now(), this.#rules);
+      if (admission.admit) {
+        this.#inFlight.set(role, (this.#inFlight.get(role) ?? 0) + 1);
+        return record;
+      }
+      if (admission.reason === 'busy') {
+        await this.#settled(role);
+        continue;
+      }
       const seconds = Math.ceil(admission.waitMs / 1000);
       this.deps.security.record('MaintenanceLoginFailed', { role, origin, reason: 'throttled', failures: record.failures });
-      throw new ThrottledError(
-        `too many failed attempts for ${role}: wait ${seconds} s before the next attempt`,
-        admission.waitMs,
-      );
+      throw new ThrottledError(`too many failed attempts for ${role}: wait ${seconds} s before the next attempt`, admission.waitMs);
     }
-    this.#inFlight.set(role, (this.#inFlight.get(role) ?? 0) + 1);
+  }
+
+  async #authenticate(role: Role, password: Secret, origin: string, allowMustChange: boolean): Promise<RoleRecord> {
+    const record = await this.#admit(role, origin);
     let ok: boolean;
     let normalized: string | null = null;
     try {
@@ -176,7 +204,7 @@ export class Credentials {
         throw new RefusedError(`wrong password for ${role}${hint}`);
       }
     } finally {
-      this.#inFlight.set(role, (this.#inFlight.get(role) ?? 1) - 1);
+      this.#settle(role);
     }
     this.#lastFailureAt.delete(role);
     await this.#afterSuccess(role, record, normalized);

@@ -18,7 +18,11 @@ export interface ThrottleState {
   inFlight: number;
 }
 
-export type Admission = { admit: true } | { admit: false; waitMs: number };
+/**
+ * `wait`: refused; the role is inside its delay. `busy`: the attempt could go ahead but for
+ * attempts still in flight; the caller retries once one of them has settled.
+ */
+export type Admission = { admit: true } | { admit: false; reason: 'wait'; waitMs: number } | { admit: false; reason: 'busy' };
 
 /** Wait required after `failures` consecutive failures. */
 export function delayAfter(failures: number, rules: ThrottleRules): number {
@@ -28,14 +32,14 @@ export function delayAfter(failures: number, rules: ThrottleRules): number {
 }
 
 /**
- * Whether an attempt may have its password checked now. Attempts already in flight count
- * as failures-to-be, so a burst of parallel guesses cannot get past the free allowance.
+ * Whether an attempt may have its password checked now. Attempts in flight count as
+ * failures-to-be, so a burst of parallel guesses cannot get past the free allowance: the
+ * excess waits for their outcome instead.
  */
 export function admitAttempt(state: ThrottleState, now: number, rules: ThrottleRules): Admission {
   if (state.failures + state.inFlight < rules.freeFailures) return { admit: true };
-  if (state.inFlight > 0) return { admit: false, waitMs: Math.max(delayAfter(state.failures + 1, rules), 1) };
   const delay = delayAfter(state.failures, rules);
   const since = state.lastFailureAt === null ? Infinity : now - state.lastFailureAt;
-  if (since >= delay) return { admit: true };
-  return { admit: false, waitMs: Math.ceil(delay - since) };
+  if (since < delay) return { admit: false, reason: 'wait', waitMs: Math.ceil(delay - since) };
+  return state.inFlight > 0 ? { admit: false, reason: 'busy' } : { admit: true };
 }

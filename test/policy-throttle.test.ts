@@ -11,27 +11,29 @@ t.test('delay: none for the first four failures, 1 s after the 5th, doubling, ca
 });
 
 t.test('admission', async (t) => {
-  const table: Array<{ failures: number; last: number | null; inFlight: number; now: number; admit: boolean; wait?: number }> = [
+  type Row = { failures: number; last: number | null; inFlight: number; now: number; admit: true | 'wait' | 'busy'; wait?: number };
+  const table: Row[] = [
     { failures: 0, last: null, inFlight: 0, now: 0, admit: true },
     { failures: 4, last: 100, inFlight: 0, now: 100, admit: true },
     // The 5th failure starts the waits.
-    { failures: 5, last: 100, inFlight: 0, now: 100, admit: false, wait: 1000 },
-    { failures: 5, last: 100, inFlight: 0, now: 1099, admit: false, wait: 1 },
+    { failures: 5, last: 100, inFlight: 0, now: 100, admit: 'wait', wait: 1000 },
+    { failures: 5, last: 100, inFlight: 0, now: 1099, admit: 'wait', wait: 1 },
     { failures: 5, last: 100, inFlight: 0, now: 1100, admit: true },
-    { failures: 6, last: 0, inFlight: 0, now: 1500, admit: false, wait: 500 },
-    { failures: 20, last: 0, inFlight: 0, now: 899_999, admit: false, wait: 1 },
+    { failures: 6, last: 0, inFlight: 0, now: 1500, admit: 'wait', wait: 500 },
+    { failures: 20, last: 0, inFlight: 0, now: 899_999, admit: 'wait', wait: 1 },
     { failures: 20, last: 0, inFlight: 0, now: 900_000, admit: true },
-    // Guesses in flight count against the free allowance: a burst cannot exceed it.
+    // Guesses in flight count against the free allowance: the excess waits for their outcome.
     { failures: 3, last: 0, inFlight: 1, now: 0, admit: true },
-    { failures: 3, last: 0, inFlight: 2, now: 0, admit: false },
-    { failures: 0, last: null, inFlight: 5, now: 0, admit: false },
-    // Past the delay, still only one attempt at a time.
-    { failures: 5, last: 0, inFlight: 1, now: 10_000, admit: false },
+    { failures: 3, last: 0, inFlight: 2, now: 0, admit: 'busy' },
+    { failures: 0, last: null, inFlight: 5, now: 0, admit: 'busy' },
+    // Past the delay, one attempt at a time; inside it, refused whatever is in flight.
+    { failures: 5, last: 0, inFlight: 1, now: 10_000, admit: 'busy' },
+    { failures: 5, last: 0, inFlight: 1, now: 10, admit: 'wait', wait: 990 },
   ];
   for (const row of table) {
     const a = admitAttempt({ failures: row.failures, lastFailureAt: row.last, inFlight: row.inFlight }, row.now, rules);
-    t.equal(a.admit, row.admit, JSON.stringify(row));
-    if (!a.admit) {
+    t.equal(a.admit ? true : a.reason, row.admit, JSON.stringify(row));
+    if (!a.admit && a.reason === 'wait') {
       t.ok(a.waitMs > 0, 'a refusal always names a positive wait');
       if (row.wait !== undefined) t.equal(a.waitMs, row.wait);
     }

@@ -1,5 +1,6 @@
 // Stands up a real ccguard daemon process in a temporary directory and drives it through
-// the real CLI (bin/ccguard.js), as a technician or the web dashboard would.
+// the real CLI (bin/ccguard.js, run as an executable like the installed command), as a
+// technician or the web dashboard would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ export interface CliResult {
 /** Runs the real CLI; `stdin` is given as the secrets' lines. */
 export function cli(env: Env | null, args: string[], stdin?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(BIN, args, {
       env: { ...process.env, ...(env ? { CCGUARD_SOCKET: env.socket } : {}), ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -80,7 +81,7 @@ export interface Daemon {
 }
 
 export async function startDaemon(env: Env, extraEnv: NodeJS.ProcessEnv = {}, waitReady = true): Promise<Daemon> {
-  const proc = spawn(process.execPath, [BIN, 'daemon', '--config', env.configPath], {
+  const proc = spawn(BIN, ['daemon', '--config', env.configPath], {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

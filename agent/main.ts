@@ -1,0 +1,18 @@
+// Entry point. The daemon runs for months on a small controller, so its exact command lines
+// (`daemon`, `daemon --config FILE`) skip loading the CLI parser (~5 MiB); every other command
+// line, `daemon --help` included, goes through the full CLI.
+const args = process.argv.slice(2);
+const configPath =
+  args[0] !== 'daemon' ? undefined
+  : args.length === 1 ? null
+  : args.length === 3 && args[1] === '--config' ? args[2]
+  : args.length === 2 && args[1]?.startsWith('--config=') ? args[1].slice('--config='.length)
+  : undefined;
+
+if (configPath === undefined || configPath === '') {
+  const { main } = await import('./cli.js');
+  await main(process.argv);
+} else {
+  const { startDaemonProcess } = await import('./daemon-entry.js');
+  await startDaemonProcess(configPath);
+}
