@@ -15,7 +15,7 @@ export class StrengthService {
   #pending = new Map<number, { resolve: (score: number) => void; reject: (err: Error) => void }>();
   #idleTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly idleMs = 30_000) {}
+  constructor(private readonly idleMs = 10_000) {}
 
   score(password: string, userInputs: readonly string[]): Promise<number> {
     const worker = this.#ensureWorker();

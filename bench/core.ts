@@ -133,8 +133,11 @@ async function startup(): Promise<void> {
 
 const env = await makeEnv({ argon2: ARGON2 });
 await provisionWithDefaults(env);
-const daemon = await startDaemon(env);
+const setup = await startDaemon(env);
 await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.operator, newPassword: PASSWORD });
+await setup.stop();
+// A fresh daemon, so that the password-strength worker of the change above is not counted.
+const daemon = await startDaemon(env);
 console.log(`# ccguard core benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores`);
 try {
   await loginLatency(env);
