@@ -125,6 +125,10 @@ export async function runDaemon(config: Config): Promise<void> {
     logs.flush();
     process.exit(0);
   };
+  process.on('uncaughtExceptionMonitor', (err) => {
+    log.fatal({ err }, 'fatal error; exiting');
+    logs.flush();
+  });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -94,6 +94,7 @@ export class SocketServer {
     socket.on('timeout', () => socket.destroy());
     socket.on('error', () => socket.destroy());
     let inFlight = 0;
+    let following = false;
     let invalidCount = 0;
     const unsubscribers: Array<() => void> = [];
     const send = (message: object): void => {
@@ -115,14 +116,18 @@ export class SocketServer {
       (line) => {
         if (line.trim() === '') return;
         const task = this.#handle(line, send, invalid, (sub) => {
-          socket.setTimeout(0); // a follower waits for events as long as it likes
+          following = true; // a follower waits for events as long as it likes
+          socket.setTimeout(0);
           unsubscribers.push(sub((event) => send(event as object)));
         });
         inFlight++;
+        // Idle means nothing to answer: a request queued behind a burst of hashes is not idle.
+        if (inFlight === 1 && !following) socket.setTimeout(0);
         if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) socket.pause();
         const tracked = task.finally(() => {
           this.#inFlight.delete(tracked);
           inFlight--;
+          if (inFlight === 0 && !following && !socket.destroyed) socket.setTimeout(this.options.idleTimeoutMs);
           if (inFlight < MAX_IN_FLIGHT_PER_CONNECTION && !socket.destroyed) socket.resume();
         });
         this.#inFlight.add(tracked);

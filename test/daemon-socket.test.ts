@@ -160,3 +160,23 @@ t.test('sd_notify: READY=1 once the socket serves, then WATCHDOG=1 as asked', as
   t.ok(messages.some((m) => m.text === 'WATCHDOG=1'), 'WATCHDOG=1 sent');
   t.ok(messages.some((m) => m.text === 'STOPPING=1'), 'STOPPING=1 on SIGTERM');
 });
+
+t.test('a request waiting behind slow work is not cut off as idle', async (t) => {
+  // Idle timeout 100 ms; each of these hashes alone takes longer.
+  const env = await makeEnv({ socketIdleTimeoutMs: 100, maxConcurrentHashes: 1, argon2: { memoryKiB: 32 * 1024, timeCost: 3, parallelism: 1 } });
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const s = await open(env.socket);
+  const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'login', params: { role: 'user', password: DEFAULTS.user } }));
+  const t0 = performance.now();
+  const replies = collect(s, 12, 30_000);
+  s.write(`${lines.join('\n')}\n`);
+  const answers = await replies;
+  const ms = performance.now() - t0;
+  s.destroy();
+  t.ok(ms > 12 * 100, `the work took longer than the idle timeout (${Math.round(ms)} ms)`);
+  t.equal(answers.length, 12);
+  t.ok(answers.every((a) => a.error?.code === 'mustChange'), 'every login was answered');
+});
