@@ -156,13 +156,13 @@ export function buildProgram(): Command {
     }, 100)
     .action(async (opts: ClientOptions & { follow?: boolean; limit: number }) => {
       const show = (event: unknown): void => print(event, opts.json, formatEvent);
-      const result = (await call(
-        await socketPath(opts),
-        'events',
-        { follow: opts.follow === true, limit: opts.limit },
-        opts.follow ? { onEvent: show } : {},
-      )) as { events: unknown[] } | undefined;
-      if (!opts.follow) for (const event of result?.events ?? []) show(event);
+      const showPast = (result: unknown): void => {
+        for (const event of (result as { events: unknown[] }).events) show(event);
+      };
+      const params = { follow: opts.follow === true, limit: opts.limit };
+      const socket = await socketPath(opts);
+      if (opts.follow) await call(socket, 'events', params, { onEvent: show, onResult: showPast });
+      else showPast(await call(socket, 'events', params));
     });
 
   return program;

@@ -56,6 +56,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Called for each pushed event of a following request; the call then resolves only when the socket closes. */
   onEvent?: (event: unknown) => void;
+  /** With onEvent: called with the first answer, before any pushed event. */
+  onResult?: (result: unknown) => void;
   origin?: string;
 }
 
@@ -95,6 +97,7 @@ export async function call<M extends Method>(socketPath: string, method: M, para
           result = message.result;
           if (options.onEvent) {
             clearTimeout(timer); // following: stay until the daemon goes away
+            options.onResult?.(result);
             return;
           }
           finish(null, result);

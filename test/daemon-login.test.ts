@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import t from 'tap';
-import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from './helpers/harness.js';
+import { allLogText, BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from './helpers/harness.js';
 
 const env = await makeEnv();
 await provisionWithDefaults(env);
@@ -141,4 +142,21 @@ t.test('security events: logins, failures, changes, start-up; never a secret in 
   t.ok(distinctive.length >= 10);
   for (const secret of distinctive) t.notOk(logs.includes(secret), `no "${secret.slice(0, 4)}…" in the logs`);
   t.notOk(daemon.output().includes(DEFAULTS.operator));
+});
+
+t.test('events --follow prints new events as they happen', async (t) => {
+  const follower = spawn(BIN, ['events', '--follow', '--json', '--limit', '1', '--socket', env.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  follower.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now() + 10_000;
+  while (!out.includes('\n') && Date.now() < started) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 200)); // a second past event would have come with the first
+  const before = out.split('\n').filter(Boolean).length;
+  await run(['login', 'user'], 'Wrong-Password-77');
+  const deadline = Date.now() + 5000;
+  while (!out.includes('"reason":"wrongPassword","failures"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  follower.kill();
+  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(before, 1, '--limit 1 shows one past event');
+  t.match(lines.at(-1), { event: 'MaintenanceLoginFailed', role: 'user', reason: 'wrongPassword' }, 'the new event arrived live');
 });
