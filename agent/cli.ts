@@ -143,6 +143,26 @@ export function buildProgram(): Command {
       print(result, opts.json, () => 'policy updated');
     });
 
+  const puk = program.command('puk').description('Reset Password PUK: the operator recovery path');
+  clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)'))
+    .action(async (opts: ClientOptions) => {
+      const [password, value] = await readSecrets(
+        [{ label: 'Password for manufacturer' }, { label: 'New PUK (8-100 letters, digits, symbols)', confirm: true }],
+        opts.stdin === true,
+      );
+      await call(await socketPath(opts), 'puk.set', { password: password as string, puk: value as string });
+      process.stdout.write('PUK set; 10 tries\n');
+    });
+  clientCommand(puk.command('reset').description("set a new operator password with the PUK (the PUK, then the new password)"))
+    .action(async (opts: ClientOptions) => {
+      const [value, newPassword] = await readSecrets(
+        [{ label: 'PUK' }, { label: 'New password for operator', confirm: true }],
+        opts.stdin === true,
+      );
+      await call(await socketPath(opts), 'puk.reset', { puk: value as string, newPassword: newPassword as string });
+      process.stdout.write('password changed for operator\n');
+    });
+
   program
     .command('events')
     .description('show the security event log')

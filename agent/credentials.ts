@@ -53,9 +53,14 @@ export class Credentials {
     await this.#authenticate(role, password, origin, false);
   }
 
+  /** Checks an actor's password for an action (throttled, must-change enforced, recorded). */
+  async authorize(role: Role, password: Secret, origin: string): Promise<void> {
+    await this.#authenticate(role, password, origin, false);
+  }
+
   async changeOwnPassword(role: Role, current: Secret, next: Secret, origin: string): Promise<void> {
     await this.#authenticate(role, current, origin, true);
-    const hash = await this.#vetNewPassword(role, next);
+    const hash = await this.vetNewPassword(role, next);
     await this.#storePassword(role, hash, false);
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'password', role, by: role, origin });
   }
@@ -66,7 +71,7 @@ export class Credentials {
       throw new RefusedError(`${actor} may not set another role's password; only the manufacturer may`);
     }
     await this.#authenticate(actor, actorPassword, origin, false);
-    const hash = await this.#vetNewPassword(role, next);
+    const hash = await this.vetNewPassword(role, next);
     const policy = this.#state().policy;
     // A password handed over by the manufacturer is one the operator must replace when the setting asks for it.
     const mustChange = role === 'operator' && role !== actor && policy.enforcePasswordChange;
@@ -237,7 +242,7 @@ export class Credentials {
   }
 
   /** Checks a new password against every rule and returns its hash, or refuses naming the rules broken. */
-  async #vetNewPassword(role: Role, next: Secret): Promise<string> {
+  async vetNewPassword(role: Role, next: Secret): Promise<string> {
     const normalized = normalizePassword(next.reveal());
     if (!normalized.ok) {
       throw new RefusedError(`new password refused: ${normalized.refusal.message}`, [normalized.refusal.rule]);
@@ -269,17 +274,20 @@ export class Credentials {
   }
 
   async #storePassword(role: Role, hash: string, mustChange: boolean): Promise<void> {
-    await this.deps.store.update((current) => {
-      const next = structuredClone(this.#require(current));
-      const r = next.roles[role];
-      r.hash = hash;
-      r.isDefault = false;
-      r.mustChange = mustChange;
-      r.history = [hash, ...r.history].slice(0, HISTORY_DEPTH);
-      r.failures = 0;
-      r.changedAt = new Date().toISOString();
-      return next;
-    });
+    await this.deps.store.update((current) => withNewPassword(this.#require(current), role, hash, mustChange));
     this.#lastFailureAt.delete(role);
   }
+}
+
+/** `state` with `role` on a new password: not default, history kept, throttling cleared. */
+export function withNewPassword(state: State, role: Role, hash: string, mustChange: boolean): State {
+  const next = structuredClone(state);
+  const r = next.roles[role];
+  r.hash = hash;
+  r.isDefault = false;
+  r.mustChange = mustChange;
+  r.history = [hash, ...r.history].slice(0, HISTORY_DEPTH);
+  r.failures = 0;
+  r.changedAt = new Date().toISOString();
+  return next;
 }

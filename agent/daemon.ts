@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { Credentials, type RoleStatus } from './credentials.js';
 import { GenerationStore } from './generation-store.js';
 import { PasswordHasher } from './hasher.js';
+import { ResetPuk } from './reset-puk.js';
 import { openLogs } from './logging.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { SocketServer, type Handlers } from './socket-server.js';
@@ -30,15 +31,17 @@ export async function runDaemon(config: Config): Promise<void> {
   }
 
   const strength = new StrengthService();
+  const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const credentials = new Credentials({
     store,
-    hasher: new PasswordHasher(config.argon2, config.maxConcurrentHashes),
+    hasher,
     strength,
     security,
     log,
     config,
     now,
   });
+  const puk = new ResetPuk({ store, hasher, credentials, security });
 
   // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
   const refresh = async (): Promise<void> => {
@@ -59,7 +62,7 @@ export async function runDaemon(config: Config): Promise<void> {
         stateGeneration: store.generation,
         roles: roles ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
         policy: store.current?.policy ?? DEFAULT_POLICY,
-        puk: { set: false, triesLeft: 10, blocked: false },
+        puk: puk.status(),
         masterCards: 0,
         rfid: { readers: [], hold: null },
         logPasswordSet: false,
@@ -89,6 +92,15 @@ export async function runDaemon(config: Config): Promise<void> {
     'policy.set': async ({ password, enforceStrong, enforcePasswordChange }, ctx) => {
       await refresh();
       return credentials.setPolicy(password, { enforceStrong, enforcePasswordChange }, ctx.origin);
+    },
+    'puk.set': async ({ password, puk: value }, ctx) => {
+      await refresh();
+      return puk.set(password, value, ctx.origin);
+    },
+    'puk.reset': async ({ puk: value, newPassword }, ctx) => {
+      await refresh();
+      await puk.reset(value, newPassword, ctx.origin);
+      return { role: 'operator', changed: true };
     },
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);

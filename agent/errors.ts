@@ -76,6 +76,11 @@ export class ThrottledError extends CcguardError {
   }
 }
 
+/** Locked until someone with more rights acts (e.g. a blocked PUK); no wait will help. */
+export class BlockedError extends CcguardError {
+  readonly code = 'throttled' as const;
+}
+
 export class DaemonUnreachableError extends CcguardError {
   readonly code = 'unavailable' as const;
 }

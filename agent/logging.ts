@@ -13,7 +13,8 @@ export type SecurityEventName =
   | 'MaintenanceLoginFailed'
   | 'ReconfigurationOfSecurityParameters'
   | 'InvalidMessages'
-  | 'StateFileRejected';
+  | 'StateFileRejected'
+  | 'ResetPasswordPukBlocked';
 
 export interface SecurityEvent {
   time: string;

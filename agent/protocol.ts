@@ -26,6 +26,8 @@ export const methodParams = {
     v.strictObject({ password: secret, enforceStrong: v.optional(v.boolean()), enforcePasswordChange: v.optional(v.boolean()) }),
     v.check((p) => p.enforceStrong !== undefined || p.enforcePasswordChange !== undefined, 'give enforceStrong, enforcePasswordChange or both'),
   ),
+  'puk.set': v.strictObject({ password: secret, puk: secret }),
+  'puk.reset': v.strictObject({ puk: secret, newPassword: secret }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

@@ -97,6 +97,7 @@ export async function provision(
     deviceSecret: randomBytes(32).toString('hex'),
     roles,
     policy: { enforceStrong: true, enforcePasswordChange: false },
+    puk: null,
   };
   await store.update(() => state);
   return { stateDir: config.stateDir, generation: store.generation, generated: options.defaults ? null : passwords };

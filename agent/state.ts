@@ -16,6 +16,14 @@ const roleRecord = v.strictObject({
   changedAt: v.string(),
 });
 
+const pukRecord = v.strictObject({
+  hash: argon2Hash,
+  /** Tries left before the PUK blocks; each attempt takes one durably before it is checked. */
+  triesLeft: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  blocked: v.boolean(),
+  setAt: v.string(),
+});
+
 export const stateSchema = v.strictObject({
   format: v.literal(1),
   provisionedAt: v.string(),
@@ -23,7 +31,10 @@ export const stateSchema = v.strictObject({
   deviceSecret: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
   roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleRecord])) as Record<Role, typeof roleRecord>),
   policy: v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() }),
+  /** Reset Password PUK; absent in states written before it existed. */
+  puk: v.optional(v.nullable(pukRecord), null),
 });
 
 export type State = v.InferOutput<typeof stateSchema>;
 export type RoleRecord = v.InferOutput<typeof roleRecord>;
+export type PukRecord = v.InferOutput<typeof pukRecord>;
