@@ -39,7 +39,7 @@ function clientCommand(cmd: Command): Command {
 const roleArgument = (): Argument => new Argument('<role>', 'manufacturer, installer, operator or user').choices(ROLES);
 const onOffOption = (flag: string, what: string): Option => new Option(`${flag} <on|off>`, what).choices(['on', 'off']);
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('ccguard')
     .description('Security agent of an EV charge controller: credentials, recovery paths, logs')
     .version(VERSION, '-V, --version')

@@ -48,13 +48,11 @@ export class Credentials {
     this.#rules = deps.config.throttle;
   }
 
-  /** Succeeds for a usable password; a right password that must be changed throws MustChangeError. */
+  /**
+   * Succeeds for a usable password; a right password that must be changed throws MustChangeError.
+   * Also how other services check an actor's password (throttled and recorded alike).
+   */
   async login(role: Role, password: Secret, origin: string): Promise<void> {
-    await this.#authenticate(role, password, origin, false);
-  }
-
-  /** Checks an actor's password for an action (throttled, must-change enforced, recorded). */
-  async authorize(role: Role, password: Secret, origin: string): Promise<void> {
     await this.#authenticate(role, password, origin, false);
   }
 

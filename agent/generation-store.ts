@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { describeIssues } from './schema-issues.js';
 import { StateError } from './errors.js';
-import { syncDirectory, TEMP_MARKER, writeFileAtomic } from './atomic-file.js';
+import { syncDirectory, TEMP_MARKER, writeFileAtomic, type Owner } from './atomic-file.js';
 
 const FILE_RE = /^state\.(\d{12})\.json$/;
 const HEADER_RE = /^ccguard-state v1 generation=(\d+) sha256=([0-9a-f]{64})\n/;
@@ -40,6 +40,7 @@ export class GenerationStore<T> {
   #generation = 0;
   #current: T | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  #owner: Owner | undefined;
 
   constructor(
     readonly dir: string,
@@ -52,6 +53,9 @@ export class GenerationStore<T> {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
     }
     await assertPrivate(this.dir, true);
+    // Root provisioning a state directory that belongs to the service user: the files must be the service's.
+    const info = await stat(this.dir);
+    this.#owner = process.getuid?.() === 0 && info.uid !== 0 ? { uid: info.uid, gid: info.gid } : undefined;
   }
 
   async load(): Promise<Loaded<T>> {
@@ -129,7 +133,7 @@ export class GenerationStore<T> {
     const run = this.#queue.then(async () => {
       const next = change(this.#current);
       const generation = this.#generation + 1;
-      await writeFileAtomic(join(this.dir, fileName(generation)), encode(generation, JSON.stringify(next)));
+      await writeFileAtomic(join(this.dir, fileName(generation)), encode(generation, JSON.stringify(next)), 0o600, this.#owner);
       this.#generation = generation;
       this.#current = next;
       await this.#dropOlderThan(generation - 1);
@@ -159,7 +163,7 @@ export class GenerationStore<T> {
 }
 
 /** Refuses a path that group or others can reach: it holds credential hashes. */
-export async function assertPrivate(path: string, isDir: boolean): Promise<void> {
+async function assertPrivate(path: string, isDir: boolean): Promise<void> {
   let info;
   try {
     info = await stat(path);

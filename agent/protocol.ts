@@ -42,7 +42,7 @@ export function isMethod(name: string): name is Method {
   return Object.hasOwn(methodParams, name);
 }
 
-export const requestId = v.union([
+const requestId = v.union([
   v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   v.pipe(v.number(), v.safeInteger()),
 ]);

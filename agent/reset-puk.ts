@@ -40,7 +40,7 @@ export class ResetPuk {
   async set(manufacturerPassword: Secret, puk: Secret, origin: string): Promise<PukStatus> {
     const refusal = checkPukFormat(puk.reveal());
     if (refusal) throw new RefusedError(`PUK refused: ${refusal.message}`, [refusal.rule]);
-    await this.deps.credentials.authorize('manufacturer', manufacturerPassword, origin);
+    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     const hash = await this.deps.hasher.hash(puk.reveal());
     await this.deps.store.update((current) => {
       const state = structuredClone(this.#require(current));

@@ -2,15 +2,10 @@
 export const ROLES = ['manufacturer', 'installer', 'operator', 'user'] as const;
 export type Role = (typeof ROLES)[number];
 
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
 /** Actions that need a role other than the one whose password is being changed. */
-export type PrivilegedAction = 'policy.set' | 'password.setOther';
+export type PrivilegedAction = 'password.setOther';
 
 const PERMITTED: Record<PrivilegedAction, readonly Role[]> = {
-  'policy.set': ['manufacturer'],
   'password.setOther': ['manufacturer'],
 };
 

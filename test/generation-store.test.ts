@@ -112,3 +112,17 @@ t.test('files are 0600 in a 0700 directory; looser modes are refused naming the 
   await chmod(dir, 0o750);
   await t.rejects(new GenerationStore(dir, schema).prepare(false), { message: new RegExp(`${dir} .*chmod 0700`) });
 });
+
+t.test('root writing into a directory owned by the service user hands the files to that user', async (t) => {
+  const dir = await fresh(t);
+  const { mkdir, chown } = await import('node:fs/promises');
+  await mkdir(dir, { mode: 0o700 });
+  const root = process.getuid?.() === 0;
+  if (root) await chown(dir, 4242, 4243);
+  const store = new GenerationStore(dir, schema);
+  await store.prepare(false);
+  await store.update(() => ({ n: 1, text: '' }));
+  const info = await stat(join(dir, 'state.000000000001.json'));
+  // Without root no ownership can change hands: the files are the writer's own.
+  t.same([info.uid, info.gid], root ? [4242, 4243] : [process.getuid?.(), process.getgid?.()]);
+});

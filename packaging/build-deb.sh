@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds build/ccguard_VERSION_ARCH.deb: the compiled agent, its production dependencies with
+# the native modules for ARCH, the systemd unit, sysusers/tmpfiles entries, the default config,
+# the man page and the changelog.
+#   ARCH=amd64 (default: this machine) | arm64 | armhf — see README "Building for ARM controllers".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+arch=${ARCH:-$(dpkg --print-architecture)}
+case "$arch" in
+  amd64) npm_arch=x64 ;;
+  arm64) npm_arch=arm64; cross=aarch64-linux-gnu ;;
+  armhf) npm_arch=arm; cross=arm-linux-gnueabihf ;;
+  *) echo "build-deb: unsupported ARCH '$arch' (amd64, arm64, armhf)" >&2; exit 2 ;;
+esac
+if [ -n "${cross:-}" ] && [ "$(dpkg --print-architecture)" != "$arch" ]; then
+  if ! command -v "$cross-g++" >/dev/null; then
+    echo "build-deb: building for $arch needs the cross compiler $cross-g++ (Debian: apt-get install g++-$cross)" >&2
+    exit 1
+  fi
+  export CC="$cross-gcc" CXX="$cross-g++" LINK="$cross-g++" STRIP="$cross-strip"
+fi
+strip_cmd=${STRIP:-strip}
+
+version=$(node -p "require('./package.json').version")
+work="build/deb-$arch"
+root="$work/root"
+app="$root/usr/lib/ccguard"
+rm -rf "$work"
+mkdir -p "$root/DEBIAN" "$app/dist"
+
+npm run build --silent
+cp -r bin "$app/"
+cp -r dist/agent dist/policy "$app/dist/"
+find "$app/dist" -name '*.map' -delete
+cp package-lock.json "$app/"
+# The lock file stays in step with package.json; only the build-time scripts go.
+node -e '
+  const fs = require("fs");
+  const p = JSON.parse(fs.readFileSync("package.json", "utf8"));
+  delete p.scripts; delete p.tap; delete p.files;
+  fs.writeFileSync(process.argv[1], JSON.stringify(p, null, 2) + "\n");
+' "$app/package.json"
+(cd "$app" && npm_config_arch="$npm_arch" npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+
+# Native modules: argon2 ships prebuilt binaries, keep the target's; unix-dgram was just built.
+find "$app/node_modules/argon2/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$npm_arch" -exec rm -rf {} +
+rm -rf "$app/node_modules/unix-dgram/build/Release/obj.target" "$app/node_modules/unix-dgram/build/Release/.deps"
+find "$app/node_modules" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
+find "$app" -type d -exec chmod 0755 {} +
+find "$app" -type f -exec chmod 0644 {} +
+chmod 0755 "$app/bin/ccguard.js"
+
+mkdir -p "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" \
+  "$root/etc/ccguard" "$root/usr/share/man/man1" "$root/usr/share/doc/ccguard"
+ln -s ../lib/ccguard/bin/ccguard.js "$root/usr/bin/ccguard"
+install -m 0644 packaging/ccguard.service "$root/lib/systemd/system/ccguard.service"
+install -m 0644 packaging/ccguard.sysusers "$root/usr/lib/sysusers.d/ccguard.conf"
+install -m 0644 packaging/ccguard.tmpfiles "$root/usr/lib/tmpfiles.d/ccguard.conf"
+install -m 0644 packaging/config.json "$root/etc/ccguard/config.json"
+gzip -9n < packaging/ccguard.1 > "$root/usr/share/man/man1/ccguard.1.gz"
+gzip -9n < packaging/debian/changelog > "$root/usr/share/doc/ccguard/changelog.gz"
+install -m 0644 packaging/debian/copyright "$root/usr/share/doc/ccguard/copyright"
+for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$script" "$root/DEBIAN/$script"; done
+echo /etc/ccguard/config.json > "$root/DEBIAN/conffiles"
+chmod 0644 "$root/DEBIAN/conffiles"
+
+installed_kb=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: ccguard
+Version: $version
+Architecture: $arch
+Maintainer: ccguard maintainers <ccguard@example.invalid>
+Installed-Size: $installed_kb
+Depends: nodejs (>= 20), systemd, libc6, libstdc++6
+Recommends: pcscd
+Section: admin
+Priority: optional
+Homepage: https://example.invalid/ccguard
+Description: security agent of an EV charge controller
+ Keeps the station's local credentials safe: per-device default passwords that
+ must be changed, a password policy, brute-force throttling, a Reset Password
+ PUK and a security event log, behind a local control socket and CLI.
+CONTROL
+
+out="build/ccguard_${version}_${arch}.deb"
+dpkg-deb --build --root-owner-group "$root" "$out" >/dev/null
+echo "$out"

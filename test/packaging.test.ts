@@ -1,0 +1,109 @@
+// The Debian package and the systemd unit, checked with the real tools: systemd-analyze,
+// dpkg-deb, lintian, dpkg -i / --purge on this machine (the test needs root, as CI has).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import unix from 'unix-dgram';
+import { daemonAnswers } from '../agent/client.js';
+import { cleanup, DEFAULTS, makeEnv, ROOT } from './helpers/harness.js';
+
+const run = promisify(execFile);
+const UNIT = join(ROOT, 'packaging', 'ccguard.service');
+
+async function sh(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+t.test('the unit scores 2.0 or lower in systemd-analyze security', async (t) => {
+  const r = await sh('systemd-analyze', ['security', '--offline=true', '--threshold=20', UNIT]);
+  const score = Number(/Overall exposure level for ccguard\.service: ([\d.]+)/.exec(r.out)?.[1]);
+  t.ok(score <= 2.0, `exposure ${score} (goal ≤ 2.0)`);
+  t.equal(r.code, 0, '--threshold=20 passes');
+  t.match(r.out, /✓ MemoryDenyWriteExecute=/, 'no writable+executable memory (node runs jitless)');
+});
+
+t.test('the package builds, passes lintian, installs, runs, and purges', async (t) => {
+  t.equal(process.getuid?.(), 0, 'installing a package needs root (CI runs as root)');
+  t.ok(existsSync('/usr/bin/lintian'), 'lintian is installed (Debian: apt-get install lintian)');
+  const build = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh')]);
+  t.equal(build.code, 0, build.out);
+  const deb = join(ROOT, build.out.trim().split('\n').at(-1) as string);
+  const arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
+  const field = async (name: string) => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
+  t.equal(await field('Architecture'), arch, 'Architecture field is this machine\'s');
+  t.equal(await field('Version'), JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
+  const contents = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  for (const path of [
+    './usr/bin/ccguard', './lib/systemd/system/ccguard.service', './usr/lib/sysusers.d/ccguard.conf',
+    './usr/lib/tmpfiles.d/ccguard.conf', './etc/ccguard/config.json', './usr/share/man/man1/ccguard.1.gz',
+    './usr/share/doc/ccguard/changelog.gz', './usr/share/doc/ccguard/copyright',
+  ]) t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
+  const npmArch = { amd64: 'x64', arm64: 'arm64', armhf: 'arm' }[arch] ?? arch;
+  t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
+  t.notMatch(contents, /node_modules\/argon2\/prebuilds\/(?!linux-)/, 'no other platforms\' argon2 binaries');
+  t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
+  t.notMatch(contents, /node_modules\/(typescript|tap|@types)\//, 'no development dependencies');
+
+  const lint = await sh('lintian', ['--no-tag-display-limit', deb]);
+  const errors = lint.out.split('\n').filter((l) => l.startsWith('E:'));
+  t.same(errors, [], `lintian reports no errors (${lint.out.split('\n').filter((l) => l.startsWith('W:')).length} warnings)`);
+
+  const install = await sh('dpkg', ['-i', deb]);
+  t.teardown(() => sh('dpkg', ['--purge', 'ccguard']));
+  t.equal(install.code, 0, install.out);
+  const version = await sh('/usr/bin/ccguard', ['--version']);
+  t.equal(version.out.trim(), await field('Version'));
+  t.equal((await sh('id', ['-u', 'ccguard'])).code, 0, 'the ccguard system user exists');
+  const verify = await sh('systemd-analyze', ['verify', '--man=no', '/lib/systemd/system/ccguard.service']);
+  t.equal(verify.code, 0, `the installed unit verifies: ${verify.out}`);
+
+  // Provision the installed default state as the factory would, as root: the files belong to ccguard.
+  const defaults = await makeEnv();
+  t.teardown(() => cleanup(defaults));
+  await writeFile(join(defaults.dir, 'defaults.json'), JSON.stringify(DEFAULTS));
+  const provision = await sh('/usr/bin/ccguard', ['provision', '--config', '/etc/ccguard/config.json', '--defaults', join(defaults.dir, 'defaults.json')]);
+  t.equal(provision.code, 0, provision.out);
+  const stateOwner = (await run('stat', ['-c', '%U %a', '/var/lib/ccguard/state.000000000001.json'])).stdout.trim();
+  t.equal(stateOwner, 'ccguard 600', 'state written by root belongs to the service user');
+
+  // The installed daemon, as the service user would run it, with a private socket; READY over sd_notify.
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  const config = { stateDir: '/var/lib/ccguard', socket: join(env.dir, 'ccguard.sock'), logDir: join(env.dir, 'log') };
+  await writeFile(env.configPath, JSON.stringify(config));
+  const notify = join(env.dir, 'notify.sock');
+  const messages: string[] = [];
+  const listener = unix.createSocket('unix_dgram', (msg: Buffer) => messages.push(msg.toString()));
+  listener.bind(notify);
+  t.teardown(() => listener.close());
+  const daemon = spawn('/usr/bin/ccguard', ['daemon', '--config', env.configPath], { env: { ...process.env, NOTIFY_SOCKET: notify }, stdio: 'ignore' });
+  const deadline = Date.now() + 15_000;
+  while (!messages.includes('READY=1') && Date.now() < deadline && daemon.exitCode === null) await sleep(20);
+  t.ok(messages.includes('READY=1'), 'READY=1 received from the installed daemon');
+  t.ok(await daemonAnswers(config.socket), 'and its socket serves');
+  const login = await sh('/usr/bin/ccguard', ['login', 'operator', '--stdin', '--socket', config.socket], { input: `${DEFAULTS.operator}\n` });
+  t.equal(login.code, 3, 'the provisioned default logs in as must-change');
+  daemon.kill('SIGTERM');
+  await new Promise((resolve) => daemon.on('exit', resolve));
+
+  const remove = await sh('dpkg', ['-r', 'ccguard']);
+  t.equal(remove.code, 0, remove.out);
+  t.notOk(existsSync('/usr/bin/ccguard'), 'removed from PATH');
+  t.ok(existsSync('/var/lib/ccguard/state.000000000001.json'), 'remove keeps the state');
+  const purge = await sh('dpkg', ['--purge', 'ccguard']);
+  t.equal(purge.code, 0, purge.out);
+  t.notOk(existsSync('/var/lib/ccguard'), 'purge deletes the state');
+  t.notOk(existsSync('/etc/ccguard/config.json'), 'purge deletes the config');
+});
