@@ -5,6 +5,8 @@
 #   ARCH=amd64 (default: this machine) | arm64 | armhf — see README "Building for ARM controllers".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A package is built from the sources alone: no loader hooks of a calling test runner.
+unset NODE_OPTIONS
 
 arch=${ARCH:-$(dpkg --print-architecture)}
 case "$arch" in
@@ -29,10 +31,10 @@ app="$root/usr/lib/ccguard"
 rm -rf "$work"
 mkdir -p "$root/DEBIAN" "$app/dist"
 
-npm run build --silent
+# Compiled into the build directory: a dist/ in use (by a running suite) is left alone.
+npx tsc -p . --outDir "$work/tsc" --sourceMap false
 cp -r bin "$app/"
-cp -r dist/agent dist/policy "$app/dist/"
-find "$app/dist" -name '*.map' -delete
+cp -r "$work/tsc/agent" "$work/tsc/policy" "$app/dist/"
 cp package-lock.json "$app/"
 # The lock file stays in step with package.json; only the build-time scripts go.
 node -e '
@@ -42,10 +44,21 @@ node -e '
   fs.writeFileSync(process.argv[1], JSON.stringify(p, null, 2) + "\n");
 ' "$app/package.json"
 (cd "$app" && npm_config_arch="$npm_arch" npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+# What a runtime never reads: tests, docs, type declarations, tool configs, the build tools of
+# argon2's install step, and its musl binary (Debian is glibc).
+nm="$app/node_modules"
+find "$nm" -depth \( -name test -o -name tests -o -name docs -o -name .github -o -name .husky \) -type d -exec rm -rf {} +
+find "$nm" \( -name '.*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' ! -iname 'license*' \) -type f -delete
+find "$nm/argon2/prebuilds" -name '*.musl.node' -delete
+# valibot names TypeScript as an optional peer; npm installs it even with --omit=dev (and --omit=peer).
+rm -rf "$nm/typescript" "$nm/@typescript"
+find "$nm" \( -name '*.html' -o -name '*.sh' \) -type f -delete
+rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/unix-dgram/src" "$nm/argon2/argon2" "$nm/argon2/src"
 
-# Native modules: argon2 ships prebuilt binaries, keep the target's; unix-dgram was just built.
+# Native modules: argon2 ships prebuilt binaries (keep the target's; a cross build also compiles
+# it); unix-dgram was just built for the target.
 find "$app/node_modules/argon2/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$npm_arch" -exec rm -rf {} +
-rm -rf "$app/node_modules/unix-dgram/build/Release/obj.target" "$app/node_modules/unix-dgram/build/Release/.deps"
+find "$app/node_modules" -path '*/build/Release/*' \( -name obj.target -o -name .deps \) -prune -exec rm -rf {} +
 find "$app/node_modules" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
 find "$app" -type d -exec chmod 0755 {} +
 find "$app" -type f -exec chmod 0644 {} +

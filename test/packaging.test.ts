@@ -26,6 +26,15 @@ async function sh(cmd: string, args: string[], opts: { input?: string; env?: Nod
   });
 }
 
+/** ELF e_machine values: x86-64, AArch64, ARM. */
+const ELF_MACHINE: Record<string, number> = { amd64: 0x3e, arm64: 0xb7, armhf: 0x28 };
+
+async function elfMachine(path: string): Promise<number> {
+  const header = (await readFile(path)).subarray(0, 20);
+  if (header.readUInt32BE(0) !== 0x7f454c46) return -1;
+  return header.readUInt16LE(18);
+}
+
 t.test('the unit scores 2.0 or lower in systemd-analyze security', async (t) => {
   const r = await sh('systemd-analyze', ['security', '--offline=true', '--threshold=20', UNIT]);
   const score = Number(/Overall exposure level for ccguard\.service: ([\d.]+)/.exec(r.out)?.[1]);
@@ -52,8 +61,15 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   ]) t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
   const npmArch = { amd64: 'x64', arm64: 'arm64', armhf: 'arm' }[arch] ?? arch;
   t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
-  t.notMatch(contents, /node_modules\/argon2\/prebuilds\/(?!linux-)/, 'no other platforms\' argon2 binaries');
+  const platforms = new Set([...contents.matchAll(/node_modules\/argon2\/prebuilds\/([^/\s]+)\//g)].map((m) => m[1]));
+  t.same([...platforms], [`linux-${npmArch}`], 'no other platforms\' argon2 binaries');
   t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
+  const extracted = await makeEnv();
+  t.teardown(() => cleanup(extracted));
+  await run('dpkg-deb', ['-x', deb, extracted.dir]);
+  for (const m of (await run('find', [extracted.dir, '-name', '*.node'])).stdout.trim().split('\n')) {
+    t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(extracted.dir.length)} is built for ${arch}`);
+  }
   t.notMatch(contents, /node_modules\/(typescript|tap|@types)\//, 'no development dependencies');
 
   const lint = await sh('lintian', ['--no-tag-display-limit', deb]);
@@ -95,6 +111,8 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   t.ok(await daemonAnswers(config.socket), 'and its socket serves');
   const login = await sh('/usr/bin/ccguard', ['login', 'operator', '--stdin', '--socket', config.socket], { input: `${DEFAULTS.operator}\n` });
   t.equal(login.code, 3, 'the provisioned default logs in as must-change');
+  const passwd = await sh('/usr/bin/ccguard', ['passwd', 'operator', '--stdin', '--socket', config.socket], { input: `${DEFAULTS.operator}\nHarbor-Violet-46-Quill\n` });
+  t.equal(passwd.code, 0, `a password change works from the installed files (strength dictionaries, argon2): ${passwd.out}`);
   daemon.kill('SIGTERM');
   await new Promise((resolve) => daemon.on('exit', resolve));
 
@@ -107,3 +125,21 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   t.notOk(existsSync('/var/lib/ccguard'), 'purge deletes the state');
   t.notOk(existsSync('/etc/ccguard/config.json'), 'purge deletes the config');
 });
+
+for (const arch of ['arm64', 'armhf']) {
+  t.test(`cross-built ${arch} package: architecture field and native modules for ${arch}`, async (t) => {
+    const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'arm-linux-gnueabihf';
+    t.ok(existsSync(`/usr/bin/${triplet}-g++`), `cross compiler present (Debian: apt-get install g++-${triplet})`);
+    const build = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh')], { env: { ARCH: arch } });
+    t.equal(build.code, 0, build.out);
+    const deb = join(ROOT, build.out.trim().split('\n').at(-1) as string);
+    t.equal((await run('dpkg-deb', ['-f', deb, 'Architecture'])).stdout.trim(), arch);
+    const env = await makeEnv();
+    t.teardown(() => cleanup(env));
+    await run('dpkg-deb', ['-x', deb, env.dir]);
+    const modules = (await run('find', [env.dir, '-name', '*.node'])).stdout.trim().split('\n').filter(Boolean);
+    t.ok(modules.some((m) => m.includes('/argon2/')), 'argon2 binary present');
+    t.ok(modules.some((m) => m.includes('/unix-dgram/')), 'unix-dgram binary present');
+    for (const m of modules) t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(env.dir.length)} is built for ${arch}`);
+  });
+}

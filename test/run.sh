@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the native modules build with (argon2 falls back to a source build; unix-dgram always builds).
+# Debian packages: the native modules' build tools (argon2 falls back to a source build;
+# unix-dgram always builds), and for the packaging test lintian and the ARM cross compilers.
 need=()
-for pkg in g++ make python3; do
-  command -v "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+for tool in g++:g++ make:make python3:python3 lintian:lintian \
+  aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
