@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import unix from 'unix-dgram';
 import { daemonAnswers } from '../agent/client.js';
-import { cleanup, DEFAULTS, makeEnv, ROOT } from './helpers/harness.js';
+import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, ROOT } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const UNIT = join(ROOT, 'packaging', 'ccguard.service');
@@ -41,6 +41,25 @@ t.test('the unit scores 2.0 or lower in systemd-analyze security', async (t) => 
   t.ok(score <= 2.0, `exposure ${score} (goal ≤ 2.0)`);
   t.equal(r.code, 0, '--threshold=20 passes');
   t.match(r.out, /✓ MemoryDenyWriteExecute=/, 'no writable+executable memory (node runs jitless)');
+});
+
+t.test('the daemon runs with writable+executable memory refused, as MemoryDenyWriteExecute=yes asks', async (t) => {
+  const mdwe = join(ROOT, 'test', 'fixtures', 'mdwe-exec.py');
+  const control = await sh('/usr/bin/python3', [mdwe, process.execPath, '-e', 'for (let i = 0; i < 1e6; i++) JSON.stringify({ i })']);
+  t.not(control.code, 0, 'control: node with its JIT cannot run under the rule (so the rule is in force)');
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const daemon = spawn('/usr/bin/python3', [mdwe, BIN, 'daemon', '--config', env.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  daemon.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 15_000;
+  while (!(await daemonAnswers(env.socket, 200)) && Date.now() < deadline && daemon.exitCode === null) await sleep(50);
+  t.ok(await daemonAnswers(env.socket), `the daemon serves (${output.slice(0, 300)})`);
+  const passwd = await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\nHarbor-Violet-46-Quill\n`);
+  t.equal(passwd.code, 0, `argon2 and the strength worker run too: ${passwd.stderr}`);
+  daemon.kill('SIGTERM');
+  t.equal(await new Promise((resolve) => daemon.on('exit', resolve)), 0);
 });
 
 t.test('the package builds, passes lintian, installs, runs, and purges', async (t) => {
