@@ -11,6 +11,8 @@ type Argon2 = typeof import('argon2');
 export class PasswordHasher {
   #argon2: Promise<Argon2> | null = null;
   readonly #limit: LimitFunction;
+  /** needsRehash verdicts of the hashes seen: parsing the PHC string costs more than a login should. */
+  readonly #rehashVerdicts = new Map<string, boolean>();
 
   constructor(
     private readonly params: Argon2Params,
@@ -46,11 +48,16 @@ export class PasswordHasher {
 
   /** True when `hash` was made with other parameters than the configured ones. */
   async needsRehash(hash: string): Promise<boolean> {
+    const known = this.#rehashVerdicts.get(hash);
+    if (known !== undefined) return known;
     const argon2 = await this.#load();
-    return argon2.needsRehash(hash, {
+    const verdict = argon2.needsRehash(hash, {
       memoryCost: this.params.memoryKiB,
       timeCost: this.params.timeCost,
       parallelism: this.params.parallelism,
     });
+    if (this.#rehashVerdicts.size >= 64) this.#rehashVerdicts.clear();
+    this.#rehashVerdicts.set(hash, verdict);
+    return verdict;
   }
 }

@@ -34,7 +34,6 @@ export class SecurityLog {
 
   constructor(
     private readonly logger: Logger,
-    private readonly agentLog: Logger,
     private readonly file: string,
   ) {
     this.#emitter.setMaxListeners(0);
@@ -43,7 +42,6 @@ export class SecurityLog {
   record(event: SecurityEventName, fields: Record<string, unknown> = {}): void {
     const entry: SecurityEvent = { time: new Date().toISOString(), event, ...fields };
     this.logger.info(entry);
-    this.agentLog.info({ securityEvent: event, ...fields }, 'security event');
     this.#emitter.emit('event', entry);
   }
 
@@ -107,7 +105,7 @@ export async function openLogs(logDir: string): Promise<Logs> {
   const securityLogger = pino({ timestamp: false, base: null }, securityFile);
   return {
     log,
-    security: new SecurityLog(securityLogger, log, securityPath),
+    security: new SecurityLog(securityLogger, securityPath),
     flush: () => {
       agentFile.flushSync();
       securityFile.flushSync();
