@@ -143,6 +143,19 @@ function buildProgram(): Command {
       print(result, opts.json, () => 'policy updated');
     });
 
+  const webui = program.command('webui').description('web interface mode (1.0 legacy, 2.0, 2.0-only)');
+  clientCommand(
+    webui
+      .command('set')
+      .description('set the web interface mode; 2.0-only disables the legacy interface for good (that role\'s password)')
+      .addArgument(new Argument('<mode>', '1.0, 2.0 or 2.0-only').choices(['1.0', '2.0', '2.0-only']))
+      .addOption(new Option('--as <role>', 'the role acting').choices(['operator', 'manufacturer']).default('operator')),
+  ).action(async (mode: '1.0' | '2.0' | '2.0-only', opts: ClientOptions & { as: 'operator' | 'manufacturer' }) => {
+    const [password] = await readSecrets([{ label: `Password for ${opts.as}` }], opts.stdin === true);
+    await call(await socketPath(opts), 'webui.set', { mode, as: opts.as, password: password as string });
+    process.stdout.write(`web interface mode ${mode}\n`);
+  });
+
   const puk = program.command('puk').description('Reset Password PUK: the operator recovery path');
   clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)'))
     .action(async (opts: ClientOptions) => {

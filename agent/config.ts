@@ -59,6 +59,13 @@ const configSchema = v.strictObject({
   ),
   socketIdleTimeoutMs: v.optional(int(1, 3_600_000), 30_000),
   socketMaxClients: v.optional(int(1, 10_000), 256),
+  webUi: v.optional(
+    v.strictObject({
+      /** The style file the web server reads; its absence means the built-in default, 1.0. */
+      styleFile: v.optional(path, '/persistency/WebUIStyle_web'),
+    }),
+    {},
+  ),
   rfid: v.optional(
     v.strictObject({
       holdSeconds: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(3600)), 120),

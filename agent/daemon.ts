@@ -5,6 +5,7 @@ import { Credentials, type RoleStatus } from './credentials.js';
 import { GenerationStore } from './generation-store.js';
 import { PasswordHasher } from './hasher.js';
 import { ResetPuk } from './reset-puk.js';
+import { WebUiStyle } from './web-ui-style.js';
 import { openLogs } from './logging.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { SocketServer, type Handlers } from './socket-server.js';
@@ -42,6 +43,8 @@ export async function runDaemon(config: Config): Promise<void> {
     now,
   });
   const puk = new ResetPuk({ store, hasher, credentials, security });
+  const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
+  await webUi.start();
 
   // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
   const refresh = async (): Promise<void> => {
@@ -66,7 +69,7 @@ export async function runDaemon(config: Config): Promise<void> {
         masterCards: 0,
         rfid: { readers: [], hold: null },
         logPasswordSet: false,
-        webUi: '1.0',
+        webUi: webUi.mode,
         https: false,
       };
     },
@@ -102,6 +105,11 @@ export async function runDaemon(config: Config): Promise<void> {
       await puk.reset(value, newPassword, ctx.origin);
       return { role: 'operator', changed: true };
     },
+    'webui.set': async ({ mode, as, password }, ctx) => {
+      await refresh();
+      await credentials.login(as, password, ctx.origin);
+      return { webUi: await webUi.set(mode, as, ctx.origin) };
+    },
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);
       if (follow) ctx.follow((push) => security.subscribe(push));
@@ -133,6 +141,7 @@ export async function runDaemon(config: Config): Promise<void> {
     await server.close();
     await store.idle();
     await strength.close();
+    webUi.close();
     log.info('stopped');
     logs.flush();
     process.exit(0);

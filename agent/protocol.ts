@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { ROLES } from '../policy/roles.js';
+import { WEB_UI_MODES } from '../policy/web-ui.js';
 import { Secret } from './secret.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -28,6 +29,7 @@ export const methodParams = {
   ),
   'puk.set': v.strictObject({ password: secret, puk: secret }),
   'puk.reset': v.strictObject({ puk: secret, newPassword: secret }),
+  'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: v.picklist(['operator', 'manufacturer']), password: secret }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),
