@@ -156,6 +156,29 @@ function buildProgram(): Command {
     process.stdout.write(`web interface mode ${mode}\n`);
   });
 
+  const https = program.command('https').description('HTTPS for the web interface and the device certificate');
+  for (const [name, description] of [
+    ['enable', 'switch HTTPS on (makes the key pair and certificate the first time)'],
+    ['disable', 'switch HTTPS off'],
+    ['rotate', 'make a new key pair and certificate'],
+  ] as const) {
+    clientCommand(https.command(name).description(`${description} (that role's password)`))
+      .addOption(new Option('--as <role>', 'the role acting').choices(['operator', 'manufacturer']).default('operator'))
+      .option('--json', 'print the result as JSON')
+      .action(async (opts: ClientOptions & { as: 'operator' | 'manufacturer' }) => {
+        const [password] = await readSecrets([{ label: `Password for ${opts.as}` }], opts.stdin === true);
+        const socket = await socketPath(opts);
+        const result =
+          name === 'rotate'
+            ? await call(socket, 'https.rotate', { as: opts.as, password: password as string })
+            : await call(socket, 'https.set', { enabled: name === 'enable', as: opts.as, password: password as string });
+        print(result, opts.json, (r) => {
+          const cert = (r as { certificate: { sha256: string; notAfter: string } | null }).certificate;
+          return `HTTPS ${name === 'disable' ? 'off' : 'on'}${cert ? `; certificate SHA-256 ${cert.sha256}, valid until ${cert.notAfter}` : ''}`;
+        });
+      });
+  }
+
   const puk = program.command('puk').description('Reset Password PUK: the operator recovery path');
   clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)'))
     .action(async (opts: ClientOptions) => {

@@ -66,6 +66,16 @@ const configSchema = v.strictObject({
     }),
     {},
   ),
+  https: v.optional(
+    v.strictObject({
+      certFile: v.optional(path, '/persistency/https/server.crt'),
+      keyFile: v.optional(path, '/persistency/https/server.key'),
+      /** Subject and DNS name of the self-signed certificate. */
+      hostName: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(253)), hostname),
+      ipAddresses: v.optional(v.array(v.pipe(v.string(), v.ip())), []),
+    }),
+    {},
+  ),
   rfid: v.optional(
     v.strictObject({
       holdSeconds: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(3600)), 120),

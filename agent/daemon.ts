@@ -6,6 +6,7 @@ import { GenerationStore } from './generation-store.js';
 import { PasswordHasher } from './hasher.js';
 import { ResetPuk } from './reset-puk.js';
 import { WebUiStyle } from './web-ui-style.js';
+import { HttpsCertificate } from './https-certificate.js';
 import { openLogs } from './logging.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { SocketServer, type Handlers } from './socket-server.js';
@@ -13,6 +14,7 @@ import { stateSchema } from './state.js';
 import type { StatusReport } from './status-report.js';
 import { StrengthService } from './strength.js';
 import { VERSION } from './version.js';
+import { RefusedError } from './errors.js';
 
 const DEFAULT_POLICY = { enforceStrong: true, enforcePasswordChange: false };
 const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
@@ -45,6 +47,19 @@ export async function runDaemon(config: Config): Promise<void> {
   const puk = new ResetPuk({ store, hasher, credentials, security });
   const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
   await webUi.start();
+  const certificate = new HttpsCertificate(config.https.certFile, config.https.keyFile, config.https);
+  // Read once and after each change: status must stay cheap.
+  let certificateInfo = await certificate.info();
+  const setHttps = async (enabled: boolean, by: string, origin: string): Promise<void> => {
+    const made = enabled ? await certificate.ensure() : null;
+    if (made) certificateInfo = made.info;
+    await store.update((current) => {
+      if (!current) throw new RefusedError('this device is not provisioned: run "ccguard provision --config FILE" first');
+      return { ...structuredClone(current), https: { enabled } };
+    });
+    if (made?.created) security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: made.info.sha256, by, origin });
+    security.record('ReconfigurationOfSecurityParameters', { change: 'https', enabled, by, origin });
+  };
 
   // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
   const refresh = async (): Promise<void> => {
@@ -70,7 +85,8 @@ export async function runDaemon(config: Config): Promise<void> {
         rfid: { readers: [], hold: null },
         logPasswordSet: false,
         webUi: webUi.mode,
-        https: false,
+        https: store.current?.https.enabled ?? false,
+        httpsCertificate: certificateInfo,
       };
     },
     login: async ({ role, password }, ctx) => {
@@ -109,6 +125,20 @@ export async function runDaemon(config: Config): Promise<void> {
       await refresh();
       await credentials.login(as, password, ctx.origin);
       return { webUi: await webUi.set(mode, as, ctx.origin) };
+    },
+    'https.set': async ({ enabled, as, password }, ctx) => {
+      await refresh();
+      await credentials.login(as, password, ctx.origin);
+      await setHttps(enabled, as, ctx.origin);
+      return { https: enabled, certificate: certificateInfo };
+    },
+    'https.rotate': async ({ as, password }, ctx) => {
+      await refresh();
+      await credentials.login(as, password, ctx.origin);
+      const info = await certificate.create();
+      certificateInfo = info;
+      security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: info.sha256, by: as, origin: ctx.origin });
+      return { certificate: info };
     },
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);

@@ -29,6 +29,7 @@ export function formatStatus(raw: unknown): string {
   const readers = s.rfid.readers.map((r) => `${r.name}${r.cardPresent ? ' (card present)' : ''}`);
   lines.push(`readers: ${readers.length > 0 ? readers.join(', ') : 'none'}${s.rfid.hold ? `; hold: ${s.rfid.hold.remainingSeconds} s left` : ''}`);
   lines.push(`log password: ${s.logPasswordSet ? 'set' : 'not set'}; web interface ${s.webUi}; HTTPS ${onOff(s.https)}`);
+  if (s.httpsCertificate) lines.push(`certificate SHA-256 ${s.httpsCertificate.sha256}, valid until ${s.httpsCertificate.notAfter}`);
   return lines.join('\n');
 }
 

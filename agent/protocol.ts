@@ -30,6 +30,8 @@ export const methodParams = {
   'puk.set': v.strictObject({ password: secret, puk: secret }),
   'puk.reset': v.strictObject({ puk: secret, newPassword: secret }),
   'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: v.picklist(['operator', 'manufacturer']), password: secret }),
+  'https.set': v.strictObject({ enabled: v.boolean(), as: v.picklist(['operator', 'manufacturer']), password: secret }),
+  'https.rotate': v.strictObject({ as: v.picklist(['operator', 'manufacturer']), password: secret }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

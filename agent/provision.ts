@@ -98,6 +98,7 @@ export async function provision(
     roles,
     policy: { enforceStrong: true, enforcePasswordChange: false },
     puk: null,
+    https: { enabled: false },
   };
   await store.update(() => state);
   return { stateDir: config.stateDir, generation: store.generation, generated: options.defaults ? null : passwords };

@@ -33,6 +33,7 @@ export const stateSchema = v.strictObject({
   policy: v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() }),
   /** Reset Password PUK; absent in states written before it existed. */
   puk: v.optional(v.nullable(pukRecord), null),
+  https: v.optional(v.strictObject({ enabled: v.boolean() }), { enabled: false }),
 });
 
 export type State = v.InferOutput<typeof stateSchema>;

@@ -15,4 +15,6 @@ export interface StatusReport {
   logPasswordSet: boolean;
   webUi: '1.0' | '2.0' | '2.0-only';
   https: boolean;
+  /** SHA-256 fingerprint and expiry of the device certificate, to check a browser warning against. */
+  httpsCertificate: { sha256: string; notAfter: string } | null;
 }
