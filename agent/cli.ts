@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { ROLES, type Role } from '../policy/roles.js';
 import { call } from './client.js';
@@ -178,6 +180,42 @@ function buildProgram(): Command {
         });
       });
   }
+
+  webui
+    .command('revert')
+    .description("the manufacturer's way out of 2.0-only: delete the style file on a controller over SSH")
+    .requiredOption('--host <host>', 'the controller')
+    .option('--port <port>', 'SSH port', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CommanderError(EXIT.usage, 'ccguard.usage', '--port takes a port number');
+      return n;
+    }, 22)
+    .option('--user <user>', 'SSH user', 'charge')
+    .option('--identity <key>', 'private key file (else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
+    .option('--known-hosts <file>', 'known_hosts file to check the host key against')
+    .option('--accept-new-host-key', 'accept and record the key of a host not yet in known_hosts (never a changed key)')
+    .option('--style-file <path>', 'the style file on the controller', '/persistency/WebUIStyle_web')
+    .action(async (opts: { host: string; port: number; user: string; identity?: string; knownHosts?: string; acceptNewHostKey?: boolean; styleFile: string }) => {
+      if (process.execArgv.includes('--jitless')) {
+        // ssh2 needs WebAssembly (its poly1305), which node without its JIT lacks: this client-side
+        // command runs again in a plain node.
+        const child = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
+        process.exit(await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? EXIT.refused))));
+      }
+      const { revertWebUi, DEFAULT_KNOWN_HOSTS } = await import('./ssh-revert.js');
+      const result = await revertWebUi({
+        host: opts.host,
+        port: opts.port,
+        user: opts.user,
+        identity: opts.identity ?? null,
+        knownHosts: opts.knownHosts ?? DEFAULT_KNOWN_HOSTS,
+        acceptNewHostKey: opts.acceptNewHostKey === true,
+        styleFile: opts.styleFile,
+        timeoutMs: 15_000,
+      });
+      if (result.hostKey === 'recorded') process.stdout.write(`recorded the host key of ${opts.host} in known_hosts\n`);
+      process.stdout.write(result.deleted ? `deleted ${opts.styleFile}: the web interface is back to its default (1.0)\n` : `${opts.styleFile} was already absent (default 1.0)\n`);
+    });
 
   const puk = program.command('puk').description('Reset Password PUK: the operator recovery path');
   clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)'))

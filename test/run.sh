@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: the native modules' build tools (argon2 falls back to a source build;
-# unix-dgram always builds), and for the packaging test lintian and the ARM cross compilers.
+# unix-dgram always builds); lintian and the ARM cross compilers for the packaging test; OpenSSH
+# (a real sshd on 127.0.0.1) and openssl for the web interface tests.
 need=()
 for tool in g++:g++ make:make python3:python3 lintian:lintian \
-  aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf; do
+  aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
+  /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
