@@ -22,6 +22,7 @@ async function sh(cmd: string, args: string[], opts: { input?: string; env?: Nod
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    child.stdin.on('error', () => undefined); // a command that exits without reading its input
     child.stdin.end(opts.input ?? '');
   });
 }

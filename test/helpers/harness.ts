@@ -61,6 +61,7 @@ export function cli(env: Env | null, args: string[], stdin?: string, extraEnv: N
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // a command that exits without reading its input
     child.stdin.end(stdin ?? '');
   });
 }
