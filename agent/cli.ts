@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ROLES, type Role } from '../policy/roles.js';
+import { ROLES, SETTINGS_ROLES, type Role, type SettingsRole } from '../policy/roles.js';
+import { WEB_UI_MODES, type WebUiMode } from '../policy/web-ui.js';
 import { call } from './client.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
 import { CcguardError, EXIT, exitCodeFor } from './errors.js';
@@ -39,6 +40,17 @@ function clientCommand(cmd: Command): Command {
 }
 
 const roleArgument = (): Argument => new Argument('<role>', 'manufacturer, installer, operator or user').choices(ROLES);
+/** A commander parser for a whole number in [min, max]; anything else is a usage error. */
+const wholeNumber =
+  (flag: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new CommanderError(EXIT.usage, 'ccguard.usage', `${flag} takes a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+const settingsRoleOption = (): Option => new Option('--as <role>', 'the role acting').choices(SETTINGS_ROLES).default('operator');
 const onOffOption = (flag: string, what: string): Option => new Option(`${flag} <on|off>`, what).choices(['on', 'off']);
 
 function buildProgram(): Command {
@@ -150,9 +162,9 @@ function buildProgram(): Command {
     webui
       .command('set')
       .description('set the web interface mode; 2.0-only disables the legacy interface for good (that role\'s password)')
-      .addArgument(new Argument('<mode>', '1.0, 2.0 or 2.0-only').choices(['1.0', '2.0', '2.0-only']))
-      .addOption(new Option('--as <role>', 'the role acting').choices(['operator', 'manufacturer']).default('operator')),
-  ).action(async (mode: '1.0' | '2.0' | '2.0-only', opts: ClientOptions & { as: 'operator' | 'manufacturer' }) => {
+      .addArgument(new Argument('<mode>', '1.0, 2.0 or 2.0-only').choices(WEB_UI_MODES))
+      .addOption(settingsRoleOption()),
+  ).action(async (mode: WebUiMode, opts: ClientOptions & { as: SettingsRole }) => {
     const [password] = await readSecrets([{ label: `Password for ${opts.as}` }], opts.stdin === true);
     await call(await socketPath(opts), 'webui.set', { mode, as: opts.as, password: password as string });
     process.stdout.write(`web interface mode ${mode}\n`);
@@ -165,9 +177,9 @@ function buildProgram(): Command {
     ['rotate', 'make a new key pair and certificate'],
   ] as const) {
     clientCommand(https.command(name).description(`${description} (that role's password)`))
-      .addOption(new Option('--as <role>', 'the role acting').choices(['operator', 'manufacturer']).default('operator'))
+      .addOption(settingsRoleOption())
       .option('--json', 'print the result as JSON')
-      .action(async (opts: ClientOptions & { as: 'operator' | 'manufacturer' }) => {
+      .action(async (opts: ClientOptions & { as: SettingsRole }) => {
         const [password] = await readSecrets([{ label: `Password for ${opts.as}` }], opts.stdin === true);
         const socket = await socketPath(opts);
         const result =
@@ -185,11 +197,7 @@ function buildProgram(): Command {
     .command('revert')
     .description("the manufacturer's way out of 2.0-only: delete the style file on a controller over SSH")
     .requiredOption('--host <host>', 'the controller')
-    .option('--port <port>', 'SSH port', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CommanderError(EXIT.usage, 'ccguard.usage', '--port takes a port number');
-      return n;
-    }, 22)
+    .option('--port <port>', 'SSH port', wholeNumber('--port', 1, 65_535), 22)
     .option('--user <user>', 'SSH user', 'charge')
     .option('--identity <key>', 'private key file (else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
     .option('--known-hosts <file>', 'known_hosts file to check the host key against')
@@ -243,11 +251,7 @@ function buildProgram(): Command {
     .addOption(new Option('--socket <path>', 'control socket of the daemon'))
     .option('--follow', 'keep printing new events as they happen')
     .option('--json', 'one JSON object per line')
-    .option('--limit <n>', 'how many past events to show', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CommanderError(EXIT.usage, 'ccguard.usage', '--limit takes a whole number from 1 to 10000');
-      return n;
-    }, 100)
+    .option('--limit <n>', 'how many past events to show', wholeNumber('--limit', 1, 10_000), 100)
     .action(async (opts: ClientOptions & { follow?: boolean; limit: number }) => {
       const show = (event: unknown): void => print(event, opts.json, formatEvent);
       const showPast = (result: unknown): void => {

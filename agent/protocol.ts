@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ROLES } from '../policy/roles.js';
+import { ROLES, SETTINGS_ROLES } from '../policy/roles.js';
 import { WEB_UI_MODES } from '../policy/web-ui.js';
 import { Secret } from './secret.js';
 
@@ -15,6 +15,7 @@ const secret = v.pipe(
 );
 const role = v.picklist(ROLES);
 const none = v.strictObject({});
+const settingsRole = v.picklist(SETTINGS_ROLES);
 
 /** Each method's parameters. Secrets become `Secret` objects at this edge. */
 export const methodParams = {
@@ -29,9 +30,9 @@ export const methodParams = {
   ),
   'puk.set': v.strictObject({ password: secret, puk: secret }),
   'puk.reset': v.strictObject({ puk: secret, newPassword: secret }),
-  'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: v.picklist(['operator', 'manufacturer']), password: secret }),
-  'https.set': v.strictObject({ enabled: v.boolean(), as: v.picklist(['operator', 'manufacturer']), password: secret }),
-  'https.rotate': v.strictObject({ as: v.picklist(['operator', 'manufacturer']), password: secret }),
+  'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: settingsRole, password: secret }),
+  'https.set': v.strictObject({ enabled: v.boolean(), as: settingsRole, password: secret }),
+  'https.rotate': v.strictObject({ as: settingsRole, password: secret }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

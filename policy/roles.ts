@@ -9,6 +9,10 @@ const PERMITTED: Record<PrivilegedAction, readonly Role[]> = {
   'password.setOther': ['manufacturer'],
 };
 
+/** Roles that may change the station's settings (web interface mode, HTTPS) with their own password. */
+export const SETTINGS_ROLES = ['operator', 'manufacturer'] as const satisfies readonly Role[];
+export type SettingsRole = (typeof SETTINGS_ROLES)[number];
+
 export function mayPerform(actor: Role, action: PrivilegedAction): boolean {
   return PERMITTED[action].includes(actor);
 }

@@ -17,13 +17,9 @@ async function until(env: Env, mode: string): Promise<number> {
 }
 
 t.test('web interface mode: style file, one-way 2.0-only, changes from outside followed', async (t) => {
-  const env0 = await makeEnv();
-  const styleFile = join(env0.dir, 'WebUIStyle_web');
-  const env = await makeEnv({ webUi: { styleFile } });
-  t.teardown(async () => {
-    await cleanup(env);
-    await cleanup(env0);
-  });
+  const env = await makeEnv((dir) => ({ webUi: { styleFile: join(dir, 'WebUIStyle_web') } }));
+  const styleFile = join(env.dir, 'WebUIStyle_web');
+  t.teardown(() => cleanup(env));
   await provisionWithDefaults(env);
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());

@@ -31,12 +31,13 @@ export interface Env {
   config: Record<string, unknown>;
 }
 
-export async function makeEnv(overrides: Record<string, unknown> = {}): Promise<Env> {
+/** A temporary directory with a config; `overrides` may name paths inside that directory. */
+export async function makeEnv(overrides: Record<string, unknown> | ((dir: string) => Record<string, unknown>) = {}): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'ccguard-test-'));
   const stateDir = join(dir, 'state');
   const logDir = join(dir, 'log');
   const socket = join(dir, 'ccguard.sock');
-  const config = { stateDir, socket, logDir, argon2: FAST_ARGON2, ...overrides };
+  const config = { stateDir, socket, logDir, argon2: FAST_ARGON2, ...(typeof overrides === 'function' ? overrides(dir) : overrides) };
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify(config));
   return { dir, configPath, socket, stateDir, logDir, config };
