@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ROLES, SETTINGS_ROLES, type Role, type SettingsRole } from '../policy/roles.js';
+import { EXPORT_ROLES, ROLES, SETTINGS_ROLES, type ExportRole, type Role, type SettingsRole } from '../policy/roles.js';
 import { WEB_UI_MODES, type WebUiMode } from '../policy/web-ui.js';
 import { call } from './client.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
@@ -50,6 +50,8 @@ const wholeNumber =
     }
     return n;
   };
+const mib = (bytes: number): string =>
+  bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const settingsRoleOption = (): Option => new Option('--as <role>', 'the role acting').choices(SETTINGS_ROLES).default('operator');
 const onOffOption = (flag: string, what: string): Option => new Option(`${flag} <on|off>`, what).choices(['on', 'off']);
 
@@ -243,6 +245,40 @@ function buildProgram(): Command {
       );
       await call(await socketPath(opts), 'puk.reset', { puk: value as string, newPassword: newPassword as string });
       process.stdout.write('password changed for operator\n');
+    });
+
+  const logPassword = program.command('log-password').description('the Log Password that exported logs are encrypted with');
+  clientCommand(logPassword.command('set').description('set the Log Password (manufacturer password, then the Log Password)'))
+    .action(async (opts: ClientOptions) => {
+      const [password, value] = await readSecrets(
+        [{ label: 'Password for manufacturer' }, { label: 'New Log Password (at least 12 characters)', confirm: true }],
+        opts.stdin === true,
+      );
+      await call(await socketPath(opts), 'logPassword.set', { password: password as string, logPassword: value as string });
+      process.stdout.write('Log Password set: exported logs are encrypted with it (AES-256; open them with 7-Zip)\n');
+    });
+
+  const logs = program.command('logs').description('the station\'s logs');
+  clientCommand(logs.command('export').description('export every log as a zip, AES-256 encrypted with the Log Password (that role\'s password)'))
+    .requiredOption('--output <file>', 'the zip to write')
+    .addOption(new Option('--as <role>', 'the role exporting').choices(EXPORT_ROLES).default('operator'))
+    .option('--unencrypted', 'export in the clear when no Log Password is set (recorded as a security event)')
+    .option('--force', 'replace the output file if it exists')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: ClientOptions & { output: string; as: ExportRole; unencrypted?: boolean; force?: boolean }) => {
+      const { exportToFile } = await import('./export-command.js');
+      const [password] = await readSecrets([{ label: `Password for ${opts.as}` }], opts.stdin === true);
+      const result = await exportToFile(await socketPath(opts), {
+        output: opts.output,
+        as: opts.as,
+        password: password as string,
+        unencrypted: opts.unencrypted === true,
+        replace: opts.force === true,
+      });
+      print(result, opts.json, () =>
+        `wrote ${result.output}: ${result.files} log files, ${mib(result.logBytes)} of logs in ${mib(result.zipBytes)}, ` +
+        (result.encrypted ? 'AES-256 encrypted with the Log Password (open it with 7-Zip)' : 'NOT encrypted'),
+      );
     });
 
   program

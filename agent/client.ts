@@ -59,6 +59,11 @@ export interface CallOptions {
   /** With onEvent: called with the first answer, before any pushed event. */
   onResult?: (result: unknown) => void;
   origin?: string;
+  /**
+   * Called for each data frame of a streamed answer, in order; while a returned promise is
+   * pending the socket is not read (the daemon then waits too). The timeout counts from the last frame.
+   */
+  onData?: (data: Buffer, progress: { done: number; total: number }) => Promise<void> | void;
 }
 
 /** Sends one request and resolves with its result, or rejects with the daemon's error. */
@@ -77,7 +82,9 @@ export async function call<M extends Method>(socketPath: string, method: M, para
       if (err) reject(err);
       else resolve(value);
     };
-    const timer = setTimeout(() => finish(new DaemonUnreachableError(`the daemon did not answer ${method} within ${timeoutMs} ms`)), timeoutMs);
+    const expire = (): void => finish(new DaemonUnreachableError(`the daemon did not answer ${method} within ${timeoutMs} ms`));
+    let timer = setTimeout(expire, timeoutMs);
+    let pending = 0;
     const framer = new LineFramer(
       MAX_RESPONSE_BYTES,
       (line) => {
@@ -89,6 +96,22 @@ export async function call<M extends Method>(socketPath: string, method: M, para
           return;
         }
         if (message.id !== id) return;
+        if (typeof message.data === 'string' && options.onData) {
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+          const progress = { done: Number(message.done ?? 0), total: Number(message.total ?? 0) };
+          const written = options.onData(Buffer.from(message.data, 'base64'), progress);
+          if (written) {
+            if (pending++ === 0) socket.pause();
+            written.then(
+              () => {
+                if (--pending === 0 && !settled) socket.resume();
+              },
+              (err: Error) => finish(err),
+            );
+          }
+          return;
+        }
         if ('event' in message) {
           options.onEvent?.(message.event);
           return;

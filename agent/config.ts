@@ -76,6 +76,19 @@ const configSchema = v.strictObject({
     }),
     {},
   ),
+  logs: v.optional(
+    v.strictObject({
+      /** A log file is rotated when it reaches this size (a controller's flash is small). */
+      maxFileBytes: v.optional(int(64 * 1024, 1024 * 1024 * 1024), 10 * 1024 * 1024),
+      /** Files kept per log, the current one included. */
+      maxFiles: v.optional(int(1, 100), 5),
+      /** deflate level of exported zips: 5 gives smaller zips than 7-Zip's fastest, faster. */
+      exportCompressionLevel: v.optional(int(1, 9), 5),
+      /** false: exports are never encrypted (a manufacturer's choice, made only here). */
+      encryptExports: v.optional(v.boolean(), true),
+    }),
+    {},
+  ),
   rfid: v.optional(
     v.strictObject({
       holdSeconds: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(3600)), 120),

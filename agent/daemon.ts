@@ -15,6 +15,7 @@ import type { StatusReport } from './status-report.js';
 import { StrengthService } from './strength.js';
 import { VERSION } from './version.js';
 import { RefusedError } from './errors.js';
+import { LogPassword } from './log-password.js';
 
 const DEFAULT_POLICY = { enforceStrong: true, enforcePasswordChange: false };
 const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
@@ -23,7 +24,7 @@ const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, fail
 export async function runDaemon(config: Config): Promise<void> {
   const now = (): number => performance.now();
   const startedAt = now();
-  const logs = await openLogs(config.logDir);
+  const logs = await openLogs(config.logDir, config.logs);
   const { log, security } = logs;
   const store = new GenerationStore(config.stateDir, stateSchema);
   await store.prepare(true);
@@ -45,6 +46,8 @@ export async function runDaemon(config: Config): Promise<void> {
     now,
   });
   const puk = new ResetPuk({ store, hasher, credentials, security });
+  const logPassword = new LogPassword({ store, credentials, security });
+  await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
   await webUi.start();
   const certificate = new HttpsCertificate(config.https.certFile, config.https.keyFile, config.https);
@@ -83,7 +86,7 @@ export async function runDaemon(config: Config): Promise<void> {
         puk: puk.status(),
         masterCards: 0,
         rfid: { readers: [], hold: null },
-        logPasswordSet: false,
+        logPasswordSet: logPassword.isSet,
         webUi: webUi.mode,
         https: store.current?.https.enabled ?? false,
         httpsCertificate: certificateInfo,
@@ -140,6 +143,44 @@ export async function runDaemon(config: Config): Promise<void> {
       security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: info.sha256, by: as, origin: ctx.origin });
       return { certificate: info };
     },
+    'logPassword.set': async ({ password, logPassword: value }, ctx) => {
+      await refresh();
+      await logPassword.set(password, value, ctx.origin);
+      return { logPasswordSet: true };
+    },
+    'logs.export': async ({ as, password, unencrypted }, ctx) => {
+      await refresh();
+      await credentials.login(as, password, ctx.origin);
+      const key = config.logs.encryptExports ? await logPassword.read() : null;
+      if (config.logs.encryptExports && key === null && !unencrypted) {
+        throw new RefusedError(
+          'no Log Password is set, so the export cannot be encrypted: the manufacturer sets one with "ccguard log-password set"; ' +
+            'to export the logs unencrypted anyway, give --unencrypted',
+        );
+      }
+      if (key !== null && unencrypted) {
+        throw new RefusedError('a Log Password is set, so exports are always encrypted with it; leave out --unencrypted');
+      }
+      const { exportLogs } = await import('./log-export.js');
+      const zip = await exportLogs(config.logDir, key, config.logs.exportCompressionLevel);
+      const encrypted = key !== null;
+      security.record('LogExported', {
+        by: as,
+        origin: ctx.origin,
+        encrypted,
+        ...(encrypted ? {} : { reason: config.logs.encryptExports ? 'unencryptedRequested' : 'encryptionOffInConfig' }),
+        files: zip.files,
+        bytes: zip.totalBytes,
+      });
+      try {
+        await ctx.stream(zip.archive, () => ({ done: zip.doneBytes(), total: zip.totalBytes }));
+      } catch (err) {
+        zip.abort();
+        log.warn({ err: (err as Error).message, by: as }, 'log export interrupted');
+        throw err;
+      }
+      return { files: zip.files, logBytes: zip.totalBytes, encrypted };
+    },
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);
       if (follow) ctx.follow((push) => security.subscribe(push));
@@ -179,6 +220,10 @@ export async function runDaemon(config: Config): Promise<void> {
   process.on('uncaughtExceptionMonitor', (err) => {
     log.fatal({ err }, 'fatal error; exiting');
     logs.flush();
+  });
+  process.on('SIGHUP', () => {
+    logs.reopen();
+    log.info('log files reopened (SIGHUP)');
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -47,6 +47,11 @@ export class GenerationStore<T> {
     private readonly schema: v.GenericSchema<unknown, T>,
   ) {}
 
+  /** Who files written beside the state must belong to (root writing for the service user), if not the writer. */
+  get owner(): Owner | undefined {
+    return this.#owner;
+  }
+
   /** Creates the directory (0700) if missing; refuses one that others can reach. */
   async prepare(create: boolean): Promise<void> {
     if (create) {
@@ -163,7 +168,7 @@ export class GenerationStore<T> {
 }
 
 /** Refuses a path that group or others can reach: it holds credential hashes. */
-async function assertPrivate(path: string, isDir: boolean): Promise<void> {
+export async function assertPrivate(path: string, isDir: boolean): Promise<void> {
   let info;
   try {
     info = await stat(path);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { RotatingFile } from './rotating-file.js';
 
 /**
  * OCPP 2.0.1 security event names where one fits (Part 2, appendix "Security events"),
@@ -14,7 +15,8 @@ export type SecurityEventName =
   | 'ReconfigurationOfSecurityParameters'
   | 'InvalidMessages'
   | 'StateFileRejected'
-  | 'ResetPasswordPukBlocked';
+  | 'ResetPasswordPukBlocked'
+  | 'LogExported';
 
 export interface SecurityEvent {
   time: string;
@@ -89,14 +91,21 @@ export interface Logs {
   log: Logger;
   security: SecurityLog;
   flush(): void;
+  /** Reopens both files (SIGHUP, after an outside logrotate moved them). */
+  reopen(): void;
 }
 
-/** Agent log and security log under `logDir`; the agent log also goes to stderr on a terminal. */
-export async function openLogs(logDir: string): Promise<Logs> {
+export interface Rotation {
+  maxFileBytes: number;
+  maxFiles: number;
+}
+
+/** Agent log and security log under `logDir`, rotated by size; the agent log also goes to stderr on a terminal. */
+export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs> {
   await mkdir(logDir, { recursive: true, mode: 0o750 });
-  const agentFile = pino.destination({ dest: join(logDir, AGENT_FILE), sync: true, mode: 0o640 });
+  const agentFile = new RotatingFile(join(logDir, AGENT_FILE), rotation.maxFileBytes, rotation.maxFiles);
   const securityPath = join(logDir, SECURITY_FILE);
-  const securityFile = pino.destination({ dest: securityPath, sync: true, mode: 0o640 });
+  const securityFile = new RotatingFile(securityPath, rotation.maxFileBytes, rotation.maxFiles);
   const base = { timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } };
   const log = process.stderr.isTTY
     ? pino(base, pino.multistream([{ stream: agentFile }, { stream: process.stderr }]))
@@ -109,6 +118,10 @@ export async function openLogs(logDir: string): Promise<Logs> {
     flush: () => {
       agentFile.flushSync();
       securityFile.flushSync();
+    },
+    reopen: () => {
+      agentFile.reopen();
+      securityFile.reopen();
     },
   };
 }

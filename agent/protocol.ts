@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ROLES, SETTINGS_ROLES } from '../policy/roles.js';
+import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../policy/roles.js';
 import { WEB_UI_MODES } from '../policy/web-ui.js';
 import { Secret } from './secret.js';
 
@@ -33,6 +33,8 @@ export const methodParams = {
   'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: settingsRole, password: secret }),
   'https.set': v.strictObject({ enabled: v.boolean(), as: settingsRole, password: secret }),
   'https.rotate': v.strictObject({ as: settingsRole, password: secret }),
+  'logPassword.set': v.strictObject({ password: secret, logPassword: secret }),
+  'logs.export': v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),
@@ -66,6 +68,16 @@ export interface ErrorBody {
   code: string;
   message: string;
   [detail: string]: unknown;
+}
+
+/** One piece of a streamed answer (a log export), sent before the final response. */
+export interface DataFrame {
+  v: number;
+  id: RequestId;
+  /** base64 */
+  data: string;
+  done: number;
+  total: number;
 }
 
 export type Response =

@@ -1,5 +1,7 @@
 import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import * as v from 'valibot';
@@ -13,6 +15,7 @@ import {
   MAX_FRAME_BYTES,
   methodParams,
   PROTOCOL_VERSION,
+  type DataFrame,
   type ErrorBody,
   type Method,
   type ParamsOf,
@@ -25,6 +28,11 @@ export interface RequestContext {
   origin: string;
   /** Keeps the connection open past the response and sends `event` lines on it. */
   follow(subscribe: (push: (event: unknown) => void) => () => void): void;
+  /**
+   * Sends `source` as data frames before the response, at the pace the client reads; rejects
+   * (and destroys `source`) when the client goes away.
+   */
+  stream(source: Readable, progress: () => { done: number; total: number }): Promise<void>;
 }
 
 export type Handlers = { [M in Method]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<unknown> };
@@ -115,7 +123,7 @@ export class SocketServer {
       MAX_FRAME_BYTES,
       (line) => {
         if (line.trim() === '') return;
-        const task = this.#handle(line, send, invalid, (sub) => {
+        const task = this.#handle(line, socket, send, invalid, (sub) => {
           following = true; // a follower waits for events as long as it likes
           socket.setTimeout(0);
           unsubscribers.push(sub((event) => send(event as object)));
@@ -144,6 +152,7 @@ export class SocketServer {
 
   async #handle(
     line: string,
+    socket: Socket,
     send: (message: object) => void,
     invalid: (id: RequestId | null, message: string) => void,
     follow: (subscribe: (push: (event: unknown) => void) => () => void) => void,
@@ -177,6 +186,7 @@ export class SocketServer {
     const ctx: RequestContext = {
       origin: `socket:${origin ?? 'unnamed'}`,
       follow: (subscribe) => follow((push) => subscribe((event) => push({ v: PROTOCOL_VERSION, id, event }))),
+      stream: (source, progress) => streamFrames(socket, id, source, progress),
     };
     try {
       const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;
@@ -190,6 +200,21 @@ export class SocketServer {
         send(errorResponse(id, { code: 'internal', message: `internal error while handling ${method}; see the agent log` }));
       }
     }
+  }
+}
+
+async function streamFrames(socket: Socket, id: RequestId, source: Readable, progress: () => { done: number; total: number }): Promise<void> {
+  const gone = (): void => {
+    source.destroy(new StateError('the client closed the connection during the transfer'));
+  };
+  socket.once('close', gone);
+  try {
+    for await (const chunk of source) {
+      const frame: DataFrame = { v: PROTOCOL_VERSION, id, data: (chunk as Buffer).toString('base64'), ...progress() };
+      if (!socket.write(`${JSON.stringify(frame)}\n`)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+  } finally {
+    socket.off('close', gone);
   }
 }
 

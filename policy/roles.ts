@@ -13,6 +13,10 @@ const PERMITTED: Record<PrivilegedAction, readonly Role[]> = {
 export const SETTINGS_ROLES = ['operator', 'manufacturer'] as const satisfies readonly Role[];
 export type SettingsRole = (typeof SETTINGS_ROLES)[number];
 
+/** Roles that may export the logs, with their own password. */
+export const EXPORT_ROLES = ['operator', 'installer', 'manufacturer'] as const satisfies readonly Role[];
+export type ExportRole = (typeof EXPORT_ROLES)[number];
+
 export function mayPerform(actor: Role, action: PrivilegedAction): boolean {
   return PERMITTED[action].includes(actor);
 }
