@@ -107,10 +107,15 @@ export class Ae2EncryptStream extends Transform {
   /** `count` little-endian counter blocks from `first` (bytes 0–7 the counter, the rest zero). */
   #counterBlocks(first: number, count: number): Buffer {
     if (this.#counters.length < count * 16) this.#counters = Buffer.alloc(count * 16);
+    // Uint32Array is host-endian: little-endian on every target (x86-64, arm64, armhf).
     const words = new Uint32Array(this.#counters.buffer, this.#counters.byteOffset, count * 4);
-    for (let i = 0, c = first; i < count * 4; i += 4, c++) {
-      words[i] = c >>> 0;
-      words[i + 1] = Math.floor(c / 0x1_0000_0000);
+    if (first + count <= 0x1_0000_0000) {
+      for (let i = 0, c = first; i < count * 4; i += 4, c++) words[i] = c; // the high word stays 0
+    } else {
+      for (let i = 0, c = first; i < count * 4; i += 4, c++) {
+        words[i] = c >>> 0;
+        words[i + 1] = Math.floor(c / 0x1_0000_0000);
+      }
     }
     return this.#counters.subarray(0, count * 16);
   }

@@ -85,6 +85,7 @@ export async function call<M extends Method>(socketPath: string, method: M, para
     const expire = (): void => finish(new DaemonUnreachableError(`the daemon did not answer ${method} within ${timeoutMs} ms`));
     let timer = setTimeout(expire, timeoutMs);
     let pending = 0;
+    let progress = { done: 0, total: 0 };
     const framer = new LineFramer(
       MAX_RESPONSE_BYTES,
       (line) => {
@@ -96,21 +97,11 @@ export async function call<M extends Method>(socketPath: string, method: M, para
           return;
         }
         if (message.id !== id) return;
-        if (typeof message.data === 'string' && options.onData) {
+        if (typeof message.bytes === 'number' && options.onData) {
           clearTimeout(timer);
           timer = setTimeout(expire, timeoutMs);
-          const progress = { done: Number(message.done ?? 0), total: Number(message.total ?? 0) };
-          const written = options.onData(Buffer.from(message.data, 'base64'), progress);
-          if (written) {
-            if (pending++ === 0) socket.pause();
-            written.then(
-              () => {
-                if (--pending === 0 && !settled) socket.resume();
-              },
-              (err: Error) => finish(err),
-            );
-          }
-          return;
+          progress = { done: Number(message.done ?? 0), total: Number(message.total ?? 0) };
+          return message.bytes;
         }
         if ('event' in message) {
           options.onEvent?.(message.event);
@@ -131,6 +122,18 @@ export async function call<M extends Method>(socketPath: string, method: M, para
         finish(new DaemonError(code, String(error.message ?? 'request failed'), error));
       },
       () => finish(new DaemonError('internal', 'the daemon sent an oversized response', {})),
+      (piece) => {
+        const written = options.onData?.(piece, progress);
+        if (written) {
+          if (pending++ === 0) socket.pause();
+          written.then(
+            () => {
+              if (--pending === 0 && !settled) socket.resume();
+            },
+            (err: Error) => finish(err),
+          );
+        }
+      },
     );
     socket.on('data', (data: Buffer) => framer.push(data));
     socket.on('error', (err) => finish(new DaemonUnreachableError(`connection to the daemon failed: ${err.message}`)));

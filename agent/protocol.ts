@@ -70,12 +70,14 @@ export interface ErrorBody {
   [detail: string]: unknown;
 }
 
-/** One piece of a streamed answer (a log export), sent before the final response. */
+/**
+ * The header of one piece of a streamed answer (a log export), sent before the final response:
+ * the line is followed by `bytes` raw bytes. `done`/`total` tell the progress (input bytes).
+ */
 export interface DataFrame {
   v: number;
   id: RequestId;
-  /** base64 */
-  data: string;
+  bytes: number;
   done: number;
   total: number;
 }

@@ -210,8 +210,10 @@ async function streamFrames(socket: Socket, id: RequestId, source: Readable, pro
   socket.once('close', gone);
   try {
     for await (const chunk of source) {
-      const frame: DataFrame = { v: PROTOCOL_VERSION, id, data: (chunk as Buffer).toString('base64'), ...progress() };
-      if (!socket.write(`${JSON.stringify(frame)}\n`)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+      const data = chunk as Buffer;
+      const frame: DataFrame = { v: PROTOCOL_VERSION, id, bytes: data.length, ...progress() };
+      socket.write(`${JSON.stringify(frame)}\n`);
+      if (!socket.write(data)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
     }
   } finally {
     socket.off('close', gone);

@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the native modules' build tools (argon2 falls back to a source build;
 # unix-dgram always builds); lintian and the ARM cross compilers for the packaging test; OpenSSH
-# (a real sshd on 127.0.0.1) and openssl for the web interface tests.
+# (a real sshd on 127.0.0.1) and openssl for the web interface tests; 7-Zip to open exported logs,
+# script(1) for a terminal.
 need=()
 for tool in g++:g++ make:make python3:python3 lintian:lintian \
   aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
-  /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl; do
+  /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
