@@ -53,6 +53,8 @@ find "$nm/argon2/prebuilds" -name '*.musl.node' -delete
 # valibot names TypeScript as an optional peer; npm installs it even with --omit=dev (and --omit=peer).
 rm -rf "$nm/typescript" "$nm/@typescript"
 find "$nm" \( -name '*.html' -o -name '*.sh' \) -type f -delete
+# archiver's tar-stream names the Bare runtime's modules; their binaries are for Bare, never loaded by node.
+rm -rf "$nm"/bare-*/prebuilds
 rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/unix-dgram/src" "$nm/argon2/argon2" "$nm/argon2/src"
 
 # Native modules: argon2 ships prebuilt binaries (keep the target's; a cross build also compiles
