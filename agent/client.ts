@@ -86,6 +86,7 @@ export async function call<M extends Method>(socketPath: string, method: M, para
     let timer = setTimeout(expire, timeoutMs);
     let pending = 0;
     let progress = { done: 0, total: 0 };
+    let rawIsOurs = false;
     const framer = new LineFramer(
       MAX_RESPONSE_BYTES,
       (line) => {
@@ -96,13 +97,15 @@ export async function call<M extends Method>(socketPath: string, method: M, para
           finish(new DaemonError('internal', 'the daemon sent a line that is not JSON', {}));
           return;
         }
-        if (message.id !== id) return;
-        if (typeof message.bytes === 'number' && options.onData) {
+        if (typeof message.bytes === 'number') {
+          // A data frame's raw bytes follow its line whoever it is for: the framer must skip them either way.
           clearTimeout(timer);
           timer = setTimeout(expire, timeoutMs);
           progress = { done: Number(message.done ?? 0), total: Number(message.total ?? 0) };
+          rawIsOurs = message.id === id;
           return message.bytes;
         }
+        if (message.id !== id) return;
         if ('event' in message) {
           options.onEvent?.(message.event);
           return;
@@ -123,7 +126,7 @@ export async function call<M extends Method>(socketPath: string, method: M, para
       },
       () => finish(new DaemonError('internal', 'the daemon sent an oversized response', {})),
       (piece) => {
-        const written = options.onData?.(piece, progress);
+        const written = rawIsOurs ? options.onData?.(piece, progress) : undefined;
         if (written) {
           if (pending++ === 0) socket.pause();
           written.then(
