@@ -1,4 +1,5 @@
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Secret } from './secret.js';
@@ -34,10 +35,17 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
   const files: LogFile[] = [];
   try {
     for (const name of (await readdir(logDir)).sort()) {
-      const path = join(logDir, name);
-      if (!(await lstat(path)).isFile()) continue; // no symlinks: they could point anywhere
-      const handle = await open(path, 'r');
+      // O_NOFOLLOW: a symlink could point anywhere, and checking first would leave a window to swap one in.
+      const handle = await open(join(logDir, name), constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ELOOP' || err.code === 'EISDIR') return null;
+        throw err;
+      });
+      if (!handle) continue;
       const info = await handle.stat();
+      if (!info.isFile()) {
+        await handle.close();
+        continue;
+      }
       files.push({ name, handle, size: info.size, mtime: info.mtime, stream: null });
     }
   } catch (err) {
