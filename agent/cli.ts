@@ -7,7 +7,8 @@ import { WEB_UI_MODES, type WebUiMode } from '../policy/web-ui.js';
 import { call } from './client.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
 import { CcguardError, EXIT, exitCodeFor } from './errors.js';
-import { formatEvent, formatStatus } from './human-format.js';
+import { formatEvent, formatReaders, formatStatus, table } from './human-format.js';
+import type { MasterCardListing } from './master-cards.js';
 import { readSecrets } from './secret-input.js';
 import { VERSION } from './version.js';
 
@@ -245,6 +246,56 @@ function buildProgram(): Command {
       );
       await call(await socketPath(opts), 'puk.reset', { puk: value as string, newPassword: newPassword as string });
       process.stdout.write('password changed for operator\n');
+    });
+
+  const masterCard = program.command('master-card').description('master RFID cards: a tap resets every password, a hold restores the manufacturer defaults');
+  const manufacturerPassword = async (opts: ClientOptions): Promise<string> =>
+    (await readSecrets([{ label: 'Password for manufacturer' }], opts.stdin === true))[0] as string;
+  clientCommand(masterCard.command('enroll').description('enrol the next card placed on any reader (manufacturer password)'))
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the card').argParser(wholeNumber('--timeout', 1, 600)).default(60))
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: ClientOptions & { timeout: number }) => {
+      const password = await manufacturerPassword(opts);
+      process.stderr.write(`place the card on a reader within ${opts.timeout} s…\n`);
+      const result = await call(await socketPath(opts), 'masterCard.enroll', { password, timeoutSeconds: opts.timeout }, { timeoutMs: (opts.timeout + 30) * 1000 });
+      print(result, opts.json, (v) => {
+        const card = v as MasterCardListing;
+        return `enrolled master card ${card.id} (on ${card.reader})`;
+      });
+    });
+  clientCommand(masterCard.command('list').description('list the enrolled master cards (manufacturer password)'))
+    .option('--json', 'print the list as JSON')
+    .action(async (opts: ClientOptions) => {
+      const password = await manufacturerPassword(opts);
+      print(await call(await socketPath(opts), 'masterCard.list', { password }), opts.json, (v) => {
+        const cards = (v as { masterCards: MasterCardListing[] }).masterCards;
+        if (cards.length === 0) return 'no master card enrolled';
+        return table(['ID', 'ENROLLED', 'READER'], cards.map((c) => [c.id, c.enrolledAt, c.reader]));
+      });
+    });
+  clientCommand(masterCard.command('remove').description('remove an enrolled master card (manufacturer password)'))
+    .argument('<id>', 'the card id, as "ccguard master-card list" shows it')
+    .action(async (id: string, opts: ClientOptions) => {
+      const password = await manufacturerPassword(opts);
+      const result = (await call(await socketPath(opts), 'masterCard.remove', { password, id })) as { removed: string; remaining: number };
+      process.stdout.write(`removed master card ${result.removed}; ${result.remaining} left\n`);
+    });
+
+  const defaults = program.command('defaults').description('the manufacturer defaults a master card hold restores');
+  clientCommand(defaults.command('save').description('save the current settings as the manufacturer defaults (manufacturer password)'))
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: ClientOptions) => {
+      const password = await manufacturerPassword(opts);
+      print(await call(await socketPath(opts), 'defaults.save', { password }), opts.json, (v) => {
+        const saved = v as { savedAt: string; masterCards: number };
+        return `manufacturer defaults saved (${saved.savedAt}, ${saved.masterCards} master card${saved.masterCards === 1 ? '' : 's'})`;
+      });
+    });
+
+  clientCommand(program.command('readers').description('list the card readers and whether a (master) card is on them'))
+    .option('--json', 'print the readers as JSON')
+    .action(async (opts: ClientOptions) => {
+      print(await call(await socketPath(opts), 'readers', {}), opts.json, formatReaders);
     });
 
   const logPassword = program.command('log-password').description('the Log Password that exported logs are encrypted with');

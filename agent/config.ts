@@ -94,6 +94,12 @@ const configSchema = v.strictObject({
       holdSeconds: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(3600)), 120),
       dropoutGraceMs: v.optional(int(0, 60_000), 1500),
       tapResetsRoles: v.optional(v.array(v.picklist(ROLES)), () => [...ROLES]),
+      /** false: no reader is watched (a station without one). */
+      enabled: v.optional(v.boolean(), true),
+      /** How long a card may take to answer GET DATA with its UID before it counts as unreadable. */
+      uidTimeoutMs: v.optional(int(50, 30_000), 1000),
+      /** Longest wait between attempts to reach pcscd. */
+      maxRetryMs: v.optional(int(100, 600_000), 5000),
     }),
     {},
   ),

@@ -8,7 +8,7 @@ import type { GenerationStore } from './generation-store.js';
 import type { PasswordHasher } from './hasher.js';
 import type { SecurityLog } from './logging.js';
 import type { Secret } from './secret.js';
-import type { RoleRecord, State } from './state.js';
+import { requireProvisioned, type RoleRecord, type State } from './state.js';
 import type { StrengthService } from './strength.js';
 
 export interface CredentialDeps {
@@ -127,10 +127,7 @@ export class Credentials {
   }
 
   #require(state: State | null): State {
-    if (!state) {
-      throw new RefusedError('this device is not provisioned: run "ccguard provision --config FILE" first');
-    }
-    return state;
+    return requireProvisioned(state);
   }
 
   #state(): State {
@@ -271,6 +268,11 @@ export class Credentials {
     return this.deps.hasher.hash(password);
   }
 
+  /** Forgets the in-memory failure times of `roles` (their stored counts were cleared by a reset). */
+  forgetFailures(roles: readonly Role[]): void {
+    for (const role of roles) this.#lastFailureAt.delete(role);
+  }
+
   async #storePassword(role: Role, hash: string, mustChange: boolean): Promise<void> {
     await this.deps.store.update((current) => withNewPassword(this.#require(current), role, hash, mustChange));
     this.#lastFailureAt.delete(role);
@@ -287,5 +289,20 @@ export function withNewPassword(state: State, role: Role, hash: string, mustChan
   r.history = [hash, ...r.history].slice(0, HISTORY_DEPTH);
   r.failures = 0;
   r.changedAt = new Date().toISOString();
+  return next;
+}
+
+/** `state` with `roles` back on their default passwords: must change, throttling cleared. */
+export function withDefaultPasswords(state: State, roles: readonly Role[]): State {
+  const next = structuredClone(state);
+  const now = new Date().toISOString();
+  for (const role of roles) {
+    const r = next.roles[role];
+    r.hash = r.defaultHash;
+    r.isDefault = true;
+    r.mustChange = true;
+    r.failures = 0;
+    r.changedAt = now;
+  }
   return next;
 }

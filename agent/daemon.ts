@@ -10,14 +10,16 @@ import { HttpsCertificate } from './https-certificate.js';
 import { openLogs } from './logging.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { SocketServer, type Handlers } from './socket-server.js';
-import { stateSchema } from './state.js';
+import { PROVISIONED_POLICY, requireProvisioned, stateSchema } from './state.js';
 import type { StatusReport } from './status-report.js';
 import { StrengthService } from './strength.js';
 import { VERSION } from './version.js';
 import { RefusedError } from './errors.js';
 import { LogPassword } from './log-password.js';
+import { MasterCards } from './master-cards.js';
+import { FactoryDefaults } from './factory-defaults.js';
+import { CardRecovery } from './card-recovery.js';
 
-const DEFAULT_POLICY = { enforceStrong: true, enforcePasswordChange: false };
 const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
@@ -56,13 +58,29 @@ export async function runDaemon(config: Config): Promise<void> {
   const setHttps = async (enabled: boolean, by: string, origin: string): Promise<void> => {
     const made = enabled ? await certificate.ensure() : null;
     if (made) certificateInfo = made.info;
-    await store.update((current) => {
-      if (!current) throw new RefusedError('this device is not provisioned: run "ccguard provision --config FILE" first');
-      return { ...structuredClone(current), https: { enabled } };
-    });
+    await store.update((current) => ({ ...structuredClone(requireProvisioned(current)), https: { enabled } }));
     if (made?.created) security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: made.info.sha256, by, origin });
     security.record('ReconfigurationOfSecurityParameters', { change: 'https', enabled, by, origin });
   };
+
+  const masterCards = new MasterCards({ store, credentials, security });
+  const factory = new FactoryDefaults({
+    store,
+    credentials,
+    logPassword,
+    webUi,
+    ensureCertificate: async () => {
+      const made = await certificate.ensure();
+      certificateInfo = made.info;
+      if (made.created) security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: made.info.sha256, by: 'manufacturerDefaults' });
+    },
+    security,
+    log,
+  });
+  // A restore cut short by a power loss is finished before anything else is served.
+  await factory.finishPending();
+  const cards = new CardRecovery({ rfid: config.rfid, store, credentials, masterCards, factory, security, log, now });
+  await cards.start();
 
   // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
   const refresh = async (): Promise<void> => {
@@ -82,10 +100,10 @@ export async function runDaemon(config: Config): Promise<void> {
         provisioned: store.current !== null,
         stateGeneration: store.generation,
         roles: roles ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
-        policy: store.current?.policy ?? DEFAULT_POLICY,
+        policy: store.current?.policy ?? PROVISIONED_POLICY,
         puk: puk.status(),
-        masterCards: 0,
-        rfid: { readers: [], hold: null },
+        masterCards: masterCards.count,
+        rfid: cards.status(),
         logPasswordSet: logPassword.isSet,
         webUi: webUi.mode,
         https: store.current?.https.enabled ?? false,
@@ -181,6 +199,24 @@ export async function runDaemon(config: Config): Promise<void> {
       }
       return { files: zip.files, logBytes: zip.totalBytes, encrypted };
     },
+    'masterCard.enroll': async ({ password, timeoutSeconds }, ctx) => {
+      await refresh();
+      return cards.enroll(password, timeoutSeconds, ctx.origin, ctx.signal);
+    },
+    'masterCard.list': async ({ password }, ctx) => {
+      await refresh();
+      await credentials.login('manufacturer', password, ctx.origin);
+      return { masterCards: masterCards.list() };
+    },
+    'masterCard.remove': async ({ password, id }, ctx) => {
+      await refresh();
+      return masterCards.remove(password, id, ctx.origin);
+    },
+    'defaults.save': async ({ password }, ctx) => {
+      await refresh();
+      return factory.save(password, ctx.origin);
+    },
+    readers: async () => cards.status(),
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);
       if (follow) ctx.follow((push) => security.subscribe(push));
@@ -210,6 +246,7 @@ export async function runDaemon(config: Config): Promise<void> {
     log.info({ signal }, 'stopping: no new requests; finishing the ones in progress');
     notifier?.stopping();
     await server.close();
+    await cards.stop();
     await store.idle();
     await strength.close();
     webUi.close();

@@ -1,4 +1,5 @@
 import { ROLES } from '../policy/roles.js';
+import type { RfidStatus } from './card-recovery.js';
 import type { StatusReport } from './status-report.js';
 
 /** Human renderings of `status` and security events for the terminal. */
@@ -30,6 +31,23 @@ export function formatStatus(raw: unknown): string {
   lines.push(`readers: ${readers.length > 0 ? readers.join(', ') : 'none'}${s.rfid.hold ? `; hold: ${s.rfid.hold.remainingSeconds} s left` : ''}`);
   lines.push(`log password: ${s.logPasswordSet ? 'set' : 'not set'}; web interface ${s.webUi}; HTTPS ${onOff(s.https)}`);
   if (s.httpsCertificate) lines.push(`certificate SHA-256 ${s.httpsCertificate.sha256}, valid until ${s.httpsCertificate.notAfter}`);
+  return lines.join('\n');
+}
+
+/** Columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatReaders(raw: unknown): string {
+  const r = raw as RfidStatus;
+  const lines: string[] = [];
+  if (r.service !== 'up') lines.push(`PC/SC service ${r.service}${r.serviceError ? `: ${r.serviceError}` : ''}`);
+  if (r.readers.length === 0) lines.push('no card reader attached');
+  else lines.push(table(['READER', 'CARD'], r.readers.map((x) => [x.name, x.cardPresent ? (x.masterCard ? 'master card' : 'card') : '-'])));
+  if (r.hold) lines.push(`master card hold on ${r.hold.reader}: ${r.hold.remainingSeconds} s left${r.hold.cardOnReader ? '' : ' (card off the reader)'}`);
   return lines.join('\n');
 }
 

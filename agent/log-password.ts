@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkLogPassword } from '../policy/log-password.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { syncDirectory, writeFileAtomic } from './atomic-file.js';
 import type { Credentials } from './credentials.js';
 import { RefusedError } from './errors.js';
 import { assertPrivate, type GenerationStore } from './generation-store.js';
@@ -44,6 +44,17 @@ export class LogPassword {
     }
     await assertPrivate(this.#file, false);
     return new Secret(text);
+  }
+
+  /** Puts back the Log Password of a manufacturer-defaults snapshot (null: none). */
+  async restore(value: string | null): Promise<void> {
+    if (value === null) {
+      await rm(this.#file, { force: true });
+      await syncDirectory(this.deps.store.dir);
+    } else {
+      await writeFileAtomic(this.#file, value, 0o600, this.deps.store.owner);
+    }
+    this.#set = value !== null;
   }
 
   async set(manufacturerPassword: Secret, logPassword: Secret, origin: string): Promise<void> {

@@ -16,7 +16,11 @@ export type SecurityEventName =
   | 'InvalidMessages'
   | 'StateFileRejected'
   | 'ResetPasswordPukBlocked'
-  | 'LogExported';
+  | 'LogExported'
+  | 'ResetOrReboot'
+  | 'MasterCardHoldStarted'
+  | 'MasterCardHoldProgress'
+  | 'MasterCardHoldCancelled';
 
 export interface SecurityEvent {
   time: string;

@@ -35,6 +35,11 @@ export const methodParams = {
   'https.rotate': v.strictObject({ as: settingsRole, password: secret }),
   'logPassword.set': v.strictObject({ password: secret, logPassword: secret }),
   'logs.export': v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
+  'masterCard.enroll': v.strictObject({ password: secret, timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60) }),
+  'masterCard.list': v.strictObject({ password: secret }),
+  'masterCard.remove': v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
+  'defaults.save': v.strictObject({ password: secret }),
+  readers: none,
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

@@ -14,7 +14,7 @@ import { describeIssues } from './schema-issues.js';
 import { InvalidInputError, RefusedError } from './errors.js';
 import { GenerationStore } from './generation-store.js';
 import { PasswordHasher } from './hasher.js';
-import { stateSchema, type RoleRecord, type State } from './state.js';
+import { PROVISIONED_POLICY, stateSchema, type RoleRecord, type State } from './state.js';
 import { daemonAnswers } from './client.js';
 
 export type RolePasswords = Record<Role, string>;
@@ -96,9 +96,12 @@ export async function provision(
     provisionedAt: now,
     deviceSecret: randomBytes(32).toString('hex'),
     roles,
-    policy: { enforceStrong: true, enforcePasswordChange: false },
+    policy: { ...PROVISIONED_POLICY },
     puk: null,
     https: { enabled: false },
+    masterCards: [],
+    manufacturerDefaults: null,
+    pendingRestore: null,
   };
   await store.update(() => state);
   return { stateDir: config.stateDir, generation: store.generation, generated: options.defaults ? null : passwords };

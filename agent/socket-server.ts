@@ -33,6 +33,8 @@ export interface RequestContext {
    * (and destroys `source`) when the client goes away.
    */
   stream(source: Readable, progress: () => { done: number; total: number }): Promise<void>;
+  /** Aborted when the client's connection closes (a request waiting for something stops waiting). */
+  signal: AbortSignal;
 }
 
 export type Handlers = { [M in Method]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<unknown> };
@@ -105,6 +107,7 @@ export class SocketServer {
     let following = false;
     let invalidCount = 0;
     const unsubscribers: Array<() => void> = [];
+    const gone = new AbortController();
     const send = (message: object): void => {
       if (socket.destroyed) return;
       if (socket.writableLength > MAX_UNREAD_BYTES) {
@@ -123,7 +126,7 @@ export class SocketServer {
       MAX_FRAME_BYTES,
       (line) => {
         if (line.trim() === '') return;
-        const task = this.#handle(line, socket, send, invalid, (sub) => {
+        const task = this.#handle(line, socket, send, invalid, gone.signal, (sub) => {
           following = true; // a follower waits for events as long as it likes
           socket.setTimeout(0);
           unsubscribers.push(sub((event) => send(event as object)));
@@ -145,6 +148,7 @@ export class SocketServer {
     socket.on('data', (data: Buffer) => framer.push(data));
     socket.on('close', () => {
       this.#sockets.delete(socket);
+      gone.abort();
       for (const unsubscribe of unsubscribers) unsubscribe();
       if (invalidCount > 1) this.options.log.warn({ invalidFrames: invalidCount }, 'connection sent invalid frames');
     });
@@ -155,6 +159,7 @@ export class SocketServer {
     socket: Socket,
     send: (message: object) => void,
     invalid: (id: RequestId | null, message: string) => void,
+    signal: AbortSignal,
     follow: (subscribe: (push: (event: unknown) => void) => () => void) => void,
   ): Promise<void> {
     let raw: unknown;
@@ -187,6 +192,7 @@ export class SocketServer {
       origin: `socket:${origin ?? 'unnamed'}`,
       follow: (subscribe) => follow((push) => subscribe((event) => push({ v: PROTOCOL_VERSION, id, event }))),
       stream: (source, progress) => streamFrames(socket, id, source, progress),
+      signal,
     };
     try {
       const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;

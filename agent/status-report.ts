@@ -1,4 +1,5 @@
 import type { Role } from '../policy/roles.js';
+import type { RfidStatus } from './card-recovery.js';
 import type { RoleStatus } from './credentials.js';
 
 /** What `status` answers (the `status --json` contract of design.md, plus diagnostics). */
@@ -11,7 +12,7 @@ export interface StatusReport {
   policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
   puk: { set: boolean; triesLeft: number; blocked: boolean };
   masterCards: number;
-  rfid: { readers: Array<{ name: string; cardPresent: boolean }>; hold: null | { remainingSeconds: number } };
+  rfid: RfidStatus;
   logPasswordSet: boolean;
   webUi: '1.0' | '2.0' | '2.0-only';
   https: boolean;

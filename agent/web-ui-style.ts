@@ -65,6 +65,15 @@ export class WebUiStyle {
     return requested;
   }
 
+  /** A factory restore puts back the manufacturer's mode, 2.0-only included or left. */
+  async restore(mode: WebUiMode, reason: string): Promise<void> {
+    const current = await this.#reread();
+    if (current === mode) return;
+    this.#mode = mode;
+    await writeFileAtomic(this.path, `${mode}\n`, 0o644);
+    this.security.record('ReconfigurationOfSecurityParameters', { change: 'webUi', from: current, to: mode, by: reason });
+  }
+
   async #read(): Promise<WebUiMode> {
     let content: string | null;
     try {

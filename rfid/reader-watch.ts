@@ -1,0 +1,221 @@
+import type { CardInterface as Card, Devices as DevicesType } from 'smartcard';
+
+/** What the reader edge reports. It knows cards only by UID, and nothing of master cards. */
+export type ReaderEvent =
+  | { type: 'readerAttached'; reader: string }
+  | { type: 'readerDetached'; reader: string }
+  | { type: 'cardPresent'; reader: string; uid: Buffer }
+  /** A card was placed but its UID could not be read (mute card, removed mid-read, no UID support). */
+  | { type: 'cardUnreadable'; reader: string; reason: string }
+  | { type: 'cardRemoved'; reader: string }
+  /** pcscd is unreachable (not started yet, restarting): every card counts as removed until it is back. */
+  | { type: 'serviceDown'; reason: string; retryInMs: number }
+  | { type: 'serviceUp' };
+
+export interface ReaderWatchOptions {
+  /** How long the UID read (GET DATA) may take before the card counts as unreadable. */
+  uidTimeoutMs: number;
+  /** Backoff between attempts to reach pcscd: from `firstRetryMs`, doubling up to `maxRetryMs`. */
+  firstRetryMs: number;
+  maxRetryMs: number;
+}
+
+export interface ReaderSnapshot {
+  name: string;
+  cardPresent: boolean;
+}
+
+// PC/SC GET DATA, UID of the contactless card (PC/SC part 3, 3.2.2.1.3); Le 00 = as long as it is.
+const GET_UID = Buffer.from([0xff, 0xca, 0x00, 0x00, 0x00]);
+// ISO 14443 UIDs are 4, 7 or 10 bytes; some readers report 8-byte ones for other card types.
+const UID_LENGTHS = new Set([4, 7, 8, 10]);
+
+interface ReaderSlot {
+  /** Counts placements, so that a UID read finishing after the card left is dropped. */
+  placement: number;
+  /** A card is on the reader (as PC/SC reports it). */
+  cardPresent: boolean;
+  /** A cardPresent or cardUnreadable was reported for the current placement: its removal is owed. */
+  reported: boolean;
+}
+
+type DevicesModule = { Devices: new () => DevicesType };
+
+/**
+ * Watches the PC/SC readers through the system's pcscd. Connects in shared mode, so the
+ * station's charging logic keeps using the same readers. Survives pcscd being absent at start,
+ * restarting or going away: the `smartcard` binding opens its context once and then only reports
+ * errors, so on any service error every card counts as removed and the watcher is rebuilt with backoff.
+ */
+export class ReaderWatch {
+  readonly #slots = new Map<string, ReaderSlot>();
+  #devices: DevicesType | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryMs: number;
+  #up = false;
+  /** serviceDown was reported and serviceUp not since: retries stay quiet. */
+  #downReported = false;
+  #stopped = false;
+  #module: DevicesModule | null = null;
+
+  constructor(
+    private readonly options: ReaderWatchOptions,
+    private readonly onEvent: (event: ReaderEvent) => void,
+  ) {
+    this.#retryMs = options.firstRetryMs;
+  }
+
+  async start(): Promise<void> {
+    // Loaded here: the native binding links libpcsclite, which a machine without readers may lack.
+    this.#module = (await import('smartcard')) as unknown as DevicesModule;
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#teardown();
+  }
+
+  get serviceUp(): boolean {
+    return this.#up;
+  }
+
+  readers(): ReaderSnapshot[] {
+    return [...this.#slots].map(([name, slot]) => ({ name, cardPresent: slot.cardPresent })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  #connect(): void {
+    if (this.#stopped || this.#module === null) return;
+    const devices = new this.#module.Devices();
+    this.#devices = devices;
+    const current = (): boolean => this.#devices === devices;
+    devices.on('error', (err) => {
+      if (current()) this.#serviceError(err.message);
+    });
+    devices.on('reader-attached', (reader) => {
+      if (!current()) return;
+      this.#markUp();
+      if (!this.#slots.has(reader.name)) {
+        this.#slots.set(reader.name, { placement: 0, cardPresent: false, reported: false });
+        this.onEvent({ type: 'readerAttached', reader: reader.name });
+      }
+    });
+    devices.on('reader-detached', (reader) => {
+      if (!current()) return;
+      this.#removeCard(reader.name);
+      if (this.#slots.delete(reader.name)) this.onEvent({ type: 'readerDetached', reader: reader.name });
+    });
+    devices.on('card-inserted', ({ reader, card }) => {
+      if (!current()) return;
+      this.#markUp();
+      const slot = this.#slot(reader.name);
+      this.#removeCard(reader.name);
+      slot.cardPresent = true;
+      slot.placement += 1;
+      void this.#readUid(reader.name, slot, slot.placement, card);
+    });
+    devices.on('card-removed', ({ reader }) => {
+      if (current()) this.#removeCard(reader.name);
+    });
+    devices.start();
+    // The binding reports "service up" only through events; with pcscd up and no reader there are none.
+    setImmediate(() => {
+      if (current() && this.#devices !== null && !this.#up && this.#retryTimer === null) this.#markUp();
+    });
+  }
+
+  #slot(name: string): ReaderSlot {
+    let slot = this.#slots.get(name);
+    if (!slot) {
+      slot = { placement: 0, cardPresent: false, reported: false };
+      this.#slots.set(name, slot);
+      this.onEvent({ type: 'readerAttached', reader: name });
+    }
+    return slot;
+  }
+
+  async #readUid(reader: string, slot: ReaderSlot, placement: number, card: Card): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to GET DATA within ${this.options.uidTimeoutMs} ms (mute card?)`)), this.options.uidTimeoutMs);
+    });
+    let event: ReaderEvent;
+    try {
+      // A mute card never answers, and the binding has no timeout of its own.
+      const response = await Promise.race([card.transmit(GET_UID), timeout]);
+      event = parseUidResponse(reader, response);
+    } catch (err) {
+      event = { type: 'cardUnreadable', reader, reason: (err as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (slot.placement !== placement || !slot.cardPresent || this.#slots.get(reader) !== slot) return;
+    slot.reported = true;
+    this.onEvent(event);
+  }
+
+  #removeCard(reader: string): void {
+    const slot = this.#slots.get(reader);
+    if (!slot || !slot.cardPresent) return;
+    slot.cardPresent = false;
+    slot.placement += 1;
+    if (slot.reported) {
+      slot.reported = false;
+      this.onEvent({ type: 'cardRemoved', reader });
+    }
+  }
+
+  #markUp(): void {
+    if (this.#up) return;
+    this.#up = true;
+    this.#downReported = false;
+    this.#retryMs = this.options.firstRetryMs;
+    this.onEvent({ type: 'serviceUp' });
+  }
+
+  #serviceError(reason: string): void {
+    this.#teardown();
+    const retryInMs = this.#retryMs;
+    this.#retryMs = Math.min(this.#retryMs * 2, this.options.maxRetryMs);
+    if (!this.#downReported) {
+      this.#downReported = true;
+      this.onEvent({ type: 'serviceDown', reason, retryInMs });
+    }
+    if (this.#stopped) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#connect();
+    }, retryInMs);
+    this.#retryTimer.unref();
+  }
+
+  /** Drops the binding's context; every card and reader known so far is reported gone. */
+  #teardown(): void {
+    const devices = this.#devices;
+    this.#devices = null;
+    this.#up = false;
+    for (const [name] of this.#slots) {
+      this.#removeCard(name);
+      this.onEvent({ type: 'readerDetached', reader: name });
+    }
+    this.#slots.clear();
+    if (devices) {
+      devices.removeAllListeners();
+      // Errors after this point come from a context already given up.
+      devices.on('error', () => {});
+      devices.stop();
+    }
+  }
+}
+
+/** A GET DATA answer: UID then 90 00; anything else (an empty answer when the card left mid-read) is unreadable. */
+export function parseUidResponse(reader: string, response: Buffer): ReaderEvent {
+  if (response.length < 2) return { type: 'cardUnreadable', reader, reason: 'empty answer to GET DATA (card removed mid-read?)' };
+  const sw = response.readUInt16BE(response.length - 2);
+  const uid = response.subarray(0, response.length - 2);
+  if (sw !== 0x9000) return { type: 'cardUnreadable', reader, reason: `GET DATA refused with status ${sw.toString(16).padStart(4, '0')}` };
+  if (!UID_LENGTHS.has(uid.length)) return { type: 'cardUnreadable', reader, reason: `UID of ${uid.length} bytes is not a contactless card UID` };
+  return { type: 'cardPresent', reader, uid: Buffer.from(uid) };
+}
