@@ -1,10 +1,13 @@
 // The master card end to end: the real daemon, a private pcscd with a vpcd reader, and
 // virtual cards (python3-virtualsmartcard) placed and removed by starting and killing them.
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { call } from '../agent/client.js';
+import { GenerationStore } from '../agent/generation-store.js';
+import { requireProvisioned, stateSchema } from '../agent/state.js';
 import type { StatusReport } from '../agent/status-report.js';
 import { allLogText, BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { PcscPeer } from './helpers/pcsc.js';
@@ -194,4 +197,40 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   t.notOk(logs.includes(OTHER_UID.toLowerCase()), 'no UID of another card in any log');
   t.notOk(logs.includes(MASTER_UID.toLowerCase()), 'not even the master card UID');
   t.notOk(daemon.output().toLowerCase().includes(OTHER_UID.toLowerCase()));
+});
+
+t.test('a restore cut off by a power loss is finished at the next start; enrolment without a reader', async (t) => {
+  const env = await makeEnv((dir) => ({ webUi: { styleFile: join(dir, 'WebUIStyle_web') }, rfid: { maxRetryMs: 200 } }));
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  await writeFile(join(env.dir, 'WebUIStyle_web'), '2.0-only\n');
+  await writeFile(join(env.stateDir, 'log-password'), 'Log-Secret-Phrase-2026', { mode: 0o600 });
+  // The state as the restore's one write leaves it: settings restored, the files outside still to do.
+  const store = new GenerationStore(env.stateDir, stateSchema);
+  await store.load();
+  await store.update((s) => ({ ...structuredClone(requireProvisioned(s)), pendingRestore: { logPassword: null, webUi: '2.0', https: false, reason: 'masterCardHold' } }));
+
+  const daemon = await startDaemon(env, { PCSCLITE_CSOCK_NAME: join(env.dir, 'no-pcscd.sock') });
+  t.teardown(() => daemon.stop());
+  const s = await status(env);
+  t.equal(s.webUi, '2.0', 'style file restored');
+  t.equal(s.logPasswordSet, false, 'log password removed');
+  t.equal(await readFile(join(env.dir, 'WebUIStyle_web'), 'utf8'), '2.0\n');
+  await store.load();
+  t.equal(store.current?.pendingRestore, null, 'nothing left pending');
+  t.equal(s.rfid.service, 'down');
+
+  await setManufacturerPassword(env);
+  const timedOut = await cli(env, ['master-card', 'enroll', '--timeout', '1', '--stdin'], `${MFR}\n`);
+  t.equal(timedOut.code, 1);
+  t.match(timedOut.stderr, /no card was placed within 1 s \(no reader is attached \(PC\/SC service not running\)\); nothing enrolled/);
+  const wrong = await cli(env, ['master-card', 'enroll', '--timeout', '1', '--stdin'], 'Not-The-Password-1\n');
+  t.equal(wrong.code, 1);
+  t.match(wrong.stderr, /wrong password for manufacturer/);
+  const badTimeout = await cli(env, ['master-card', 'enroll', '--timeout', '0', '--stdin'], `${MFR}\n`);
+  t.equal(badTimeout.code, 2);
+  t.match(badTimeout.stderr, /--timeout takes a whole number from 1 to 600/);
+  const readers = await cli(env, ['readers']);
+  t.equal(readers.code, 0);
+  t.match(readers.stdout, /PC\/SC service down: PC\/SC service not running\nno card reader attached/);
 });

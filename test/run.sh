@@ -7,12 +7,18 @@ cd "$(dirname "$0")/.."
 # Debian packages: the native modules' build tools (argon2 falls back to a source build;
 # unix-dgram always builds); lintian and the ARM cross compilers for the packaging test; OpenSSH
 # (a real sshd on 127.0.0.1) and openssl for the web interface tests; 7-Zip to open exported logs,
-# script(1) for a terminal.
+# script(1) for a terminal; pcscd, the vpcd virtual reader, virtual cards and pcsc_scan for the
+# master card tests, and libpcsclite-dev for the smartcard binding that npm ci builds.
 need=()
 for tool in g++:g++ make:make python3:python3 lintian:lintian \
   aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
-  /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+  /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils \
+  /usr/sbin/pcscd:pcscd /usr/include/PCSC/winscard.h:libpcsclite-dev \
+  /usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd \
+  /usr/lib/python3/site-packages/virtualsmartcard:python3-virtualsmartcard pcsc_scan:pcsc-tools; do
+  path=${tool%%:*}
+  if [ "${path#/}" != "$path" ]; then [ -e "$path" ] || need+=("${tool#*:}")
+  else command -v "$path" >/dev/null 2>&1 || need+=("${tool#*:}"); fi
 done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
