@@ -55,7 +55,8 @@ rm -rf "$nm/typescript" "$nm/@typescript"
 find "$nm" \( -name '*.html' -o -name '*.sh' \) -type f -delete
 # archiver's tar-stream names the Bare runtime's modules; their binaries are for Bare, never loaded by node.
 rm -rf "$nm"/bare-*/prebuilds
-rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/unix-dgram/src" "$nm/argon2/argon2" "$nm/argon2/src"
+rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/unix-dgram/src" "$nm/argon2/argon2" "$nm/argon2/src" \
+  "$nm/smartcard/src" "$nm/smartcard/node_modules/node-addon-api" "$nm/smartcard/build/Release/obj.target"
 
 # Native modules: argon2 ships prebuilt binaries (keep the target's; a cross build also compiles
 # it); unix-dgram was just built for the target.
@@ -87,7 +88,7 @@ Version: $version
 Architecture: $arch
 Maintainer: ccguard maintainers <ccguard@example.invalid>
 Installed-Size: $installed_kb
-Depends: nodejs (>= 20), systemd, libc6, libstdc++6
+Depends: nodejs (>= 20), systemd, libc6, libstdc++6, libpcsclite1
 Recommends: pcscd
 Section: admin
 Priority: optional

@@ -84,6 +84,7 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const platforms = new Set([...contents.matchAll(/node_modules\/argon2\/prebuilds\/([^/\s]+)\//g)].map((m) => m[1]));
   t.same([...platforms], [`linux-${npmArch}`], 'no other platforms\' argon2 binaries');
   t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
+  t.match(contents, /node_modules\/smartcard\/build\/Release\/smartcard_napi\.node/);
   const extracted = await makeEnv();
   t.teardown(() => cleanup(extracted));
   await run('dpkg-deb', ['-x', deb, extracted.dir]);
@@ -160,6 +161,7 @@ for (const arch of ['arm64', 'armhf']) {
     const modules = (await run('find', [env.dir, '-name', '*.node'])).stdout.trim().split('\n').filter(Boolean);
     t.ok(modules.some((m) => m.includes('/argon2/')), 'argon2 binary present');
     t.ok(modules.some((m) => m.includes('/unix-dgram/')), 'unix-dgram binary present');
+    t.ok(modules.some((m) => m.includes('/smartcard/')), 'smartcard (PC/SC) binary present');
     for (const m of modules) t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(env.dir.length)} is built for ${arch}`);
   });
 }
