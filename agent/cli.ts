@@ -7,7 +7,10 @@ import { WEB_UI_MODES, type WebUiMode } from '../policy/web-ui.js';
 import { call } from './client.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
 import { CcguardError, EXIT, exitCodeFor } from './errors.js';
-import { formatEvent, formatReaders, formatStatus, table } from './human-format.js';
+import { formatAudit, formatEvent, formatReaders, formatStatus, table } from './human-format.js';
+import { AUDIT_SCHEMA, type AuditReport } from './audit-report.js';
+import { bashCompletion } from './completion.js';
+import { colourFor } from './terminal-style.js';
 import type { MasterCardListing } from './master-cards.js';
 import { readSecrets } from './secret-input.js';
 import { VERSION } from './version.js';
@@ -99,7 +102,7 @@ function buildProgram(): Command {
   clientCommand(program.command('status').description('show the state of the agent'))
     .option('--json', 'print one JSON object')
     .action(async (opts: ClientOptions) => {
-      print(await call(await socketPath(opts), 'status', {}), opts.json, formatStatus);
+      print(await call(await socketPath(opts), 'status', {}), opts.json, (v) => formatStatus(v, colourFor(process.stdout)));
     });
 
   clientCommand(program.command('login').description("check a role's password").addArgument(roleArgument())).action(
@@ -348,6 +351,22 @@ function buildProgram(): Command {
       const socket = await socketPath(opts);
       if (opts.follow) await call(socket, 'events', params, { onEvent: show, onResult: showPast });
       else showPast(await call(socket, 'events', params));
+    });
+
+  clientCommand(program.command('audit').description('check the station against the security tips; exit 1 when a high finding is open'))
+    .option('--json', `print the report as JSON (${AUDIT_SCHEMA}, schemas/audit.schema.json)`)
+    .action(async (opts: ClientOptions) => {
+      const report = (await call(await socketPath(opts), 'audit', {})) as AuditReport;
+      print(report, opts.json, (v) => formatAudit(v as AuditReport, colourFor(process.stdout)));
+      if (!report.passed) process.exitCode = EXIT.refused;
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash']))
+    .action(() => {
+      process.stdout.write(bashCompletion(program));
     });
 
   return program;

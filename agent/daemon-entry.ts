@@ -6,7 +6,7 @@ export async function startDaemonProcess(configPath: string | null): Promise<voi
   try {
     const config = configPath === null ? builtInConfig() : await loadConfig(configPath);
     const { runDaemon } = await import('./daemon.js');
-    await runDaemon(config);
+    await runDaemon(config, configPath);
   } catch (err) {
     const code = err instanceof CcguardError ? exitCodeFor(err.code) : 1;
     const message = err instanceof CcguardError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

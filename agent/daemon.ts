@@ -19,11 +19,14 @@ import { LogPassword } from './log-password.js';
 import { MasterCards } from './master-cards.js';
 import { FactoryDefaults } from './factory-defaults.js';
 import { CardRecovery } from './card-recovery.js';
+import { audit, summarize } from '../policy/audit.js';
+import { AUDIT_SCHEMA } from './audit-report.js';
+import { gatherAuditFacts } from './audit-facts.js';
 
 const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
-export async function runDaemon(config: Config): Promise<void> {
+export async function runDaemon(config: Config, configPath: string | null = null): Promise<void> {
   const now = (): number => performance.now();
   const startedAt = now();
   const logs = await openLogs(config.logDir, config.logs);
@@ -90,25 +93,35 @@ export async function runDaemon(config: Config): Promise<void> {
     }
   };
 
+  const statusReport = (): StatusReport => {
+    const roles = credentials.roleStatus();
+    return {
+      version: VERSION,
+      uptimeSeconds: Math.floor((now() - startedAt) / 1000),
+      provisioned: store.current !== null,
+      stateGeneration: store.generation,
+      roles: roles ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
+      policy: store.current?.policy ?? PROVISIONED_POLICY,
+      puk: puk.status(),
+      masterCards: masterCards.count,
+      rfid: cards.status(),
+      logPasswordSet: logPassword.isSet,
+      webUi: webUi.mode,
+      https: store.current?.https.enabled ?? false,
+      httpsCertificate: certificateInfo,
+      sync: null,
+    };
+  };
+
   const handlers: Handlers = {
     status: async (): Promise<StatusReport> => {
       await refresh();
-      const roles = credentials.roleStatus();
-      return {
-        version: VERSION,
-        uptimeSeconds: Math.floor((now() - startedAt) / 1000),
-        provisioned: store.current !== null,
-        stateGeneration: store.generation,
-        roles: roles ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
-        policy: store.current?.policy ?? PROVISIONED_POLICY,
-        puk: puk.status(),
-        masterCards: masterCards.count,
-        rfid: cards.status(),
-        logPasswordSet: logPassword.isSet,
-        webUi: webUi.mode,
-        https: store.current?.https.enabled ?? false,
-        httpsCertificate: certificateInfo,
-      };
+      return statusReport();
+    },
+    audit: async () => {
+      await refresh();
+      const findings = audit(await gatherAuditFacts(statusReport(), store.current, config, configPath, null));
+      return { schema: AUDIT_SCHEMA, version: VERSION, checkedAt: new Date().toISOString(), ...summarize(findings), findings };
     },
     login: async ({ role, password }, ctx) => {
       await refresh();

@@ -40,6 +40,7 @@ export const methodParams = {
   'masterCard.remove': v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
   'defaults.save': v.strictObject({ password: secret }),
   readers: none,
+  audit: none,
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

@@ -68,7 +68,8 @@ find "$app" -type f -exec chmod 0644 {} +
 chmod 0755 "$app/bin/ccguard.js"
 
 mkdir -p "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" \
-  "$root/etc/ccguard" "$root/usr/share/man/man1" "$root/usr/share/doc/ccguard"
+  "$root/etc/ccguard" "$root/usr/share/man/man1" "$root/usr/share/doc/ccguard" "$root/usr/share/bash-completion/completions" \
+  "$root/usr/share/doc/ccguard/schemas"
 ln -s ../lib/ccguard/bin/ccguard.js "$root/usr/bin/ccguard"
 install -m 0644 packaging/ccguard.service "$root/lib/systemd/system/ccguard.service"
 install -m 0644 packaging/ccguard.sysusers "$root/usr/lib/sysusers.d/ccguard.conf"
@@ -77,6 +78,10 @@ install -m 0644 packaging/config.json "$root/etc/ccguard/config.json"
 gzip -9n < packaging/ccguard.1 > "$root/usr/share/man/man1/ccguard.1.gz"
 gzip -9n < packaging/debian/changelog > "$root/usr/share/doc/ccguard/changelog.gz"
 install -m 0644 packaging/debian/copyright "$root/usr/share/doc/ccguard/copyright"
+install -m 0644 schemas/*.schema.json "$root/usr/share/doc/ccguard/schemas/"
+# Generated from the CLI itself, so it always matches the commands shipped.
+node bin/ccguard.js completion bash > "$root/usr/share/bash-completion/completions/ccguard"
+chmod 0644 "$root/usr/share/bash-completion/completions/ccguard"
 for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$script" "$root/DEBIAN/$script"; done
 echo /etc/ccguard/config.json > "$root/DEBIAN/conffiles"
 chmod 0644 "$root/DEBIAN/conffiles"

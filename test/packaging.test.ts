@@ -78,6 +78,7 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
     './usr/bin/ccguard', './lib/systemd/system/ccguard.service', './usr/lib/sysusers.d/ccguard.conf',
     './usr/lib/tmpfiles.d/ccguard.conf', './etc/ccguard/config.json', './usr/share/man/man1/ccguard.1.gz',
     './usr/share/doc/ccguard/changelog.gz', './usr/share/doc/ccguard/copyright',
+    './usr/share/bash-completion/completions/ccguard', './usr/share/doc/ccguard/schemas/audit.schema.json',
   ]) t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
   const npmArch = { amd64: 'x64', arm64: 'arm64', armhf: 'arm' }[arch] ?? arch;
   t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
