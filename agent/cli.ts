@@ -6,11 +6,13 @@ import { EXPORT_ROLES, ROLES, SETTINGS_ROLES, type ExportRole, type Role, type S
 import { WEB_UI_MODES, type WebUiMode } from '../policy/web-ui.js';
 import { call } from './client.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from './config.js';
-import { CcguardError, EXIT, exitCodeFor } from './errors.js';
+import { CcguardError, EXIT, exitCodeFor, InvalidInputError } from './errors.js';
 import { formatAudit, formatEvent, formatReaders, formatStatus, table } from './human-format.js';
 import { AUDIT_SCHEMA, type AuditReport } from './audit-report.js';
 import { bashCompletion } from './completion.js';
 import { colourFor } from './terminal-style.js';
+import type { SyncStatus } from './sync-pusher.js';
+import type { ParamsIn } from './protocol.js';
 import type { MasterCardListing } from './master-cards.js';
 import { readSecrets } from './secret-input.js';
 import { VERSION } from './version.js';
@@ -58,6 +60,16 @@ const mib = (bytes: number): string =>
   bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const settingsRoleOption = (): Option => new Option('--as <role>', 'the role acting').choices(SETTINGS_ROLES).default('operator');
 const onOffOption = (flag: string, what: string): Option => new Option(`${flag} <on|off>`, what).choices(['on', 'off']);
+
+/**
+ * ssh2 needs WebAssembly (its poly1305), which node without its JIT lacks: a command that uses it
+ * runs again in a plain node (only client-side commands; the daemon uses a helper process).
+ */
+async function rerunWithJitForSsh2(): Promise<void> {
+  if (!process.execArgv.includes('--jitless')) return;
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? EXIT.refused))));
+}
 
 function buildProgram(): Command {
   const program = new Command('ccguard')
@@ -210,12 +222,7 @@ function buildProgram(): Command {
     .option('--accept-new-host-key', 'accept and record the key of a host not yet in known_hosts (never a changed key)')
     .option('--style-file <path>', 'the style file on the controller', '/persistency/WebUIStyle_web')
     .action(async (opts: { host: string; port: number; user: string; identity?: string; knownHosts?: string; acceptNewHostKey?: boolean; styleFile: string }) => {
-      if (process.execArgv.includes('--jitless')) {
-        // ssh2 needs WebAssembly (its poly1305), which node without its JIT lacks: this client-side
-        // command runs again in a plain node.
-        const child = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
-        process.exit(await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? EXIT.refused))));
-      }
+      await rerunWithJitForSsh2();
       const { revertWebUi, DEFAULT_KNOWN_HOSTS } = await import('./ssh-revert.js');
       const result = await revertWebUi({
         host: opts.host,
@@ -351,6 +358,72 @@ function buildProgram(): Command {
       const socket = await socketPath(opts);
       if (opts.follow) await call(socket, 'events', params, { onEvent: show, onResult: showPast });
       else showPast(await call(socket, 'events', params));
+    });
+
+  const sync = program.command('sync').description("double stations: keep the slave controller's credentials identical over SSH");
+  clientCommand(sync.command('status').description('the slave, the last pushed and acknowledged revision, and the last error'))
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: ClientOptions) => {
+      print(await call(await socketPath(opts), 'sync.status', {}), opts.json, (v) => {
+        const s = v as SyncStatus;
+        return table(
+          ['', ''],
+          [
+            ['peer', s.peer],
+            ['state', s.inSync ? 'in sync' : 'OUT OF SYNC'],
+            ['revision', String(s.revision ?? '-')],
+            ['last pushed', String(s.lastPushedRevision ?? '-')],
+            ['last acknowledged', `${s.lastAckedRevision ?? '-'}${s.lastAckAt ? ` (${s.lastAckAt})` : ''}`],
+            ['last error', s.lastError ? `${s.lastError} (${s.lastErrorAt})` : '-'],
+            ...(s.nextRetryInSeconds !== null ? [['next retry', `in ${s.nextRetryInSeconds} s`]] : []),
+          ],
+        ).replace(/^.*\n/, '');
+      });
+    });
+  sync
+    .command('keygen')
+    .description("make the master's sync key (once) and print what to install on the slave")
+    .option('--config <file>', `the master's config, whose sync.peer.privateKeyFile is written (else ${SYSTEM_CONFIG_PATH})`)
+    .option('--force', 'replace an existing key (the slave then needs the new line)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { config?: string; force?: boolean; json?: boolean }) => {
+      await rerunWithJitForSsh2();
+      const config = await loadConfig(opts.config ?? SYSTEM_CONFIG_PATH);
+      if (!config.sync.peer) throw new InvalidInputError(`${opts.config ?? SYSTEM_CONFIG_PATH} has no sync.peer: set its host, user and privateKeyFile first`);
+      const { syncKeygen } = await import('./sync-keygen.js');
+      const key = await syncKeygen(config.sync.peer.privateKeyFile, config.sync.peer.command, opts.force === true);
+      print(key, opts.json, () =>
+        [
+          `${key.created ? 'made' : 'kept'} the sync key ${key.privateKeyFile}`,
+          '',
+          `on the slave, in the sync user's authorized_keys:`,
+          key.authorizedKeysLine,
+          '',
+          'in the slave\'s config:',
+          JSON.stringify(key.slaveConfig),
+        ].join('\n'),
+      );
+    });
+  clientCommand(sync.command('receive').description("the slave's side, run by sshd for the master's key: applies one push read on stdin"))
+    .action(async (opts: ClientOptions) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'invalid', message: 'the push is not JSON' } })}\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      try {
+        const result = await call(await socketPath(opts), 'sync.apply', { envelope: envelope as ParamsIn<'sync.apply'>['envelope'] }, { origin: 'ssh' });
+        process.stdout.write(`${JSON.stringify({ ok: true, result })}\n`);
+      } catch (err) {
+        const code = err instanceof CcguardError ? err.code : 'internal';
+        process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message: (err as Error).message } })}\n`);
+        process.exitCode = err instanceof CcguardError ? exitCodeFor(err.code) : EXIT.refused;
+      }
     });
 
   clientCommand(program.command('audit').description('check the station against the security tips; exit 1 when a high finding is open'))

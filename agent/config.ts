@@ -103,6 +103,32 @@ const configSchema = v.strictObject({
     }),
     {},
   ),
+  sync: v.optional(
+    v.strictObject({
+      /** On a double station's master: the slave controller, reached over SSH. */
+      peer: v.optional(
+        v.strictObject({
+          host: v.pipe(v.string(), v.minLength(1), v.maxLength(253)),
+          port: v.optional(int(1, 65_535), 22),
+          user: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+          /** Made by `ccguard sync keygen`; its public half goes into the slave's authorized_keys. */
+          privateKeyFile: path,
+          /** The slave's host public key, OpenSSH format ("ssh-ed25519 AAAA…"): the only key accepted. */
+          hostKey: v.optional(v.pipe(v.string(), v.regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA…"'))),
+          /** What the slave's authorized_keys forces anyway; run on the slave. */
+          command: v.optional(v.pipe(v.string(), v.minLength(1)), 'ccguard sync receive'),
+        }),
+      ),
+      /** On the slave: the master's sync public key (OpenSSH line); only changes it signed are applied. */
+      masterKey: v.optional(v.pipe(v.string(), v.regex(/^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$/, 'must be the master\'s "ssh-ed25519 AAAA…" line from "ccguard sync keygen"'))),
+      firstRetryMs: v.optional(int(10, 600_000), 1000),
+      maxRetryMs: v.optional(int(10, 3_600_000), 60_000),
+      /** SSH keepalive: a slave that stops answering is given up after 3 missed intervals. */
+      keepaliveMs: v.optional(int(100, 600_000), 5000),
+      timeoutMs: v.optional(int(100, 600_000), 15_000),
+    }),
+    {},
+  ),
 });
 
 export type Config = v.InferOutput<typeof configSchema>;

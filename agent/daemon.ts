@@ -22,6 +22,8 @@ import { CardRecovery } from './card-recovery.js';
 import { audit, summarize } from '../policy/audit.js';
 import { AUDIT_SCHEMA } from './audit-report.js';
 import { gatherAuditFacts } from './audit-facts.js';
+import { SyncPusher } from './sync-pusher.js';
+import { SyncReceiver } from './sync-receiver.js';
 
 const UNPROVISIONED_ROLE: RoleStatus = { isDefault: true, mustChange: true, failures: 0, throttled: false, retryInSeconds: 0 };
 
@@ -85,6 +87,9 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const cards = new CardRecovery({ rfid: config.rfid, store, credentials, masterCards, factory, security, log, now });
   await cards.start();
 
+  const pusher = config.sync.peer ? new SyncPusher({ sync: config.sync, peer: config.sync.peer, store, security, log, now }) : null;
+  const receiver = new SyncReceiver({ masterKey: config.sync.masterKey ?? null, store, security, log });
+
   // `ccguard provision` writes the state directly; a daemon still unprovisioned looks for it on each request.
   const refresh = async (): Promise<void> => {
     if (store.current === null) {
@@ -93,6 +98,11 @@ export async function runDaemon(config: Config, configPath: string | null = null
     }
   };
 
+  const syncSummary = (): StatusReport['sync'] => {
+    if (!pusher) return null;
+    const { peer, inSync, summary, revision, lastAckedRevision, lastError } = pusher.status();
+    return { peer, inSync, summary, revision, lastAckedRevision, lastError };
+  };
   const statusReport = (): StatusReport => {
     const roles = credentials.roleStatus();
     return {
@@ -109,7 +119,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
       webUi: webUi.mode,
       https: store.current?.https.enabled ?? false,
       httpsCertificate: certificateInfo,
-      sync: null,
+      sync: syncSummary(),
     };
   };
 
@@ -120,7 +130,9 @@ export async function runDaemon(config: Config, configPath: string | null = null
     },
     audit: async () => {
       await refresh();
-      const findings = audit(await gatherAuditFacts(statusReport(), store.current, config, configPath, null));
+      const sync = pusher?.status();
+      const syncFacts = sync ? { peer: sync.peer, inSync: sync.inSync, detail: sync.summary } : null;
+      const findings = audit(await gatherAuditFacts(statusReport(), store.current, config, configPath, syncFacts));
       return { schema: AUDIT_SCHEMA, version: VERSION, checkedAt: new Date().toISOString(), ...summarize(findings), findings };
     },
     login: async ({ role, password }, ctx) => {
@@ -230,6 +242,16 @@ export async function runDaemon(config: Config, configPath: string | null = null
       return factory.save(password, ctx.origin);
     },
     readers: async () => cards.status(),
+    'sync.status': async () => {
+      if (!pusher) {
+        throw new RefusedError('no slave is configured: sync.peer in the config names it on a double station\'s master');
+      }
+      return pusher.status();
+    },
+    'sync.apply': async ({ envelope }, ctx) => {
+      await refresh();
+      return receiver.apply(envelope, ctx.origin);
+    },
     events: async ({ follow, limit }, ctx) => {
       const events = await security.recent(limit);
       if (follow) ctx.follow((push) => security.subscribe(push));
@@ -249,6 +271,8 @@ export async function runDaemon(config: Config, configPath: string | null = null
   security.record('StartupOfTheDevice', { version: VERSION, provisioned: store.current !== null, generation: store.generation });
   log.info({ socket: config.socket, stateDir: config.stateDir, version: VERSION }, 'ccguard daemon serving');
 
+  pusher?.start();
+
   const notifier = await SystemdNotifier.fromEnvironment(log);
   notifier?.ready();
 
@@ -260,6 +284,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     notifier?.stopping();
     await server.close();
     await cards.stop();
+    pusher?.stop();
     await store.idle();
     await strength.close();
     webUi.close();

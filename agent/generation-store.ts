@@ -41,6 +41,7 @@ export class GenerationStore<T> {
   #current: T | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #owner: Owner | undefined;
+  readonly #listeners: Array<(state: T) => void> = [];
 
   constructor(
     readonly dir: string,
@@ -142,6 +143,7 @@ export class GenerationStore<T> {
       this.#generation = generation;
       this.#current = next;
       await this.#dropOlderThan(generation - 1);
+      for (const listener of this.#listeners) listener(next);
       return next;
     });
     this.#queue = run.catch(() => undefined);
@@ -159,6 +161,11 @@ export class GenerationStore<T> {
       }
     }
     if (removed) await syncDirectory(this.dir);
+  }
+
+  /** Calls `listener` with each state once it is durable (after every update). */
+  onCommit(listener: (state: T) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Resolves once every write queued so far has finished. */

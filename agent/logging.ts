@@ -20,7 +20,9 @@ export type SecurityEventName =
   | 'ResetOrReboot'
   | 'MasterCardHoldStarted'
   | 'MasterCardHoldProgress'
-  | 'MasterCardHoldCancelled';
+  | 'MasterCardHoldCancelled'
+  | 'AttemptedReplayAttacks'
+  | 'SyncPeerRejected';
 
 export interface SecurityEvent {
   time: string;

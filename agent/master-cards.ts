@@ -34,7 +34,10 @@ export class MasterCards {
   identify(uid: Buffer): string | null {
     const state = this.deps.store.current;
     if (!state) return null;
-    return match(state.masterCards, keyedHash(state.deviceSecret, uid));
+    const own = match(state.masterCards, keyedHash(state.deviceSecret, uid));
+    // On a double station's slave, the master's cards are keyed with the master's card key.
+    const synced = state.syncReceived ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
+    return own ?? synced;
   }
 
   async enroll(uid: Buffer, reader: string, origin: string): Promise<MasterCardListing> {

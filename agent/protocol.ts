@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../policy/roles.js';
 import { WEB_UI_MODES } from '../policy/web-ui.js';
 import { Secret } from './secret.js';
+import { syncEnvelopeSchema } from './sync-envelope.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest request line the daemon reads; a longer one is answered with an error and skipped. */
@@ -41,6 +42,8 @@ export const methodParams = {
   'defaults.save': v.strictObject({ password: secret }),
   readers: none,
   audit: none,
+  'sync.status': none,
+  'sync.apply': v.strictObject({ envelope: syncEnvelopeSchema }),
   events: v.strictObject({
     follow: v.optional(v.boolean(), false),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),

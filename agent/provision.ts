@@ -101,6 +101,8 @@ export async function provision(
     https: { enabled: false },
     masterCards: [],
     manufacturerDefaults: null,
+    syncRevision: null,
+    syncReceived: null,
     pendingRestore: null,
   };
   await store.update(() => state);

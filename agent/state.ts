@@ -66,6 +66,13 @@ export const stateSchema = v.strictObject({
    * certificate) are still to be written: set in the same write that restores the state, cleared
    * after them, and finished at the next start if power was cut between.
    */
+  /** On a double station's master: the revision of the synced credentials and the digest it was given for. */
+  syncRevision: v.optional(v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), sha256: v.string() })), null),
+  /** On its slave: the newest revision applied, and the master's key for matching its master cards' UIDs. */
+  syncReceived: v.optional(
+    v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) })),
+    null,
+  ),
   pendingRestore: v.optional(
     v.nullable(v.strictObject({ logPassword: v.nullable(v.string()), webUi: webUiMode, https: v.boolean(), reason: v.string() })),
     null,

@@ -19,5 +19,5 @@ export interface StatusReport {
   /** SHA-256 fingerprint and expiry of the device certificate, to check a browser warning against. */
   httpsCertificate: { sha256: string; notAfter: string } | null;
   /** A double station's sync to its slave; null where no peer is configured. */
-  sync: null | { peer: string; inSync: boolean; summary: string };
+  sync: null | { peer: string; inSync: boolean; summary: string; revision: number | null; lastAckedRevision: number | null; lastError: string | null };
 }

@@ -49,7 +49,7 @@ t.test('an unprovisioned daemon starts, says so, refuses logins, then picks up p
   const status = await statusJson(env);
   t.equal(status.provisioned, false);
   const human = await cli(env, ['status']);
-  t.match(human.stdout, /NOT PROVISIONED/);
+  t.match(human.stdout, /\nprovisioned +NO: run "ccguard provision"\n/);
   const login = await cli(env, ['login', 'operator', '--stdin'], 'anything-at-all\n');
   t.equal(login.code, 1);
   t.match(login.stderr, /not provisioned: run "ccguard provision/);
