@@ -20,7 +20,7 @@ export type PushFailure = 'hostKeyMismatch' | 'unreachable' | 'auth' | 'remote' 
 export type PushResult = { ok: true; reply: unknown } | { ok: false; code: PushFailure; message: string };
 
 async function push(job: Job): Promise<PushResult> {
-  const { Client, utils } = await import('ssh2');
+  const { Client, utils } = (await import('ssh2')).default;
   let privateKey: Buffer;
   try {
     privateKey = await readFile(job.privateKeyFile);

@@ -18,7 +18,7 @@ export interface SyncKey {
  * Needs ssh2, so it runs in a node with its JIT.
  */
 export async function syncKeygen(privateKeyFile: string, command: string, force: boolean): Promise<SyncKey> {
-  const { utils } = await import('ssh2');
+  const { utils } = (await import('ssh2')).default;
   let existing: Buffer | null = null;
   try {
     existing = await readFile(privateKeyFile);

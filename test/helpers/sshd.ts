@@ -1,5 +1,6 @@
 // A real OpenSSH sshd on 127.0.0.1 with its own host key and one authorised client key.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,22 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-export async function startSshd(dir: string): Promise<Sshd> {
+export interface SshdOptions {
+  /** Replaces the test client key as the only authorized key (a full authorized_keys line). */
+  authorizedKeys?: string;
+  /** sshd's ForceCommand. */
+  forceCommand?: string;
+  /** Listen on this port (to bring a stopped sshd back where clients expect it). */
+  port?: number;
+}
+
+export async function startSshd(dir: string, options: SshdOptions = {}): Promise<Sshd> {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client_key.pub')));
-  const port = await freePort();
+  await mkdir(dir, { recursive: true });
+  if (!existsSync(join(dir, 'host_key'))) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  if (!existsSync(join(dir, 'client_key'))) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  await writeFile(join(dir, 'authorized_keys'), options.authorizedKeys ?? (await readFile(join(dir, 'client_key.pub'))));
+  const port = options.port ?? (await freePort());
   await writeFile(
     join(dir, 'sshd_config'),
     [
@@ -38,6 +49,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       'UsePAM no',
       'StrictModes no',
       'Subsystem sftp internal-sftp',
+      ...(options.forceCommand ? [`ForceCommand ${options.forceCommand}`] : []),
       '',
     ].join('\n'),
   );
