@@ -79,6 +79,7 @@ gzip -9n < packaging/ccguard.1 > "$root/usr/share/man/man1/ccguard.1.gz"
 gzip -9n < packaging/debian/changelog > "$root/usr/share/doc/ccguard/changelog.gz"
 install -m 0644 packaging/debian/copyright "$root/usr/share/doc/ccguard/copyright"
 install -m 0644 schemas/*.schema.json "$root/usr/share/doc/ccguard/schemas/"
+install -D -m 0644 packaging/sync-master.conf "$root/usr/share/doc/ccguard/examples/sync-master.conf"
 # Generated from the CLI itself, so it always matches the commands shipped.
 node bin/ccguard.js completion bash > "$root/usr/share/bash-completion/completions/ccguard"
 chmod 0644 "$root/usr/share/bash-completion/completions/ccguard"

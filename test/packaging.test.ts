@@ -44,6 +44,22 @@ t.test('the unit scores 2.0 or lower in systemd-analyze security', async (t) => 
   t.match(r.out, /✓ MemoryDenyWriteExecute=/, 'no writable+executable memory (node runs jitless)');
 });
 
+t.test("a double station master's drop-in (network, JIT for the push helper) still verifies; its cost is reported", async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  // One file with both [Service] sections merges the way a drop-in does.
+  const merged = join(env.dir, 'ccguard.service');
+  // ExecStart points at this checkout: verify wants the command to exist (the package is not installed here).
+  const unit = (await readFile(UNIT, 'utf8')).replace('ExecStart=/usr/bin/ccguard ', `ExecStart=${BIN} `);
+  await writeFile(merged, `${unit}\n${await readFile(join(ROOT, 'packaging', 'sync-master.conf'), 'utf8')}`);
+  const verify = await sh('systemd-analyze', ['verify', '--man=no', merged]);
+  t.equal(verify.code, 0, verify.out);
+  const r = await sh('systemd-analyze', ['security', '--offline=true', merged]);
+  const score = Number(/Overall exposure level for ccguard\.service: ([\d.]+)/.exec(r.out)?.[1]);
+  t.ok(score > 0 && score <= 3.5, `master exposure ${score} (single station ≤ 2.0; the network and the JIT cost the rest)`);
+  t.match(r.out, /✗ MemoryDenyWriteExecute=/);
+});
+
 t.test('the daemon runs with writable+executable memory refused, as MemoryDenyWriteExecute=yes asks', async (t) => {
   const mdwe = join(ROOT, 'test', 'fixtures', 'mdwe-exec.py');
   const control = await sh('/usr/bin/python3', [mdwe, process.execPath, '-e', 'for (let i = 0; i < 1e6; i++) JSON.stringify({ i })']);
@@ -79,6 +95,7 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
     './usr/lib/tmpfiles.d/ccguard.conf', './etc/ccguard/config.json', './usr/share/man/man1/ccguard.1.gz',
     './usr/share/doc/ccguard/changelog.gz', './usr/share/doc/ccguard/copyright',
     './usr/share/bash-completion/completions/ccguard', './usr/share/doc/ccguard/schemas/audit.schema.json',
+    './usr/share/doc/ccguard/examples/sync-master.conf',
   ]) t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
   const npmArch = { amd64: 'x64', arm64: 'arm64', armhf: 'arm' }[arch] ?? arch;
   t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
