@@ -115,6 +115,16 @@ async function main(): Promise<void> {
     const used = (await cpuSeconds(pid)) - before;
     const elapsed = (performance.now() - started) / 1000;
     console.log(`idle CPU with two readers, no card, over ${elapsed.toFixed(0)} s: ${used.toFixed(2)} s = ${((100 * used) / elapsed).toFixed(3)} % of a core (goal < 0.5 %)`);
+
+    // pcscd gone: the watcher retries with backoff (up to rfid.maxRetryMs) instead of spinning.
+    await peer.killPcscd();
+    await waitFor(env, (s) => s.rfid.service === 'down');
+    const downBefore = await cpuSeconds(pid);
+    const downStarted = performance.now();
+    await sleep(IDLE_SECONDS * 500);
+    const downUsed = (await cpuSeconds(pid)) - downBefore;
+    const downElapsed = (performance.now() - downStarted) / 1000;
+    console.log(`idle CPU with pcscd down (retrying), over ${downElapsed.toFixed(0)} s: ${downUsed.toFixed(2)} s = ${((100 * downUsed) / downElapsed).toFixed(3)} % of a core`);
     void follow;
   } finally {
     await daemon.stop();

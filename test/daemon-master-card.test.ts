@@ -234,3 +234,30 @@ t.test('a restore cut off by a power loss is finished at the next start; enrolme
   t.equal(readers.code, 0);
   t.match(readers.stdout, /PC\/SC service down: PC\/SC service not running\nno card reader attached/);
 });
+
+t.test('rfid.tapResetsRoles: a vendor setting that leaves the manufacturer out of a tap', async (t) => {
+  const env = await makeEnv((dir) => ({
+    rfid: { holdSeconds: 3600, tapResetsRoles: ['installer', 'operator', 'user'] },
+    webUi: { styleFile: join(dir, 'WebUIStyle_web') },
+  }));
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const peer = await PcscPeer.start(env.dir);
+  t.teardown(() => peer.stop());
+  const daemon = await startDaemon(env, peer.env);
+  t.teardown(() => daemon.stop());
+  await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
+  await setManufacturerPassword(env);
+  t.equal((await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${OPERATOR}\n`)).code, 0);
+  const enrolled = await enroll(env, peer, MASTER_UID);
+  t.equal(enrolled.code, 0, enrolled.stderr);
+  await enrolled.card.remove();
+  await waitFor(env, 'card removed', (x) => !x.rfid.readers.some((r) => r.cardPresent));
+  const card = await peer.placeCard(MASTER_UID, { slot: 1 });
+  const s = await waitFor(env, 'tap', (x) => x.roles.operator.isDefault);
+  t.equal(s.roles.manufacturer.isDefault, false, 'the manufacturer keeps its password');
+  t.ok(s.roles.installer.isDefault && s.roles.user.isDefault);
+  t.match(s.rfid.hold, { reader: PcscPeer.READERS[1], cardOnReader: true }, 'on the second reader too');
+  t.ok((s.rfid.hold?.remainingSeconds ?? 0) > 3590);
+  await card.remove();
+});
