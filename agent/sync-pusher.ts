@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { GenerationStore } from './generation-store.js';
 import type { SecurityLog } from './logging.js';
-import type { State } from './state.js';
+import { requireProvisioned, type State } from './state.js';
 import type { PushResult } from './sync-helper.js';
 import { contentDigest, syncContent } from './sync-payload.js';
 
@@ -98,7 +98,11 @@ export class SyncPusher {
     if (state.syncRevision?.sha256 !== digest) {
       // Its own commit comes back here with the digest equal, and pushes.
       void this.deps.store
-        .update((current) => (current ? { ...structuredClone(current), syncRevision: { revision: (current.syncRevision?.revision ?? 0) + 1, sha256: digest } } : current) as State)
+        .update((current) => {
+          const next = structuredClone(requireProvisioned(current));
+          next.syncRevision = { revision: (next.syncRevision?.revision ?? 0) + 1, sha256: digest };
+          return next;
+        })
         .catch((err: unknown) => this.deps.log.error({ err }, 'cannot record a new sync revision'));
       return;
     }
@@ -144,7 +148,11 @@ export class SyncPusher {
       if (acked > revision) {
         // The slave is ahead (this master's state came back from a backup): continue above its revision.
         this.deps.log.warn({ slaveRevision: acked, revision }, 'the slave has a newer sync revision; renumbering');
-        await this.deps.store.update((s) => ({ ...structuredClone(s as State), syncRevision: { revision: acked + 1, sha256: (s as State).syncRevision?.sha256 ?? '' } }));
+        await this.deps.store.update((current) => {
+          const next = structuredClone(requireProvisioned(current));
+          next.syncRevision = { revision: acked + 1, sha256: next.syncRevision?.sha256 ?? '' };
+          return next;
+        });
         return;
       }
       this.#lastAcked = acked;

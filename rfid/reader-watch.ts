@@ -39,8 +39,6 @@ interface ReaderSlot {
   reported: boolean;
 }
 
-type DevicesModule = { Devices: new () => DevicesType };
-
 /**
  * Watches the PC/SC readers through the system's pcscd. Connects in shared mode, so the
  * station's charging logic keeps using the same readers. Survives pcscd being absent at start,
@@ -56,7 +54,7 @@ export class ReaderWatch {
   /** serviceDown was reported and serviceUp not since: retries stay quiet. */
   #downReported = false;
   #stopped = false;
-  #module: DevicesModule | null = null;
+  #Devices: typeof DevicesType | null = null;
 
   constructor(
     private readonly options: ReaderWatchOptions,
@@ -67,7 +65,7 @@ export class ReaderWatch {
 
   async start(): Promise<void> {
     // Loaded here: the native binding links libpcsclite, which a machine without readers may lack.
-    this.#module = (await import('smartcard')) as unknown as DevicesModule;
+    ({ Devices: this.#Devices } = await import('smartcard'));
     this.#connect();
   }
 
@@ -87,8 +85,8 @@ export class ReaderWatch {
   }
 
   #connect(): void {
-    if (this.#stopped || this.#module === null) return;
-    const devices = new this.#module.Devices();
+    if (this.#stopped || this.#Devices === null) return;
+    const devices = new this.#Devices();
     this.#devices = devices;
     const current = (): boolean => this.#devices === devices;
     devices.on('error', (err) => {
