@@ -8,21 +8,24 @@ import { RotatingFile } from './rotating-file.js';
  * OCPP 2.0.1 security event names where one fits (Part 2, appendix "Security events"),
  * and ccguard's own names for what OCPP has none for.
  */
-export type SecurityEventName =
-  | 'StartupOfTheDevice'
-  | 'MaintenanceLoginAccepted'
-  | 'MaintenanceLoginFailed'
-  | 'ReconfigurationOfSecurityParameters'
-  | 'InvalidMessages'
-  | 'StateFileRejected'
-  | 'ResetPasswordPukBlocked'
-  | 'LogExported'
-  | 'ResetOrReboot'
-  | 'MasterCardHoldStarted'
-  | 'MasterCardHoldProgress'
-  | 'MasterCardHoldCancelled'
-  | 'AttemptedReplayAttacks'
-  | 'SyncPeerRejected';
+export const SECURITY_EVENT_NAMES = [
+  'StartupOfTheDevice',
+  'MaintenanceLoginAccepted',
+  'MaintenanceLoginFailed',
+  'ReconfigurationOfSecurityParameters',
+  'InvalidMessages',
+  'StateFileRejected',
+  'ResetPasswordPukBlocked',
+  'LogExported',
+  'ResetOrReboot',
+  'MasterCardHoldStarted',
+  'MasterCardHoldProgress',
+  'MasterCardHoldCancelled',
+  'AttemptedReplayAttacks',
+  'SyncPeerRejected',
+] as const;
+
+export type SecurityEventName = (typeof SECURITY_EVENT_NAMES)[number];
 
 export interface SecurityEvent {
   time: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { AuditReport } from '../agent/audit-report.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
-import { schemaErrors } from './helpers/json-schema.js';
+import { nonConforming, schemaErrors } from './helpers/json-schema.js';
 
 const NEW = {
   manufacturer: 'Quartz-Fjord-91-Lantern',
@@ -114,6 +114,13 @@ t.test('fresh station: every expected high finding, exit 1; each fix clears its 
 
   const status = await cli(env, ['status', '--json']);
   t.equal(await schemaErrors('status.schema.json', JSON.parse(status.stdout)), null, 'status --json conforms to schemas/status.schema.json');
+  const policy = await cli(env, ['policy', 'show', '--json']);
+  t.equal(await schemaErrors('policy.schema.json', JSON.parse(policy.stdout)), null, 'policy show --json conforms to schemas/policy.schema.json');
+  const readers = await cli(env, ['readers', '--json']);
+  t.equal(await schemaErrors('readers.schema.json', JSON.parse(readers.stdout)), null, 'readers --json conforms to schemas/readers.schema.json');
+  const events = (await cli(env, ['events', '--json', '--limit', '1000'])).stdout.trim().split('\n');
+  t.ok(events.length > 10, `the fixes left events (${events.length})`);
+  t.same(await nonConforming('event.schema.json', events.map((line) => JSON.parse(line) as unknown)), [], 'events --json lines conform to schemas/event.schema.json');
   const statusHuman = await cli(env, ['status']);
   // One aligned column: every value starts after the longest label ("role manufacturer") and two spaces.
   t.match(statusHuman.stdout, /^daemon {13}ccguard \d+\.\d+\.\d+, up \d+ s\nprovisioned {8}yes \(state generation \d+\)\nrole manufacturer {2}ok\n/);

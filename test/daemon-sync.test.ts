@@ -11,6 +11,7 @@ import ssh2 from 'ssh2';
 import { call } from '../agent/client.js';
 import type { SyncStatus } from '../agent/sync-pusher.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
+import { nonConforming, schemaErrors } from './helpers/json-schema.js';
 import { freePort } from './helpers/ports.js';
 import { startSshd, type Sshd } from './helpers/sshd.js';
 
@@ -30,9 +31,9 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
   }
 }
 
-async function events(env: Env, name: string): Promise<Array<Record<string, unknown>>> {
+async function events(env: Env, name?: string): Promise<Array<Record<string, unknown>>> {
   const r = (await call(env.socket, 'events', { limit: 10_000 })) as { events: Array<Record<string, unknown>> };
-  return r.events.filter((e) => e.event === name);
+  return r.events.filter((e) => name === undefined || e.event === name);
 }
 
 /** Runs the slave's `ccguard sync receive` as sshd would, with `stdin` as the push. */
@@ -64,7 +65,9 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   const key = JSON.parse(keygen.stdout) as { publicKey: string; authorizedKeysLine: string; created: boolean };
   t.match(key, { created: true, publicKey: /^ssh-ed25519 [A-Za-z0-9+/=]+ ccguard-sync@/ });
   t.equal(key.authorizedKeysLine, `restrict,command="ccguard sync receive" ${key.publicKey}`);
-  const again = JSON.parse((await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json'])).stdout) as { publicKey: string; created: boolean };
+  const secondRun = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
+  t.equal(secondRun.code, 0, `second keygen: ${secondRun.stderr}`);
+  const again = JSON.parse(secondRun.stdout || '{}') as { publicKey: string; created: boolean };
   t.same([again.created, again.publicKey], [false, key.publicKey], 'a second keygen shows the same key');
 
   const slave = await makeEnv({ sync: { masterKey: key.publicKey } });
@@ -104,12 +107,14 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   t.match(down.value.lastError, /cannot reach .*127\.0\.0\.1:\d+/);
   const human = await cli(master, ['sync', 'status']);
   t.match(human.stdout, /state +OUT OF SYNC/);
+  t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (out of sync) conforms to schemas/sync-status.schema.json');
   t.equal(await login(slave, 'operator', NEW[0]), 0, 'meanwhile the slave still has the previous password');
   sshd = await startSshd(sshdDir, sshdOptions);
   const caughtUp = await until('slave catches up', () => login(slave, 'operator', NEW[1]), (code) => code === 0, 20_000);
   t.pass(`caught up ${Math.round(caughtUp.ms)} ms after sshd came back`);
   const synced = await until('in sync', () => syncStatus(master), (s) => s.inSync);
   t.equal(synced.value.lastError, null);
+  t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (in sync) conforms');
 
   // A replayed older revision (validly signed) changes nothing; a forged one is refused.
   const privateKey = ssh2.utils.parseKey(await readFile(join(master.dir, 'sync_key')));
@@ -155,4 +160,7 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   t.match(audit.findings.find((f) => f.id === 'slave-out-of-sync'), { severity: 'high' });
   t.equal(await login(slave, 'operator', NEW[1]), 0, 'the slave is unchanged');
   t.equal(await login(slave, 'operator', DEFAULTS.operator), 1);
+  for (const env of [master, slave, wrongPin]) {
+    t.same(await nonConforming('event.schema.json', await events(env)), [], 'every sync-related event conforms to schemas/event.schema.json');
+  }
 });
