@@ -5,7 +5,7 @@ import { RefusedError } from './errors.js';
 
 const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
 
-const roleRecord = v.strictObject({
+export const roleRecord = v.strictObject({
   hash: argon2Hash,
   /** The default password's hash, kept so that a recovery can put the default back. */
   defaultHash: argon2Hash,
@@ -18,7 +18,7 @@ const roleRecord = v.strictObject({
   changedAt: v.string(),
 });
 
-const pukRecord = v.strictObject({
+export const pukRecord = v.strictObject({
   hash: argon2Hash,
   /** Tries left before the PUK blocks; each attempt takes one durably before it is checked. */
   triesLeft: v.pipe(v.number(), v.integer(), v.minValue(0)),
@@ -26,7 +26,7 @@ const pukRecord = v.strictObject({
   setAt: v.string(),
 });
 
-const masterCardRecord = v.strictObject({
+export const masterCardRecord = v.strictObject({
   id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
   /** HMAC-SHA256 of the card's UID under the device secret: the UID itself is never stored. */
   uidHmac: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
@@ -34,7 +34,7 @@ const masterCardRecord = v.strictObject({
   reader: v.string(),
 });
 
-const policySettings = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
+export const policySettings = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
 const webUiMode = v.picklist(WEB_UI_MODES);
 
 /** The settings a manufacturer-defaults snapshot holds and a factory restore puts back. */

@@ -2,18 +2,11 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { PUK_TRIES } from '../policy/puk.js';
 import { ROLES, type Role } from '../policy/roles.js';
-import type { State } from './state.js';
+import { masterCardRecord, pukRecord, policySettings, roleRecord, type State } from './state.js';
 
 const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
-const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
-const credential = v.strictObject({
-  hash: argon2Hash,
-  defaultHash: argon2Hash,
-  isDefault: v.boolean(),
-  mustChange: v.boolean(),
-  history: v.array(argon2Hash),
-  changedAt: v.string(),
-});
+/** A role's record without what stays local (its failure count). */
+const credential = v.omit(roleRecord, ['failures']);
 
 /**
  * What a double station's master sends its slave: everything the vendor's guide says must be
@@ -23,9 +16,10 @@ export const syncPayloadSchema = v.strictObject({
   kind: v.literal('ccguard-sync/1'),
   revision: v.pipe(v.number(), v.integer(), v.minValue(1)),
   roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, credential])) as Record<Role, typeof credential>),
-  policy: v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() }),
-  puk: v.nullable(v.strictObject({ hash: argon2Hash, setAt: v.string() })),
-  masterCards: v.array(v.strictObject({ id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)), uidHmac: hex64, enrolledAt: v.string(), reader: v.string() })),
+  policy: policySettings,
+  /** The PUK without its tries, which stay local. */
+  puk: v.nullable(v.pick(pukRecord, ['hash', 'setAt'])),
+  masterCards: v.array(masterCardRecord),
   /** The master's key for master-card UID HMACs, so the slave matches the same cards on its own readers. */
   cardKey: hex64,
 });
