@@ -10,9 +10,9 @@ const configPath =
   : undefined;
 
 if (configPath === undefined || configPath === '') {
-  const { main } = await import('./cli.js');
+  const { main } = await import('./cli/cli.js');
   await main(process.argv);
 } else {
-  const { startDaemonProcess } = await import('./daemon-entry.js');
+  const { startDaemonProcess } = await import('./daemon/entry.js');
   await startDaemonProcess(configPath);
 }

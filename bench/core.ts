@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import unix from 'unix-dgram';
-import { call } from '../agent/client.js';
-import { GenerationStore } from '../agent/generation-store.js';
-import { stateSchema } from '../agent/state.js';
+import { call } from '../agent/wire/client.js';
+import { GenerationStore } from '../agent/store/generation-store.js';
+import { stateSchema } from '../agent/store/state.js';
 import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);

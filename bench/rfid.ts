@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { call } from '../agent/client.js';
-import type { StatusReport } from '../agent/status-report.js';
+import { call } from '../agent/wire/client.js';
+import type { StatusReport } from '../agent/wire/status-report.js';
 import { BIN, cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
 import { PcscPeer } from '../test/helpers/pcsc.js';
 

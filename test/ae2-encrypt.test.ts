@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import t from 'tap';
-import { Ae2EncryptStream, AE2_OVERHEAD } from '../agent/ae2-encrypt.js';
-import { Secret } from '../agent/secret.js';
+import { Ae2EncryptStream, AE2_OVERHEAD } from '../agent/logs/ae2-encrypt.js';
+import { Secret } from '../agent/common/secret.js';
 import { sevenZip } from './helpers/seven-zip.js';
 
 /** The data of the first entry of a zip whose local header carries the sizes (7-Zip writes them there). */

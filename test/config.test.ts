@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { builtInConfig, loadConfig, parseConfig } from '../agent/config.js';
-import { ConfigError } from '../agent/errors.js';
+import { builtInConfig, loadConfig, parseConfig } from '../agent/common/config.js';
+import { ConfigError } from '../agent/common/errors.js';
 
 t.test('built-in defaults', async (t) => {
   const c = builtInConfig();

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import type { AuditReport } from '../agent/audit-report.js';
+import type { AuditReport } from '../agent/wire/audit-report.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { nonConforming, schemaErrors } from './helpers/json-schema.js';
 

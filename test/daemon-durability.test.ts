@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import t from 'tap';
-import { call } from '../agent/client.js';
-import { GenerationStore } from '../agent/generation-store.js';
-import { stateSchema } from '../agent/state.js';
+import { call } from '../agent/wire/client.js';
+import { GenerationStore } from '../agent/store/generation-store.js';
+import { stateSchema } from '../agent/store/state.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson, type Env } from './helpers/harness.js';
 
 const ITERATIONS = Number(process.env.CCGUARD_KILL_ITERATIONS ?? 200);

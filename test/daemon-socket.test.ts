@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import unix from 'unix-dgram';
-import { call } from '../agent/client.js';
+import { call } from '../agent/wire/client.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from './helpers/harness.js';
 
 function open(path: string): Promise<Socket> {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { call } from '../agent/client.js';
+import { call } from '../agent/wire/client.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from './helpers/harness.js';
 
 // Short waits for the test: 600 ms doubling. Timed attempts go straight to the socket;

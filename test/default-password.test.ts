@@ -1,5 +1,5 @@
 import t from 'tap';
-import { generateDefaults } from '../agent/provision.js';
+import { generateDefaults } from '../agent/cli/provision.js';
 import { formatDefaultPassword, LABEL_ALPHABET } from '../policy/default-password.js';
 import { ROLES } from '../policy/roles.js';
 

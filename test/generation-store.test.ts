@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import * as v from 'valibot';
-import { GenerationStore } from '../agent/generation-store.js';
-import { StateError } from '../agent/errors.js';
+import { GenerationStore } from '../agent/store/generation-store.js';
+import { StateError } from '../agent/common/errors.js';
 
 const schema = v.strictObject({ n: v.number(), text: v.string() });
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import unix from 'unix-dgram';
-import { daemonAnswers } from '../agent/client.js';
+import { daemonAnswers } from '../agent/wire/client.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, ROOT } from './helpers/harness.js';
 
 const run = promisify(execFile);

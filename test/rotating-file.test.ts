@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { RotatingFile } from '../agent/rotating-file.js';
+import { RotatingFile } from '../agent/logs/rotating-file.js';
 
 async function dir(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'ccguard-rotate-'));

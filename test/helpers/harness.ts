@@ -6,8 +6,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonAnswers } from '../../agent/client.js';
-import type { StatusReport } from '../../agent/status-report.js';
+import { daemonAnswers } from '../../agent/wire/client.js';
+import type { StatusReport } from '../../agent/wire/status-report.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'ccguard.js');

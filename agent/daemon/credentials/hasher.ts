@@ -1,0 +1,63 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Argon2Params } from '../../common/config.js';
+
+type Argon2 = typeof import('argon2');
+
+/**
+ * argon2id hashing with at most `maxConcurrent` hashes at once: each holds its memory cost
+ * in RAM, so a burst of logins queues instead of growing the process. The binding is loaded
+ * on first use to keep an idle daemon small.
+ */
+export class PasswordHasher {
+  #argon2: Promise<Argon2> | null = null;
+  readonly #limit: LimitFunction;
+  /** needsRehash verdicts of the hashes seen: parsing the PHC string costs more than a login should. */
+  readonly #rehashVerdicts = new Map<string, boolean>();
+
+  constructor(
+    private readonly params: Argon2Params,
+    maxConcurrent: number,
+  ) {
+    this.#limit = pLimit(maxConcurrent);
+  }
+
+  #load(): Promise<Argon2> {
+    this.#argon2 ??= import('argon2');
+    return this.#argon2;
+  }
+
+  hash(password: string): Promise<string> {
+    return this.#limit(async () => {
+      const argon2 = await this.#load();
+      return argon2.hash(password, {
+        type: argon2.argon2id,
+        memoryCost: this.params.memoryKiB,
+        timeCost: this.params.timeCost,
+        parallelism: this.params.parallelism,
+      });
+    });
+  }
+
+  /** Constant-time comparison inside the binding. A malformed hash counts as no match. */
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.#limit(async () => {
+      const argon2 = await this.#load();
+      return argon2.verify(hash, password).catch(() => false);
+    });
+  }
+
+  /** True when `hash` was made with other parameters than the configured ones. */
+  async needsRehash(hash: string): Promise<boolean> {
+    const known = this.#rehashVerdicts.get(hash);
+    if (known !== undefined) return known;
+    const argon2 = await this.#load();
+    const verdict = argon2.needsRehash(hash, {
+      memoryCost: this.params.memoryKiB,
+      timeCost: this.params.timeCost,
+      parallelism: this.params.parallelism,
+    });
+    if (this.#rehashVerdicts.size >= 64) this.#rehashVerdicts.clear();
+    this.#rehashVerdicts.set(hash, verdict);
+    return verdict;
+  }
+}

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import { PUK_TRIES } from '../../../policy/puk.js';
+import { ROLES } from '../../../policy/roles.js';
+import { withDefaultPasswords, type Credentials } from '../credentials/credentials.js';
+import type { GenerationStore } from '../../store/generation-store.js';
+import type { LogPassword } from '../credentials/log-password.js';
+import type { SecurityLog } from '../../logs/logging.js';
+import type { Secret } from '../../common/secret.js';
+import { provisionedSettings, requireProvisioned, type SettingsSnapshot, type State } from '../../store/state.js';
+import type { WebUiStyle } from './web-ui-style.js';
+
+export interface FactoryDefaultsDeps {
+  store: GenerationStore<State>;
+  credentials: Credentials;
+  logPassword: LogPassword;
+  webUi: WebUiStyle;
+  /** Makes sure the device certificate exists (HTTPS restored on). */
+  ensureCertificate: () => Promise<void>;
+  security: SecurityLog;
+  log: Logger;
+}
+
+/**
+ * The manufacturer defaults: `defaults save` snapshots the current settings; a restore (the
+ * master card's 120 s hold) puts them back with every role on its default password. The state
+ * part is one atomic write that also records what is left to do outside the state (log-password
+ * file, style file, certificate); those are finished at once, or at the next start after a power cut.
+ */
+export class FactoryDefaults {
+  constructor(private readonly deps: FactoryDefaultsDeps) {}
+
+  async save(manufacturerPassword: Secret, origin: string): Promise<{ savedAt: string; masterCards: number }> {
+    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+    const logPassword = await this.deps.logPassword.read();
+    const savedAt = new Date().toISOString();
+    const state = await this.deps.store.update((current) => {
+      const next = structuredClone(requireProvisioned(current));
+      next.manufacturerDefaults = {
+        savedAt,
+        // A copy: structuredClone keeps shared references, so an alias would follow later changes.
+        settings: structuredClone({
+          policy: next.policy,
+          puk: next.puk,
+          masterCards: next.masterCards,
+          logPassword: logPassword?.reveal() ?? null,
+          webUi: this.deps.webUi.mode,
+          https: next.https.enabled,
+        }),
+      };
+      return next;
+    });
+    const settings = state.manufacturerDefaults?.settings ?? provisionedSettings();
+    this.deps.security.record('ReconfigurationOfSecurityParameters', {
+      change: 'manufacturerDefaults',
+      by: 'manufacturer',
+      origin,
+      ...describe(settings),
+    });
+    return { savedAt, masterCards: settings.masterCards.length };
+  }
+
+  /** Puts the manufacturer defaults back; every role on its default password, must change. */
+  async restore(reason: string): Promise<void> {
+    await this.deps.store.update((current) => {
+      const state = requireProvisioned(current);
+      const settings = state.manufacturerDefaults?.settings ?? provisionedSettings();
+      const next = withDefaultPasswords(state, ROLES);
+      next.policy = { ...settings.policy };
+      next.puk = settings.puk === null ? null : { ...settings.puk, triesLeft: PUK_TRIES, blocked: false };
+      next.masterCards = structuredClone(settings.masterCards);
+      next.https = { enabled: settings.https };
+      next.pendingRestore = { logPassword: settings.logPassword, webUi: settings.webUi, https: settings.https, reason };
+      return next;
+    });
+    this.deps.credentials.forgetFailures(ROLES);
+    await this.finishPending();
+  }
+
+  /** Writes what a restore left to do outside the state; a no-op when nothing is pending. */
+  async finishPending(): Promise<void> {
+    const pending = this.deps.store.current?.pendingRestore;
+    if (!pending) return;
+    await this.deps.logPassword.restore(pending.logPassword);
+    await this.deps.webUi.restore(pending.webUi, pending.reason);
+    if (pending.https) await this.deps.ensureCertificate();
+    await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), pendingRestore: null }));
+    this.deps.log.info({ reason: pending.reason }, 'manufacturer defaults restored');
+  }
+}
+
+/** The snapshot as a security event may show it: no hash, no Log Password. */
+export function describe(settings: SettingsSnapshot): Record<string, unknown> {
+  return {
+    policy: settings.policy,
+    pukSet: settings.puk !== null,
+    masterCards: settings.masterCards.map((c) => c.id),
+    logPasswordSet: settings.logPassword !== null,
+    webUi: settings.webUi,
+    https: settings.https,
+  };
+}

@@ -1,0 +1,173 @@
+import { PassThrough, Readable, Transform, Writable, pipeline, type TransformCallback } from 'node:stream';
+import { createDeflateRaw, crc32 } from 'node:zlib';
+import { Archiver, type ArchiverModule } from 'archiver';
+import ZipStream, { type ZipArchiveEntry } from 'zip-stream';
+import { Ae2EncryptStream, METHOD_AES, VERSION_AES, aesExtraField } from './ae2-encrypt.js';
+import type { Secret } from '../common/secret.js';
+
+const METHOD_DEFLATED = 8;
+const VERSION_DATA_DESCRIPTOR = 20;
+
+type EntryCallback = (err: Error | null, entry?: ZipArchiveEntry) => void;
+
+/**
+ * zip-stream with every entry deflated natively and, given a password, encrypted as WinZip AE-2
+ * (AES-256). The CRC of plain entries is zlib's native crc32: zip-stream's own is JavaScript,
+ * which costs seconds per hundred megabytes in the jitless daemon.
+ */
+class LogZipStream extends ZipStream {
+  constructor(
+    private readonly password: Secret | null,
+    private readonly level: number,
+  ) {
+    super({ zlib: { level } });
+  }
+
+  protected override _normalizeEntry(entry: ZipArchiveEntry): void {
+    super._normalizeEntry(entry);
+    entry.setMethod(METHOD_DEFLATED);
+    if (this.password) {
+      entry.getGeneralPurposeBit().useEncryption(true);
+      entry.setMethod(METHOD_AES);
+      entry.setExtra(aesExtraField(METHOD_DEFLATED));
+    }
+  }
+
+  protected override _appendBuffer(entry: ZipArchiveEntry, source: Buffer, callback: EntryCallback): void {
+    this._appendStream(entry, Readable.from([source]), callback);
+  }
+
+  protected override _appendStream(entry: ZipArchiveEntry, source: Readable, callback: EntryCallback): void {
+    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level);
+    prepared.start();
+    prepared.next?.start(); // the next entry compresses on another thread while this one is written
+    entry.getGeneralPurposeBit().useDataDescriptor(true);
+    entry.setVersionNeededToExtract(this.password ? VERSION_AES : VERSION_DATA_DESCRIPTOR);
+    this._writeLocalFileHeader(entry);
+    const sink = new Writable({
+      highWaterMark: 0,
+      write: (chunk: Buffer, _encoding, done) => {
+        if (this.write(chunk)) done();
+        else this.once('drain', () => done());
+      },
+    });
+    pipeline(prepared, sink, (err) => {
+      entry.setCrc(this.password ? 0 : prepared.crc); // AE-2 stores no CRC
+      entry.setSize(prepared.size);
+      entry.setCompressedSize(prepared.compressedSize);
+      this._afterAppend(entry);
+      callback(err ?? null, entry);
+    });
+  }
+}
+
+/** Compressed output an entry may hold ready before the zip stream takes it. */
+const LOOKAHEAD_BYTES = 2 * 1024 * 1024;
+
+/**
+ * One entry's data, deflated (zlib on libuv's threads) and encrypted, ready to be written.
+ * It starts when asked, so the entry after the one being written can run ahead by
+ * LOOKAHEAD_BYTES and use the second core, while memory stays bounded.
+ */
+export class PreparedEntry extends PassThrough {
+  next: PreparedEntry | null = null;
+  #started = false;
+  readonly #plain: Tally;
+  readonly #compressed = new Tally(false);
+
+  constructor(
+    private readonly open: () => Readable,
+    private readonly password: Secret | null,
+    private readonly level: number,
+  ) {
+    super({ highWaterMark: LOOKAHEAD_BYTES });
+    this.#plain = new Tally(password === null);
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
+      this.open(),
+      this.#plain,
+      createDeflateRaw({ level: this.level, chunkSize: 64 * 1024 }),
+    ];
+    if (this.password) stages.push(new Ae2EncryptStream(this.password));
+    stages.push(this.#compressed, this);
+    pipeline(stages, (err) => {
+      if (err) this.destroy(err);
+    });
+  }
+
+  get crc(): number {
+    return this.#plain.crc;
+  }
+  get size(): number {
+    return this.#plain.bytes;
+  }
+  get compressedSize(): number {
+    return this.#compressed.bytes;
+  }
+}
+
+/** Counts the bytes passing through, and their CRC-32 when asked. */
+class Tally extends Transform {
+  bytes = 0;
+  crc = 0;
+  constructor(private readonly withCrc: boolean) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.withCrc) this.crc = crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+}
+
+class LogZipModule implements ArchiverModule {
+  readonly #engine: LogZipStream;
+  constructor(password: Secret | null, level: number) {
+    this.#engine = new LogZipStream(password, level);
+  }
+  append(source: Readable | Buffer, data: { name: string; prepared?: PreparedEntry }, callback: (err: Error | null) => void): void {
+    // archiver pipes every stream source through a PassThrough of its own; a prepared entry travels in `data`
+    this.#engine.entry(data.prepared ?? source, data, callback);
+  }
+  finalize(): void {
+    this.#engine.finalize();
+  }
+  on(event: string, listener: (...args: unknown[]) => void): unknown {
+    return this.#engine.on(event, listener);
+  }
+  pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    return this.#engine.pipe(destination);
+  }
+  unpipe(destination?: NodeJS.WritableStream): unknown {
+    return this.#engine.unpipe(destination);
+  }
+}
+
+/** An archiver zip archive whose entries are AES-256 encrypted (AE-2) when a password is given. */
+export class LogZipArchive extends Archiver {
+  #last: PreparedEntry | null = null;
+
+  constructor(
+    private readonly password: Secret | null,
+    private readonly level: number,
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    this._format = 'zip';
+    this._module = new LogZipModule(password, level);
+    this._supportsDirectory = true;
+    this._supportsSymlink = false;
+    this._modulePipe();
+  }
+
+  /** Adds an entry whose data `open` provides when its turn (or the one before it) comes. */
+  appendLazy(open: () => Readable, data: { name: string; date?: Date; mode?: number }): this {
+    const entry = new PreparedEntry(open, this.password, this.level);
+    if (this.#last) this.#last.next = entry;
+    this.#last = entry;
+    return this.append(Buffer.alloc(0), { ...data, prepared: entry });
+  }
+}

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as v from 'valibot';
+import { describeIssues } from '../common/schema-issues.js';
+import { StateError } from '../common/errors.js';
+import { syncDirectory, TEMP_MARKER, writeFileAtomic, type Owner } from './atomic-file.js';
+
+const FILE_RE = /^state\.(\d{12})\.json$/;
+const HEADER_RE = /^ccguard-state v1 generation=(\d+) sha256=([0-9a-f]{64})\n/;
+
+function fileName(generation: number): string {
+  return `state.${String(generation).padStart(12, '0')}.json`;
+}
+
+function encode(generation: number, payload: string): string {
+  const digest = createHash('sha256').update(payload).digest('hex');
+  return `ccguard-state v1 generation=${generation} sha256=${digest}\n${payload}`;
+}
+
+/** A generation file that failed its checks and was set aside. */
+export interface Rejected {
+  file: string;
+  reason: string;
+}
+
+export interface Loaded<T> {
+  state: T | null;
+  generation: number;
+  rejected: Rejected[];
+}
+
+/**
+ * A state held as numbered generations in one directory. Each write is a new generation file
+ * written atomically; the previous generation stays beside it. A file whose checksum or schema
+ * does not hold is never used: loading falls back to the newest good generation and sets the
+ * bad one aside (renamed `.corrupt`) for inspection.
+ */
+export class GenerationStore<T> {
+  #generation = 0;
+  #current: T | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #owner: Owner | undefined;
+  readonly #listeners: Array<(state: T) => void> = [];
+
+  constructor(
+    readonly dir: string,
+    private readonly schema: v.GenericSchema<unknown, T>,
+  ) {}
+
+  /** Who files written beside the state must belong to (root writing for the service user), if not the writer. */
+  get owner(): Owner | undefined {
+    return this.#owner;
+  }
+
+  /** Creates the directory (0700) if missing; refuses one that others can reach. */
+  async prepare(create: boolean): Promise<void> {
+    if (create) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    }
+    await assertPrivate(this.dir, true);
+    // Root provisioning a state directory that belongs to the service user: the files must be the service's.
+    const info = await stat(this.dir);
+    this.#owner = process.getuid?.() === 0 && info.uid !== 0 ? { uid: info.uid, gid: info.gid } : undefined;
+  }
+
+  async load(): Promise<Loaded<T>> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: null, generation: 0, rejected: [] };
+      throw err;
+    }
+    for (const name of names) {
+      // Left by a write that a crash interrupted before its rename: never valid.
+      if (name.includes(TEMP_MARKER)) await unlink(join(this.dir, name)).catch(() => undefined);
+    }
+    const generations = names
+      .map((name) => FILE_RE.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => b - a);
+    const rejected: Rejected[] = [];
+    for (const generation of generations) {
+      const file = join(this.dir, fileName(generation));
+      await assertPrivate(file, false);
+      const result = this.#decode(await readFile(file, 'utf8'), generation);
+      if (result.ok) {
+        if (rejected.length > 0) await syncDirectory(this.dir);
+        this.#generation = generation;
+        this.#current = result.state;
+        // A crash between a write and its clean-up can leave one generation too many.
+        await this.#dropOlderThan(generation - 1);
+        return { state: result.state, generation, rejected };
+      }
+      rejected.push({ file, reason: result.reason });
+      await rename(file, `${file}.corrupt`);
+    }
+    if (rejected.length > 0) await syncDirectory(this.dir);
+    this.#generation = 0;
+    this.#current = null;
+    return { state: null, generation: 0, rejected };
+  }
+
+  #decode(text: string, generation: number): { ok: true; state: T } | { ok: false; reason: string } {
+    const header = HEADER_RE.exec(text);
+    if (!header) return { ok: false, reason: 'missing or damaged header' };
+    if (Number(header[1]) !== generation) return { ok: false, reason: 'generation in header does not match file name' };
+    const payload = text.slice(header[0].length);
+    if (createHash('sha256').update(payload).digest('hex') !== header[2]) {
+      return { ok: false, reason: 'checksum mismatch (torn or altered file)' };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(payload);
+    } catch {
+      return { ok: false, reason: 'payload is not JSON' };
+    }
+    const parsed = v.safeParse(this.schema, json);
+    if (!parsed.success) return { ok: false, reason: `payload does not match the state schema: ${describeIssues(parsed.issues)}` };
+    return { ok: true, state: parsed.output };
+  }
+
+  /** The state of the newest generation loaded or written. */
+  get current(): T | null {
+    return this.#current;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Applies `change` to the newest state and writes the result as the next generation,
+   * durably, before resolving. Updates run one at a time, each on the result of the last.
+   */
+  update(change: (current: T | null) => T): Promise<T> {
+    const run = this.#queue.then(async () => {
+      const next = change(this.#current);
+      const generation = this.#generation + 1;
+      await writeFileAtomic(join(this.dir, fileName(generation)), encode(generation, JSON.stringify(next)), 0o600, this.#owner);
+      this.#generation = generation;
+      this.#current = next;
+      await this.#dropOlderThan(generation - 1);
+      for (const listener of this.#listeners) listener(next);
+      return next;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Keeps `keep` and newer: the previous generation stays as a fallback. */
+  async #dropOlderThan(keep: number): Promise<void> {
+    let removed = false;
+    for (const name of await readdir(this.dir)) {
+      const m = FILE_RE.exec(name);
+      if (m && Number(m[1]) < keep) {
+        await unlink(join(this.dir, name));
+        removed = true;
+      }
+    }
+    if (removed) await syncDirectory(this.dir);
+  }
+
+  /** Calls `listener` with each state once it is durable (after every update). */
+  onCommit(listener: (state: T) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Resolves once every write queued so far has finished. */
+  async idle(): Promise<void> {
+    await this.#queue;
+  }
+}
+
+/** Refuses a path that group or others can reach: it holds credential hashes. */
+export async function assertPrivate(path: string, isDir: boolean): Promise<void> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    throw new StateError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (isDir && !info.isDirectory()) throw new StateError(`${path} is not a directory`);
+  if ((info.mode & 0o077) !== 0) {
+    const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+    const fix = isDir ? `chmod 0700 ${path}` : `chmod 0600 ${path}`;
+    throw new StateError(`${path} is accessible to group or others (mode ${mode}); fix it with: ${fix}`);
+  }
+}
+

@@ -1,0 +1,100 @@
+import * as v from 'valibot';
+import { ROLES, type Role } from '../../policy/roles.js';
+import { WEB_UI_MODES } from '../../policy/web-ui.js';
+import { RefusedError } from '../common/errors.js';
+
+const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
+
+export const roleRecord = v.strictObject({
+  hash: argon2Hash,
+  /** The default password's hash, kept so that a recovery can put the default back. */
+  defaultHash: argon2Hash,
+  isDefault: v.boolean(),
+  /** Set by enforcePasswordChange or a manufacturer-set password; a default always must change. */
+  mustChange: v.boolean(),
+  /** Hashes of the last passwords, newest first, the current one included. */
+  history: v.array(argon2Hash),
+  failures: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  changedAt: v.string(),
+});
+
+export const pukRecord = v.strictObject({
+  hash: argon2Hash,
+  /** Tries left before the PUK blocks; each attempt takes one durably before it is checked. */
+  triesLeft: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  blocked: v.boolean(),
+  setAt: v.string(),
+});
+
+export const masterCardRecord = v.strictObject({
+  id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
+  /** HMAC-SHA256 of the card's UID under the device secret: the UID itself is never stored. */
+  uidHmac: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  enrolledAt: v.string(),
+  reader: v.string(),
+});
+
+export const policySettings = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
+const webUiMode = v.picklist(WEB_UI_MODES);
+
+/** The settings a manufacturer-defaults snapshot holds and a factory restore puts back. */
+const settingsSnapshot = v.strictObject({
+  policy: policySettings,
+  puk: v.nullable(pukRecord),
+  masterCards: v.array(masterCardRecord),
+  /** Kept as such, like the log-password file itself (the state is 0600 in a 0700 directory). */
+  logPassword: v.nullable(v.string()),
+  webUi: webUiMode,
+  https: v.boolean(),
+});
+
+export const stateSchema = v.strictObject({
+  format: v.literal(1),
+  provisionedAt: v.string(),
+  /** Per-device secret for keyed hashes (master-card UIDs). */
+  deviceSecret: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleRecord])) as Record<Role, typeof roleRecord>),
+  policy: policySettings,
+  /** Reset Password PUK; absent in states written before it existed. */
+  puk: v.optional(v.nullable(pukRecord), null),
+  https: v.optional(v.strictObject({ enabled: v.boolean() }), { enabled: false }),
+  masterCards: v.optional(v.array(masterCardRecord), []),
+  /** Saved by `ccguard defaults save`; null: the provisioned settings are the defaults. */
+  manufacturerDefaults: v.optional(v.nullable(v.strictObject({ savedAt: v.string(), settings: settingsSnapshot })), null),
+  /**
+   * A factory restore whose settings outside this state (log-password file, web UI style file,
+   * certificate) are still to be written: set in the same write that restores the state, cleared
+   * after them, and finished at the next start if power was cut between.
+   */
+  /** On a double station's master: the revision of the synced credentials and the digest it was given for. */
+  syncRevision: v.optional(v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), sha256: v.string() })), null),
+  /** On its slave: the newest revision applied, and the master's key for matching its master cards' UIDs. */
+  syncReceived: v.optional(
+    v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) })),
+    null,
+  ),
+  pendingRestore: v.optional(
+    v.nullable(v.strictObject({ logPassword: v.nullable(v.string()), webUi: webUiMode, https: v.boolean(), reason: v.string() })),
+    null,
+  ),
+});
+
+export type State = v.InferOutput<typeof stateSchema>;
+export type RoleRecord = v.InferOutput<typeof roleRecord>;
+export type PukRecord = v.InferOutput<typeof pukRecord>;
+export type MasterCardRecord = v.InferOutput<typeof masterCardRecord>;
+export type SettingsSnapshot = v.InferOutput<typeof settingsSnapshot>;
+
+/** The password policy of a newly provisioned device. */
+export const PROVISIONED_POLICY: State['policy'] = { enforceStrong: true, enforcePasswordChange: false };
+
+/** What a newly provisioned device holds: the manufacturer defaults until `defaults save`. */
+export function provisionedSettings(): SettingsSnapshot {
+  return { policy: { ...PROVISIONED_POLICY }, puk: null, masterCards: [], logPassword: null, webUi: '1.0', https: false };
+}
+
+/** The state, or the refusal every action on an unprovisioned device gets. */
+export function requireProvisioned(state: State | null): State {
+  if (!state) throw new RefusedError('this device is not provisioned: run "ccguard provision --config FILE" first');
+  return state;
+}

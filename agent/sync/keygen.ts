@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import { InvalidInputError } from '../common/errors.js';
+
+export interface SyncKey {
+  privateKeyFile: string;
+  created: boolean;
+  publicKey: string;
+  /** The slave's authorized_keys line: this key may only run the receive command. */
+  authorizedKeysLine: string;
+  /** What the slave's config needs: the key whose signatures it accepts. */
+  slaveConfig: { sync: { masterKey: string } };
+}
+
+/**
+ * The master's sync key (Ed25519, OpenSSH format): made once, then shown again on request.
+ * Needs ssh2, so it runs in a node with its JIT.
+ */
+export async function syncKeygen(privateKeyFile: string, command: string, force: boolean): Promise<SyncKey> {
+  const { utils } = (await import('ssh2')).default;
+  let existing: Buffer | null = null;
+  try {
+    existing = await readFile(privateKeyFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidInputError(`cannot read ${privateKeyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let publicKey: string;
+  const created = existing === null || force;
+  if (created) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: `ccguard-sync@${hostname()}` });
+    await writeFileAtomic(privateKeyFile, pair.private, 0o600);
+    publicKey = pair.public.trim();
+  } else {
+    const parsed = utils.parseKey(existing as Buffer);
+    if (parsed instanceof Error || Array.isArray(parsed)) throw new InvalidInputError(`${privateKeyFile} is not an SSH private key; give --force to replace it`);
+    if (parsed.type !== 'ssh-ed25519') throw new InvalidInputError(`${privateKeyFile} is a ${parsed.type} key; the sync key must be ssh-ed25519 (give --force to replace it)`);
+    publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')} ${parsed.comment || `ccguard-sync@${hostname()}`}`.trim();
+  }
+  return {
+    privateKeyFile,
+    created,
+    publicKey,
+    authorizedKeysLine: `restrict,command="${command}" ${publicKey}`,
+    slaveConfig: { sync: { masterKey: publicKey } },
+  };
+}

@@ -1,0 +1,56 @@
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CcguardError, RefusedError } from '../common/errors.js';
+import type { GenerationStore } from '../store/generation-store.js';
+import type { SecurityLog } from '../logs/logging.js';
+import { requireProvisioned, type State } from '../store/state.js';
+import { ed25519PublicKey, openEnvelope, type SyncEnvelope } from './envelope.js';
+import { applySyncPayload } from './payload.js';
+
+/** Thrown inside a store update to leave the state as it is. */
+class NotNewer extends Error {
+  constructor(readonly have: number) {
+    super('not newer');
+  }
+}
+
+/**
+ * A double station's slave side: applies what the master pushed (through `ccguard sync receive`
+ * over SSH), only when signed by the master's key and newer than what it has, in one atomic
+ * write; older or duplicate revisions change nothing, so retries and reordering are harmless.
+ */
+export class SyncReceiver {
+  readonly #key: KeyObject | null;
+
+  constructor(
+    private readonly deps: { masterKey: string | null; store: GenerationStore<State>; security: SecurityLog; log: Logger },
+  ) {
+    this.#key = deps.masterKey === null ? null : ed25519PublicKey(deps.masterKey);
+  }
+
+  async apply(envelope: SyncEnvelope, origin: string): Promise<{ applied: boolean; revision: number }> {
+    if (this.#key === null) throw new RefusedError('this controller is not a slave: sync.masterKey (the master\'s "ccguard sync keygen" key) is not configured');
+    let payload;
+    try {
+      payload = openEnvelope(envelope, this.#key);
+    } catch (err) {
+      this.deps.security.record('InvalidMessages', { channel: 'sync', origin, reason: err instanceof CcguardError ? err.message : 'invalid' });
+      throw err;
+    }
+    try {
+      await this.deps.store.update((current) => {
+        const state = requireProvisioned(current);
+        const have = state.syncReceived?.revision ?? 0;
+        if (payload.revision <= have) throw new NotNewer(have);
+        return applySyncPayload(state, payload, new Date().toISOString());
+      });
+    } catch (err) {
+      if (!(err instanceof NotNewer)) throw err;
+      // A retry repeats the newest revision; anything older is a replay.
+      if (payload.revision < err.have) this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', origin, revision: payload.revision, have: err.have });
+      return { applied: false, revision: err.have };
+    }
+    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master', origin });
+    return { applied: true, revision: payload.revision };
+  }
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { CcguardError, DaemonUnreachableError, type ErrorCode } from '../common/errors.js';
+import { LineFramer } from './line-framer.js';
+import { PROTOCOL_VERSION, type Method, type ParamsIn } from './protocol.js';
+
+/** An error the daemon answered with, carrying its code so the CLI can pick the exit code. */
+export class DaemonError extends CcguardError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const KNOWN_CODES: readonly ErrorCode[] = ['refused', 'invalid', 'mustChange', 'throttled', 'unavailable', 'internal'];
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+function open(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DaemonUnreachableError(`no answer from the ccguard daemon at ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(
+        new DaemonUnreachableError(
+          `cannot reach the ccguard daemon at ${path} (${err.code ?? err.message}); is it running? ` +
+            'Give the socket with --socket or CCGUARD_SOCKET',
+        ),
+      );
+    });
+  });
+}
+
+/** True when something answers on the socket path (a running daemon). */
+export async function daemonAnswers(path: string, timeoutMs = 500): Promise<boolean> {
+  try {
+    const socket = await open(path, timeoutMs);
+    socket.destroy();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  /** Called for each pushed event of a following request; the call then resolves only when the socket closes. */
+  onEvent?: (event: unknown) => void;
+  /** With onEvent: called with the first answer, before any pushed event. */
+  onResult?: (result: unknown) => void;
+  origin?: string;
+  /**
+   * Called for each data frame of a streamed answer, in order; while a returned promise is
+   * pending the socket is not read (the daemon then waits too). The timeout counts from the last frame.
+   */
+  onData?: (data: Buffer, progress: { done: number; total: number }) => Promise<void> | void;
+}
+
+/** Sends one request and resolves with its result, or rejects with the daemon's error. */
+export async function call<M extends Method>(socketPath: string, method: M, params: ParamsIn<M>, options: CallOptions = {}): Promise<unknown> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const socket = await open(socketPath, Math.min(timeoutMs, 5000));
+  const id = randomUUID();
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let result: unknown;
+    const finish = (err: Error | null, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const expire = (): void => finish(new DaemonUnreachableError(`the daemon did not answer ${method} within ${timeoutMs} ms`));
+    let timer = setTimeout(expire, timeoutMs);
+    let pending = 0;
+    let progress = { done: 0, total: 0 };
+    let rawIsOurs = false;
+    const framer = new LineFramer(
+      MAX_RESPONSE_BYTES,
+      (line) => {
+        let message: Record<string, unknown>;
+        try {
+          message = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          finish(new DaemonError('internal', 'the daemon sent a line that is not JSON', {}));
+          return;
+        }
+        if (typeof message.bytes === 'number') {
+          // A data frame's raw bytes follow its line whoever it is for: the framer must skip them either way.
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+          progress = { done: Number(message.done ?? 0), total: Number(message.total ?? 0) };
+          rawIsOurs = message.id === id;
+          return message.bytes;
+        }
+        if (message.id !== id) return;
+        if ('event' in message) {
+          options.onEvent?.(message.event);
+          return;
+        }
+        if (message.ok === true) {
+          result = message.result;
+          if (options.onEvent) {
+            clearTimeout(timer); // following: stay until the daemon goes away
+            options.onResult?.(result);
+            return;
+          }
+          finish(null, result);
+          return;
+        }
+        const error = (message.error ?? {}) as Record<string, unknown>;
+        const code = KNOWN_CODES.includes(error.code as ErrorCode) ? (error.code as ErrorCode) : 'internal';
+        finish(new DaemonError(code, String(error.message ?? 'request failed'), error));
+      },
+      () => finish(new DaemonError('internal', 'the daemon sent an oversized response', {})),
+      (piece) => {
+        const written = rawIsOurs ? options.onData?.(piece, progress) : undefined;
+        if (written) {
+          if (pending++ === 0) socket.pause();
+          written.then(
+            () => {
+              if (--pending === 0 && !settled) socket.resume();
+            },
+            (err: Error) => finish(err),
+          );
+        }
+      },
+    );
+    socket.on('data', (data: Buffer) => framer.push(data));
+    socket.on('error', (err) => finish(new DaemonUnreachableError(`connection to the daemon failed: ${err.message}`)));
+    socket.on('close', () => {
+      if (options.onEvent && result !== undefined) finish(null, result);
+      else finish(new DaemonUnreachableError('the daemon closed the connection before answering'));
+    });
+    socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, method, params, origin: options.origin ?? 'cli' })}\n`);
+  });
+}
