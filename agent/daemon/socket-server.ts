@@ -44,6 +44,8 @@ export interface SocketServerOptions {
   idleTimeoutMs: number;
   maxClients: number;
   handlers: Handlers;
+  /** Runs before every valid request reaches its handler. */
+  beforeEach?: () => Promise<void>;
   log: Logger;
   security: SecurityLog;
 }
@@ -196,6 +198,7 @@ export class SocketServer {
     };
     try {
       const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;
+      await this.options.beforeEach?.();
       const result = await handler(parsed.output, ctx);
       send({ v: PROTOCOL_VERSION, id, ok: true, result } satisfies Response);
     } catch (err) {

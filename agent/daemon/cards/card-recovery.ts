@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import { holdView, IDLE, step, type CardInput, type HoldDecision, type HoldRules, type HoldState } from '../../../policy/master-card-hold.js';
 import type { ReaderEvent, ReaderWatch } from '../../../rfid/reader-watch.js';
 import type { Config } from '../../common/config.js';
-import { withDefaultPasswords, type Credentials } from '../credentials/credentials.js';
+import type { Credentials } from '../credentials/credentials.js';
 import { RefusedError, StateError } from '../../common/errors.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { MasterCardListing, MasterCards } from './master-cards.js';
 import type { Secret } from '../../common/secret.js';
-import { requireProvisioned, type State } from '../../store/state.js';
+import type { State } from '../../store/state.js';
 
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -218,8 +218,7 @@ export class CardRecovery {
     switch (decision.type) {
       case 'tap': {
         const roles = this.deps.rfid.tapResetsRoles;
-        await this.deps.store.update((current) => withDefaultPasswords(requireProvisioned(current), roles));
-        this.deps.credentials.forgetFailures(roles);
+        await this.deps.credentials.resetToDefaults(roles);
         security.record('ReconfigurationOfSecurityParameters', { change: 'passwordReset', roles, by: 'masterCard', ...card });
         return;
       }

@@ -26,6 +26,12 @@ export class MasterCards {
     return this.deps.store.current?.masterCards.length ?? 0;
   }
 
+  /** The manufacturer's view of the enrolled cards. */
+  async listAs(manufacturerPassword: Secret, origin: string): Promise<MasterCardListing[]> {
+    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+    return this.list();
+  }
+
   list(): MasterCardListing[] {
     return requireProvisioned(this.deps.store.current).masterCards.map(({ id, enrolledAt, reader }) => ({ id, enrolledAt, reader }));
   }

@@ -9,6 +9,7 @@ import type { PasswordHasher } from './hasher.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
 import { requireProvisioned, type RoleRecord, type State } from '../../store/state.js';
+import { withDefaultPasswords, withNewPassword } from '../../../policy/credential-state.js';
 import type { StrengthService } from './strength.js';
 
 export interface CredentialDeps {
@@ -268,41 +269,27 @@ export class Credentials {
     return this.deps.hasher.hash(password);
   }
 
-  /** Forgets the in-memory failure times of `roles` (their stored counts were cleared by a reset). */
-  forgetFailures(roles: readonly Role[]): void {
+  /**
+   * Puts `roles` back on their default passwords (must change), with `alsoChange` applied to the
+   * same atomic state write (a factory restore changes settings with them).
+   */
+  async resetToDefaults(roles: readonly Role[], alsoChange: (state: State) => State = (s) => s): Promise<State> {
+    const state = await this.deps.store.update((current) => alsoChange(withDefaultPasswords(this.#require(current), roles, new Date().toISOString())));
     for (const role of roles) this.#lastFailureAt.delete(role);
+    return state;
+  }
+
+  /**
+   * Stores a password that `vetNewPassword` accepted, with `alsoChange` applied to the same atomic
+   * state write (a PUK reset settles its try counter with it).
+   */
+  async storeVetted(role: Role, hash: string, mustChange: boolean, alsoChange: (state: State) => State = (s) => s): Promise<State> {
+    const state = await this.deps.store.update((current) => alsoChange(withNewPassword(this.#require(current), role, hash, mustChange, new Date().toISOString())));
+    this.#lastFailureAt.delete(role);
+    return state;
   }
 
   async #storePassword(role: Role, hash: string, mustChange: boolean): Promise<void> {
-    await this.deps.store.update((current) => withNewPassword(this.#require(current), role, hash, mustChange));
-    this.#lastFailureAt.delete(role);
+    await this.storeVetted(role, hash, mustChange);
   }
-}
-
-/** `state` with `role` on a new password: not default, history kept, throttling cleared. */
-export function withNewPassword(state: State, role: Role, hash: string, mustChange: boolean): State {
-  const next = structuredClone(state);
-  const r = next.roles[role];
-  r.hash = hash;
-  r.isDefault = false;
-  r.mustChange = mustChange;
-  r.history = [hash, ...r.history].slice(0, HISTORY_DEPTH);
-  r.failures = 0;
-  r.changedAt = new Date().toISOString();
-  return next;
-}
-
-/** `state` with `roles` back on their default passwords: must change, throttling cleared. */
-export function withDefaultPasswords(state: State, roles: readonly Role[]): State {
-  const next = structuredClone(state);
-  const now = new Date().toISOString();
-  for (const role of roles) {
-    const r = next.roles[role];
-    r.hash = r.defaultHash;
-    r.isDefault = true;
-    r.mustChange = true;
-    r.failures = 0;
-    r.changedAt = now;
-  }
-  return next;
 }

@@ -1,5 +1,5 @@
 import { afterVerdict, checkPukFormat, PUK_TRIES, reserveTry } from '../../../policy/puk.js';
-import { withNewPassword, type Credentials } from './credentials.js';
+import type { Credentials } from './credentials.js';
 import { BlockedError, RefusedError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { PasswordHasher } from './hasher.js';
@@ -67,14 +67,15 @@ export class ResetPuk {
     });
     const taken = reserved.puk as PukRecord;
     const correct = await this.deps.hasher.verify(taken.hash, puk.reveal());
-    const after = await this.deps.store.update((current) => {
-      let state = this.#require(current);
-      if (correct) state = withNewPassword(state, 'operator', hash, false);
-      else state = structuredClone(state);
-      // A PUK set anew meanwhile has its own counter: leave it alone.
+    // A PUK set anew meanwhile has its own counter: leave it alone.
+    const settle = (current: State): State => {
+      const state = structuredClone(current);
       if (state.puk && state.puk.hash === taken.hash) state.puk = { ...state.puk, ...afterVerdict(state.puk, correct) };
       return state;
-    });
+    };
+    const after = correct
+      ? await this.deps.credentials.storeVetted('operator', hash, false, settle)
+      : await this.deps.store.update((current) => settle(this.#require(current)));
     const triesLeft = after.puk?.triesLeft ?? 0;
     if (correct) {
       this.deps.security.record('MaintenanceLoginAccepted', { role: 'operator', method: 'resetPasswordPuk', origin, triesLeft });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { PUK_TRIES } from '../../../policy/puk.js';
 import { ROLES } from '../../../policy/roles.js';
-import { withDefaultPasswords, type Credentials } from '../credentials/credentials.js';
+import type { Credentials } from '../credentials/credentials.js';
+import { withRestoredSettings } from '../../../policy/defaults-restore.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { LogPassword } from '../credentials/log-password.js';
 import type { SecurityLog } from '../../logs/logging.js';
@@ -61,18 +61,9 @@ export class FactoryDefaults {
 
   /** Puts the manufacturer defaults back; every role on its default password, must change. */
   async restore(reason: string): Promise<void> {
-    await this.deps.store.update((current) => {
-      const state = requireProvisioned(current);
-      const settings = state.manufacturerDefaults?.settings ?? provisionedSettings();
-      const next = withDefaultPasswords(state, ROLES);
-      next.policy = { ...settings.policy };
-      next.puk = settings.puk === null ? null : { ...settings.puk, triesLeft: PUK_TRIES, blocked: false };
-      next.masterCards = structuredClone(settings.masterCards);
-      next.https = { enabled: settings.https };
-      next.pendingRestore = { logPassword: settings.logPassword, webUi: settings.webUi, https: settings.https, reason };
-      return next;
-    });
-    this.deps.credentials.forgetFailures(ROLES);
+    await this.deps.credentials.resetToDefaults(ROLES, (state) =>
+      withRestoredSettings(state, state.manufacturerDefaults?.settings ?? provisionedSettings(), reason),
+    );
     await this.finishPending();
   }
 

@@ -6,6 +6,9 @@ import { decideModeChange, modeFromStyleFile, type WebUiMode } from '../../../po
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { RefusedError, StateError } from '../../common/errors.js';
 import type { SecurityLog } from '../../logs/logging.js';
+import type { SettingsRole } from '../../../policy/roles.js';
+import type { Secret } from '../../common/secret.js';
+import type { Credentials } from '../credentials/credentials.js';
 
 /**
  * The web interface mode, held in the style file the controller's web server reads. ccguard
@@ -19,6 +22,7 @@ export class WebUiStyle {
 
   constructor(
     private readonly path: string,
+    private readonly credentials: Credentials,
     private readonly security: SecurityLog,
     private readonly log: Logger,
   ) {}
@@ -43,7 +47,10 @@ export class WebUiStyle {
     this.#watcher?.close();
   }
 
-  async set(requested: WebUiMode, by: string, origin: string): Promise<WebUiMode> {
+  /** `as` (operator or manufacturer) sets the mode after its password is checked. */
+  async set(requested: WebUiMode, as: SettingsRole, password: Secret, origin: string): Promise<WebUiMode> {
+    await this.credentials.login(as, password, origin);
+    const by = as;
     const current = await this.#reread();
     const decision = decideModeChange(current, requested);
     if (!decision.allowed) {
