@@ -43,6 +43,8 @@ export interface AuditFacts {
   looseFiles: LooseFile[];
   argon2: { memoryKiB: number; timeCost: number; parallelism: number };
   configPath: string | null;
+  /** The state fell back to an older generation (the newest was damaged), not yet acknowledged. */
+  stateFallback: null | { lostGeneration: number; lostWrittenAt: string | null; reason: string; mayHaveLost: readonly string[] };
 }
 
 /** OWASP Password Storage Cheat Sheet: argon2id configurations of equal strength (memory KiB, iterations), p=1. */
@@ -71,6 +73,21 @@ export function audit(facts: AuditFacts): Finding[] {
       provision: 'EN 303 645 5.1-1',
     });
     return findings;
+  }
+
+  if (facts.stateFallback) {
+    const f = facts.stateFallback;
+    const lost = f.mayHaveLost.length > 0 ? f.mayHaveLost.join(', ') : 'nothing that could be told apart';
+    add({
+      id: 'state-fallback',
+      severity: 'high',
+      title: 'the newest state was damaged and an older one is in use',
+      meaning:
+        `generation ${f.lostGeneration}${f.lostWrittenAt ? ` (written ${f.lostWrittenAt})` : ''} was rejected (${f.reason}); ` +
+        `changes made in it may be undone: ${lost}. A password changed then may be back to its previous value`,
+      fix: 'check those settings (change the passwords again), then: ccguard acknowledge-fallback',
+      provision: 'EN 303 645 5.7-1',
+    });
   }
 
   for (const role of ROLES) {

@@ -17,6 +17,7 @@ const CLEAN: AuditFacts = {
   looseFiles: [],
   argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
   configPath: '/etc/ccguard/config.json',
+  stateFallback: null,
 };
 const ids = (facts: Partial<AuditFacts>): Array<[string, string]> => audit({ ...CLEAN, ...facts }).map((f) => [f.id, f.severity]);
 

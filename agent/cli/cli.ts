@@ -434,6 +434,16 @@ function buildProgram(): Command {
       if (!report.passed) process.exitCode = EXIT.refused;
     });
 
+  clientCommand(
+    program
+      .command('acknowledge-fallback')
+      .description('the manufacturer acknowledges a state fallback that "ccguard audit" reports, after checking what it may have undone'),
+  ).action(async (opts: ClientOptions) => {
+    const [password] = await readSecrets([{ label: 'Password for manufacturer' }], opts.stdin === true);
+    const result = (await call(await socketPath(opts), 'audit.acknowledgeFallback', { password: password as string })) as { acknowledged: { lostGeneration: number } };
+    print(result, opts.json, () => `state fallback acknowledged (generation ${result.acknowledged.lostGeneration} was lost)`);
+  });
+
   program
     .command('completion')
     .description('print a shell completion script')

@@ -46,5 +46,6 @@ export async function gatherAuditFacts(
     looseFiles: await looseFiles(config, configPath),
     argon2: config.argon2,
     configPath,
+    stateFallback: state?.fallback ?? null,
   };
 }

@@ -21,6 +21,7 @@ import { logHandlers } from './handlers/logs.js';
 import { passwordHandlers } from './handlers/passwords.js';
 import type { Services } from './handlers/services.js';
 import { settingsHandlers } from './handlers/settings.js';
+import { stateHandlers } from './handlers/state.js';
 import { syncHandlers } from './handlers/sync.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { FactoryDefaults } from './settings/factory-defaults.js';
@@ -28,6 +29,7 @@ import { HttpsCertificate } from './settings/https-certificate.js';
 import { HttpsSettings } from './settings/https-settings.js';
 import { WebUiStyle } from './settings/web-ui-style.js';
 import { SocketServer, type Handlers } from './socket-server.js';
+import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
@@ -47,6 +49,8 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const strength = new StrengthService();
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const credentials = new Credentials({ store, hasher, strength, security, log, config, now });
+  const fallbacks = new StateFallbacks({ store, credentials, security });
+  await fallbacks.note(loaded);
   const puk = new ResetPuk({ store, hasher, credentials, security });
   const logPassword = new LogPassword({ store, credentials, security });
   await logPassword.load();
@@ -88,6 +92,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     pusher,
     receiver,
     security,
+    fallbacks,
     statusReport: () => statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt }),
   };
   const handlers: Handlers = {
@@ -97,6 +102,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     ...logHandlers(services),
     ...cardHandlers(services),
     ...syncHandlers(services),
+    ...stateHandlers(services),
   };
 
   const server = new SocketServer({

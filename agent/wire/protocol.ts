@@ -42,6 +42,7 @@ export const methodParams = {
   'defaults.save': v.strictObject({ password: secret }),
   readers: none,
   audit: none,
+  'audit.acknowledgeFallback': v.strictObject({ password: secret }),
   'sync.status': none,
   'sync.apply': v.strictObject({ envelope: syncEnvelopeSchema }),
   events: v.strictObject({

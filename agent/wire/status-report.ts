@@ -8,6 +8,15 @@ export interface StatusReport {
   uptimeSeconds: number;
   provisioned: boolean;
   stateGeneration: number;
+  /** The newest state generation was damaged and an older one is in use: what may have been undone (until acknowledged). */
+  stateFallback: null | {
+    detectedAt: string;
+    lostGeneration: number;
+    lostWrittenAt: string | null;
+    reason: string;
+    usingGeneration: number;
+    mayHaveLost: string[];
+  };
   roles: Record<Role, RoleStatus>;
   policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
   puk: { set: boolean; triesLeft: number; blocked: boolean };
