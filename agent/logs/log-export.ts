@@ -102,9 +102,13 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
     throw err;
   }
   const archive = new LogZipArchive(password, level);
+  // Errors reach the reader through the stream; one raised after an abort must not go unhandled.
+  archive.on('error', () => undefined);
+  let aborted = false;
   for (const file of files) {
     archive.appendLazy(
       () => {
+        if (aborted) return Readable.from([]); // its handle is closed; the archive is going away
         if (file.size === 0) {
           void file.handle.close().catch(() => undefined);
           file.stream = Readable.from([]);
@@ -129,8 +133,9 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
     totalBytes: files.reduce((sum, f) => sum + f.size, 0),
     doneBytes: () => files.reduce((sum, f) => sum + Math.min(f.stream?.bytesRead ?? 0, f.size), 0),
     abort: (reason) => {
+      aborted = true;
+      archive.abort(); // no further entry is opened
       if (reason) archive.destroy(reason);
-      else archive.abort();
       for (const file of files) file.stream?.destroy();
       closeUnread();
     },
