@@ -290,6 +290,12 @@ t.test('daemon: 200,000 bad frames leave the password change in events; no clien
   t.notMatch(noise, /installer|-1999|not json/, 'the noise file holds counts, not what was sent');
   t.notOk(logDir.includes('security.log.1'), 'the security log did not even rotate');
   t.equal((await cli(env, ['login', 'operator', '--stdin'], `${OPERATOR}\n`)).code, 0, 'logins still work');
+  const zip = join(env.dir, 'after-flood.zip');
+  const exported = await cli(env, ['logs', 'export', '--output', zip, '--unencrypted', '--stdin'], `${OPERATOR}\n`);
+  t.equal(exported.code, 0, exported.stderr);
+  const listing = await sevenZip(['l', zip]);
+  t.match(listing.stdout, /security-noise\.log/, 'the export has the noise file');
+  t.match(listing.stdout, /security\.log/, 'and the security log');
 });
 
 t.test('daemon: a FIFO in logDir is skipped and reported; the export completes and opens in 7z', async (t) => {
