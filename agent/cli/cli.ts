@@ -16,6 +16,7 @@ import type { ParamsIn } from '../wire/protocol.js';
 import type { MasterCardListing } from '../daemon/cards/master-cards.js';
 import { readSecrets } from './secret-input.js';
 import { VERSION } from '../common/version.js';
+import { terminalSafeJson, visible, visibleDeep } from '../common/visible.js';
 
 interface ClientOptions {
   socket?: string;
@@ -35,8 +36,9 @@ async function socketPath(options: ClientOptions): Promise<string> {
   return builtInConfig().socket;
 }
 
+/** JSON stays JSON (with nothing a terminal acts on); human output sees only visible text from the daemon. */
 function print(value: unknown, json: boolean | undefined, human: (v: unknown) => string): void {
-  process.stdout.write(`${json ? JSON.stringify(value) : human(value)}\n`);
+  process.stdout.write(`${json ? terminalSafeJson(value) : human(visibleDeep(value))}\n`);
 }
 
 function clientCommand(cmd: Command): Command {
@@ -288,7 +290,7 @@ function buildProgram(): Command {
     .action(async (id: string, opts: ClientOptions) => {
       const password = await manufacturerPassword(opts);
       const result = (await call(await socketPath(opts), 'masterCard.remove', { password, id })) as { removed: string; remaining: number };
-      process.stdout.write(`removed master card ${result.removed}; ${result.remaining} left\n`);
+      process.stdout.write(`removed master card ${visible(result.removed)}; ${result.remaining} left\n`);
     });
 
   const defaults = program.command('defaults').description('the manufacturer defaults a master card hold restores');
@@ -469,13 +471,13 @@ export async function main(argv: readonly string[]): Promise<void> {
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-    if (err.code === 'ccguard.usage') process.stderr.write(`ccguard: ${err.message}\n`);
+    if (err.code === 'ccguard.usage') process.stderr.write(`ccguard: ${visible(err.message)}\n`);
     return EXIT.usage;
   }
   if (err instanceof CcguardError) {
-    process.stderr.write(`ccguard: ${err.message}\n`);
+    process.stderr.write(`ccguard: ${visible(err.message)}\n`);
     return exitCodeFor(err.code);
   }
-  process.stderr.write(`ccguard: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`ccguard: unexpected error: ${(err instanceof Error ? (err.stack ?? err.message) : String(err)).split('\n').map(visible).join('\n')}\n`);
   return EXIT.refused;
 }
