@@ -375,7 +375,7 @@ function daemonOnTerminal(env: Env): Promise<{ code: number | null; out: string 
   });
 }
 
-t.test('daemon on a terminal: readable lines and the provision hint; on a pipe: JSON', async (t) => {
+t.test('daemon on a terminal: readable lines and the provision hint; on a pipe: nothing on stderr, JSON in the agent log', async (t) => {
   const env = await makeEnv();
   t.teardown(() => cleanup(env));
   const tty = await daemonOnTerminal(env);
@@ -388,7 +388,9 @@ t.test('daemon on a terminal: readable lines and the provision hint; on a pipe: 
 
   const daemon = await startDaemon(env);
   await daemon.stop();
-  const lines = daemon.output().trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; next?: string });
-  t.ok(lines.some((l) => l.msg === 'ccguard daemon serving'), 'JSON lines on a pipe');
+  t.equal(daemon.output(), '', 'nothing on a pipe (the journal would only repeat the file)');
+  const agentLog = await readFile(join(env.logDir, 'ccguard.log'), 'utf8');
+  const lines = agentLog.trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; next?: string });
+  t.ok(lines.some((l) => l.msg === 'ccguard daemon serving'), 'JSON lines in the agent log');
   t.ok(lines.some((l) => l.next === `ccguard provision --config ${env.configPath}`), 'the hint as a field');
 });

@@ -211,8 +211,8 @@ class LazyFile {
 }
 
 /**
- * Agent log and security log under `logDir`, rotated by size. The agent log also goes to stderr:
- * readable lines on a terminal, JSON lines for pipes and journald.
+ * Agent log and security log under `logDir`, rotated by size. The agent log also goes to stderr
+ * as readable lines when stderr is a terminal.
  */
 export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs> {
   await mkdir(logDir, { recursive: true, mode: 0o750 });
@@ -222,8 +222,11 @@ export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs
   const noisePath = join(logDir, NOISE_FILE);
   const noiseFile = new LazyFile(() => new RotatingFile(noisePath, rotation.maxFileBytes, rotation.maxFiles));
   const base = { timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } };
-  const stderr = process.stderr.isTTY ? new PrettyTerminal(process.stderr) : process.stderr;
-  const log = pino(base, pino.multistream([{ stream: agentFile }, { stream: stderr }]));
+  // The file is the record (JSON); a person at a terminal also gets readable lines. Under systemd the
+  // journal would only duplicate the file, so pipes get nothing.
+  const log = process.stderr.isTTY
+    ? pino(base, pino.multistream([{ stream: agentFile }, { stream: new PrettyTerminal(process.stderr) }]))
+    : pino(base, agentFile);
   // Security lines carry their own time field; no pino timestamp, no pid.
   const securityLogger = (destination: { write(line: string): boolean }): Logger => pino({ timestamp: false, base: null }, destination);
   const security = new SecurityLog(
