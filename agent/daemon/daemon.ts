@@ -47,7 +47,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const strength = new StrengthService();
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const credentials = new Credentials({ store, hasher, strength, security, log, config, now });
-  const puk = new ResetPuk({ store, hasher, credentials, security });
+  const puk = new ResetPuk({ store, hasher, credentials, security, throttle: config.throttle, now });
   const logPassword = new LogPassword({ store, credentials, security });
   await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, credentials, security, log);
