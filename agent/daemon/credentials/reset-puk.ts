@@ -102,13 +102,14 @@ export class ResetPuk {
       };
       if (!correct) {
         outcome = 'failed';
-        await this.#wrongPuk(settle, origin);
+        return await this.#wrongPuk(settle, origin);
       }
       outcome = 'succeeded';
       let hash: string;
       try {
         hash = await this.deps.credentials.vetNewPassword('operator', newPassword);
       } catch (err) {
+        // The PUK was right: a refused new password costs no try.
         const after = await this.deps.store.update((current) => settle(this.#require(current)));
         this.deps.security.record('MaintenanceLoginAccepted', { role: 'operator', method: METHOD, origin, triesLeft: after.puk?.triesLeft ?? 0, newPassword: 'refused' });
         throw err;
