@@ -59,7 +59,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const credentials = new Credentials({ store, hasher, strength, security, log, config, now });
   const fallbacks = new StateFallbacks({ store, credentials, security });
   await fallbacks.note(loaded);
-  const puk = new ResetPuk({ store, hasher, credentials, security });
+  const puk = new ResetPuk({ store, hasher, credentials, security, throttle: config.throttle, now });
   const logPassword = new LogPassword({ store, credentials, security });
   await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, credentials, security, log);
