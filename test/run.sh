@@ -40,15 +40,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
-npm run build --silent
-npx tap build >/dev/null
-
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-set +e
-if [ "$#" -eq 0 ]; then set -- dist/test/*.test.js; fi
-npx tap --reporter=tap "$@" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-set -e
-node test/summarize-tap.mjs "$out" || status=1
-exit "$status"
+exec bash test/tap.sh "$@"
