@@ -32,4 +32,7 @@ if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 else
   npm run build --silent
 fi
+if [ ! -e node_modules/smartcard/build/Release/smartcard_napi.node ]; then
+  echo "note: the PC/SC binding (smartcard) is not built: the agent runs without card readers; 'ccguard status' shows how to enable them" >&2
+fi
 exec ./bin/ccguard.js daemon "$@"
