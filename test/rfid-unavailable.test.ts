@@ -2,10 +2,11 @@
 // (no libpcsclite-dev): a copy of the built agent whose node_modules lacks the package (npm leaves
 // a failed optional dependency out) or holds one whose native binary does not load. The daemon
 // serves, and status, readers and audit say that RFID is unavailable and how to enable it.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { daemonAnswers } from '../agent/wire/client.js';
 import type { StatusReport } from '../agent/wire/status-report.js';
@@ -13,6 +14,23 @@ import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, ROO
 import { schemaErrors } from './helpers/json-schema.js';
 
 const PACKAGES = 'apt-get install --no-install-recommends libpcsclite-dev pcscd';
+const run = promisify(execFile);
+
+t.test('the agent builds without the smartcard package: the fallback declaration covers what it uses', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  // As tsc resolves it where npm left the package out: tsconfig's second "paths" entry only.
+  const config = join(env.dir, 'tsconfig.json');
+  await writeFile(
+    config,
+    JSON.stringify({ extends: join(ROOT, 'tsconfig.json'), compilerOptions: { noEmit: true, typeRoots: [join(ROOT, 'node_modules', '@types')], paths: { smartcard: [join(ROOT, 'types', 'fallback', 'smartcard.d.ts')] } } }),
+  );
+  const tsc = await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', config]).then(
+    () => ({ code: 0, out: '' }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+  );
+  t.equal(tsc.code, 0, `tsc with types/fallback/smartcard.d.ts: ${tsc.out}`);
+});
 
 /** bin/, the compiled agent and package.json in `dir`, with every installed package but smartcard linked in; `smartcard` as given. */
 async function copyAgent(dir: string, smartcard: 'absent' | 'broken'): Promise<string> {
