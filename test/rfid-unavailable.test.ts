@@ -51,7 +51,7 @@ async function copyAgent(dir: string, smartcard: 'absent' | 'broken'): Promise<s
   return app;
 }
 
-async function startCopy(app: string, env: Env): Promise<{ stop(): Promise<number | null>; output(): string }> {
+async function startCopy(app: string, env: Env): Promise<{ stop(): Promise<number | null> }> {
   const proc = spawn(join(app, 'bin', 'ccguard.js'), ['daemon', '--config', env.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -67,7 +67,6 @@ async function startCopy(app: string, env: Env): Promise<{ stop(): Promise<numbe
     await sleep(50);
   }
   return {
-    output: () => output,
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       return exited;
