@@ -6,7 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npm run build --silent
-npx tap build >/dev/null
+# tap runs with its default plugins until `tap build` has built package.json's set into
+# .tap/plugins and linked it from node_modules (after each npm ci; a shared tree may link another
+# checkout). It takes seconds, so only when that link, package.json or the lock file changed.
+stamp=.tap/plugins.built
+if [ "$(readlink -f node_modules/@tapjs/test/test-built/node_modules 2>/dev/null)" != "$PWD/.tap/plugins/node_modules" ] \
+  || [ ! -e "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npx tap build >/dev/null
+  touch "$stamp"
+fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
