@@ -34,6 +34,8 @@ export interface AuditFacts {
   policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
   puk: { set: boolean; blocked: boolean };
   masterCards: number;
+  /** The card readers cannot be used (no PC/SC binding): why, and the command that enables them; null otherwise. */
+  rfidUnavailable: null | { reason: string; enableCommand: string | null };
   tapResetsRoles: readonly Role[];
   logPasswordSet: boolean;
   webUi: WebUiMode;
@@ -158,6 +160,17 @@ export function audit(facts: AuditFacts): Finding[] {
       title: 'a master card tap also resets the manufacturer password',
       meaning: 'as the vendor guide describes; one vendor firmware leaves the manufacturer out',
       fix: `remove "manufacturer" from rfid.tapResetsRoles in ${config}, then restart ccguard`,
+      provision: null,
+    });
+  }
+  if (facts.rfidUnavailable !== null) {
+    add({
+      id: 'rfid-unavailable',
+      // Enrolled master cards are a recovery path the station cannot use.
+      severity: facts.masterCards > 0 ? 'medium' : 'low',
+      title: 'the card readers cannot be used',
+      meaning: `no master card works on this station: ${facts.rfidUnavailable.reason}`,
+      fix: facts.rfidUnavailable.enableCommand ?? 'install libpcsclite1 and pcscd, then restart ccguard',
       provision: null,
     });
   }
