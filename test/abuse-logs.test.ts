@@ -81,6 +81,24 @@ t.test('noise is aggregated per interval in its own file, with counts and no cli
   t.same(recent.map((e) => e.event), ['ReconfigurationOfSecurityParameters', 'InvalidMessages', 'InvalidMessages'], 'events shows both files, oldest first');
 });
 
+t.test('attempts refused unchecked (throttled) are counted as noise; checked wrong guesses stay in security.log', async (t) => {
+  const dir = await tempDir(t);
+  const { security, close } = securityLog(dir, 4096, 2, 200);
+  security.record('MaintenanceLoginFailed', { role: 'operator', method: 'resetPasswordPuk', reason: 'wrongPuk', triesLeft: 9 });
+  for (let i = 0; i < 1000; i++) {
+    runAsCaller({ origin: 'socket:web', peer: PEER }, () =>
+      security.record('MaintenanceLoginFailed', { role: 'operator', method: 'resetPasswordPuk', reason: 'throttled', triesLeft: 9 }),
+    );
+  }
+  close();
+  const main = await readFile(join(dir, 'security.log'), 'utf8');
+  t.equal(main.trim().split('\n').length, 1, 'only the checked wrong PUK is in security.log');
+  t.match(main, /"reason":"wrongPuk"/);
+  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(noise.length, 2, 'the first at once, the rest as one count');
+  t.match(noise[1], { event: 'MaintenanceLoginFailed', reason: 'throttled', count: 999, kinds: { resetPasswordPuk: 999 }, peerUids: { '33': 999 } });
+});
+
 t.test('rotation split: noise filling its files leaves the security files alone', async (t) => {
   const dir = await tempDir(t);
   // An interval of 0 writes noise as fast as it comes: the worst case for its file.

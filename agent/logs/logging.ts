@@ -41,8 +41,14 @@ const SECURITY_FILE = 'security.log';
 const NOISE_FILE = 'security-noise.log';
 const AGENT_FILE = 'ccguard.log';
 
-/** Events that anyone with the socket can cause at will: aggregated, and kept apart from the rest. */
-const NOISE_EVENTS: ReadonlySet<SecurityEventName> = new Set(['InvalidMessages']);
+/**
+ * Events that anyone with the socket can cause at will, with no secret checked: invalid frames,
+ * and attempts refused unchecked because the guesser is throttled. Aggregated per event name and
+ * kept apart from the rest; the first wrong guesses (checked, counted) stay in `security.log`.
+ */
+function isNoise(event: SecurityEventName, fields: Record<string, unknown>): boolean {
+  return event === 'InvalidMessages' || (event === 'MaintenanceLoginFailed' && fields.reason === 'throttled');
+}
 /** At most one noise event per interval; the first after a quiet interval is written at once. */
 export const NOISE_INTERVAL_MS = 60_000;
 /** Distinct kinds and peer uids counted per interval; more are counted under "other". */
@@ -50,6 +56,7 @@ const MAX_NOISE_KEYS = 32;
 const TOKEN = /^[a-zA-Z0-9._:-]{1,32}$/;
 
 interface NoiseCounts {
+  event: SecurityEventName;
   since: string;
   count: number;
   kinds: Map<string, number>;
@@ -93,7 +100,7 @@ function parseEvent(line: string): SecurityEvent | null {
  */
 export class SecurityLog {
   readonly #emitter = new EventEmitter();
-  #noise: NoiseCounts | null = null;
+  readonly #noise = new Map<SecurityEventName, NoiseCounts>();
   #window: NodeJS.Timeout | null = null;
   readonly #intervalMs: number;
 
@@ -107,8 +114,8 @@ export class SecurityLog {
   }
 
   record(event: SecurityEventName, fields: Record<string, unknown> = {}): void {
-    if (NOISE_EVENTS.has(event)) {
-      this.#countNoise(fields);
+    if (isNoise(event, fields)) {
+      this.#countNoise(event, fields);
       return;
     }
     const caller = currentCaller();
@@ -133,15 +140,17 @@ export class SecurityLog {
 
   /** Writes the noise counted so far (on stop, so nothing counted is lost). */
   flushNoise(): void {
-    const counts = this.#noise;
-    if (!counts) return;
-    this.#noise = null;
-    this.#write(this.noise, 'InvalidMessages', {
-      count: counts.count,
-      since: counts.since,
-      kinds: Object.fromEntries(counts.kinds),
-      peerUids: Object.fromEntries(counts.peerUids),
-    });
+    const all = [...this.#noise.values()];
+    this.#noise.clear();
+    for (const counts of all) {
+      this.#write(this.noise, counts.event, {
+        ...(counts.event === 'MaintenanceLoginFailed' ? { reason: 'throttled' } : {}),
+        count: counts.count,
+        since: counts.since,
+        kinds: Object.fromEntries(counts.kinds),
+        peerUids: Object.fromEntries(counts.peerUids),
+      });
+    }
   }
 
   close(): void {
@@ -150,12 +159,19 @@ export class SecurityLog {
     this.flushNoise();
   }
 
-  /** Only tokens are kept (the kind or channel the server names), and the peer's uid: never a client's text. */
-  #countNoise(fields: Record<string, unknown>): void {
+  /**
+   * Only tokens are kept (the kind or channel the server names, the role or method of a
+   * throttled attempt), and the peer's uid: never a client's text.
+   */
+  #countNoise(event: SecurityEventName, fields: Record<string, unknown>): void {
     const token = (v: unknown): string | null => (typeof v === 'string' && TOKEN.test(v) ? v : null);
-    const counts = (this.#noise ??= { since: new Date().toISOString(), count: 0, kinds: new Map(), peerUids: new Map() });
+    let counts = this.#noise.get(event);
+    if (!counts) {
+      counts = { event, since: new Date().toISOString(), count: 0, kinds: new Map(), peerUids: new Map() };
+      this.#noise.set(event, counts);
+    }
     counts.count++;
-    bump(counts.kinds, token(fields.kind) ?? token(fields.channel) ?? 'other');
+    bump(counts.kinds, token(fields.kind) ?? token(fields.method) ?? token(fields.role) ?? token(fields.channel) ?? 'other');
     const uid = currentCaller()?.peer?.uid;
     bump(counts.peerUids, uid === undefined ? 'unknown' : String(uid));
     if (this.#window === null) {
@@ -167,7 +183,7 @@ export class SecurityLog {
   #openWindow(): void {
     this.#window = setTimeout(() => {
       this.#window = null;
-      if (this.#noise === null) return;
+      if (this.#noise.size === 0) return;
       this.flushNoise();
       this.#openWindow();
     }, this.#intervalMs);
