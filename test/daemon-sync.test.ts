@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { call } from '../agent/wire/client.js';
-import type { SyncStatus } from '../agent/sync/pusher.js';
+import type { SyncStatus } from '../agent/wire/results.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { nonConforming, schemaErrors } from './helpers/json-schema.js';
 import { freePort } from './helpers/ports.js';

@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { SECURITY_EVENT_NAMES } from '../agent/logs/logging.js';
+import { SECURITY_EVENT_NAMES } from '../agent/wire/security-event.js';
 import { loadSchemas, SCHEMA_DIR, schemaErrors } from './helpers/json-schema.js';
 
 const FILES = ['audit', 'event', 'master-cards', 'policy', 'readers', 'status', 'sync-status'].map((n) => `${n}.schema.json`);

@@ -3,29 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { RotatingFile } from './rotating-file.js';
-
-/**
- * OCPP 2.0.1 security event names where one fits (Part 2, appendix "Security events"),
- * and ccguard's own names for what OCPP has none for.
- */
-export const SECURITY_EVENT_NAMES = [
-  'StartupOfTheDevice',
-  'MaintenanceLoginAccepted',
-  'MaintenanceLoginFailed',
-  'ReconfigurationOfSecurityParameters',
-  'InvalidMessages',
-  'StateFileRejected',
-  'ResetPasswordPukBlocked',
-  'LogExported',
-  'ResetOrReboot',
-  'MasterCardHoldStarted',
-  'MasterCardHoldProgress',
-  'MasterCardHoldCancelled',
-  'AttemptedReplayAttacks',
-  'SyncPeerRejected',
-] as const;
-
-export type SecurityEventName = (typeof SECURITY_EVENT_NAMES)[number];
+import type { SecurityEventName } from '../wire/security-event.js';
 
 export interface SecurityEvent {
   time: string;

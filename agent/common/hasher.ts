@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Argon2Params } from '../../common/config.js';
+import type { Argon2Params } from './config.js';
 
 type Argon2 = typeof import('argon2');
 
