@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { SEVERITIES } from '../../policy/audit.js';
+import { count } from './status-report.js';
 
 /** Names the shape of `audit --json` (schemas/audit.schema.json); bumped on an incompatible change. */
 export const AUDIT_SCHEMA = 'ccguard-audit/1';
 
-const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const text = v.pipe(v.string(), v.minLength(1));
 
 export const findingSchema = v.strictObject({

@@ -8,6 +8,7 @@ import { masterCardListingSchema, syncStatusSchema } from './results.js';
 import { securityEventSchema } from './security-event.js';
 import {
   certificateInfoSchema,
+  count,
   masterCardId,
   passwordPolicySchema,
   pukStatusSchema,
@@ -29,7 +30,6 @@ const role = v.picklist(ROLES);
 const none = v.strictObject({});
 const settingsRole = v.picklist(SETTINGS_ROLES);
 const webUiMode = v.picklist(WEB_UI_MODES);
-const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const passwordChanged = v.strictObject({ role, changed: v.literal(true) });
 
 /**

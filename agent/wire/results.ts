@@ -1,9 +1,8 @@
 import * as v from 'valibot';
-import { masterCardId } from './status-report.js';
+import { count, masterCardId } from './status-report.js';
 
 /** Result shapes that daemon services return and more than one method or command shows. */
 
-const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const revision = v.nullable(count);
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
 

@@ -4,7 +4,8 @@ import { WEB_UI_MODES } from '../../policy/web-ui.js';
 
 /** What `status` answers (the `status --json` contract of design.md, plus diagnostics), and its parts. */
 
-const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** A count, size or duration: a whole number, never negative. */
+export const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 /** A master card's id: the first 8 hex digits of its keyed hash, never its UID. */
 export const masterCardId = v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/));
 
