@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SecurityEventName } from '../wire/security-event.js';
 import pino, { type Logger } from 'pino';
 import { RotatingFile } from './rotating-file.js';
-import type { SecurityEventName } from '../wire/security-event.js';
 
 export interface SecurityEvent {
   time: string;

@@ -8,10 +8,10 @@ import type { GenerationStore } from '../../store/generation-store.js';
 import type { PasswordHasher } from '../../common/hasher.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
+import type { RoleStatus } from '../../wire/status-report.js';
 import { requireProvisioned, type RoleRecord, type State } from '../../store/state.js';
 import { withDefaultPasswords, withNewPassword } from '../../../policy/credential-state.js';
 import type { StrengthService } from './strength.js';
-import type { RoleStatus } from '../../wire/status-report.js';
 
 export interface CredentialDeps {
   store: GenerationStore<State>;
