@@ -44,6 +44,11 @@ node -e '
   fs.writeFileSync(process.argv[1], JSON.stringify(p, null, 2) + "\n");
 ' "$app/package.json"
 (cd "$app" && npm_config_arch="$npm_arch" npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+# smartcard is optional for a checkout (npm skips it when its build fails); a package needs it.
+if [ ! -e "$app/node_modules/smartcard/build/Release/smartcard_napi.node" ]; then
+  echo "build-deb: the smartcard (PC/SC) binding did not build for $arch; install libpcsclite-dev${cross:+:$arch} and build again" >&2
+  exit 1
+fi
 # What a runtime never reads: tests, docs, type declarations, tool configs, the build tools of
 # argon2's install step, and its musl binary (Debian is glibc).
 nm="$app/node_modules"

@@ -34,6 +34,8 @@ export interface AuditFacts {
   policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
   puk: { set: boolean; blocked: boolean };
   masterCards: number;
+  /** The card readers cannot be used (no PC/SC binding): why, and the command that enables them; null otherwise. */
+  rfidUnavailable: null | { reason: string; enableCommand: string | null };
   tapResetsRoles: readonly Role[];
   logPasswordSet: boolean;
   webUi: WebUiMode;
@@ -43,6 +45,8 @@ export interface AuditFacts {
   looseFiles: LooseFile[];
   argon2: { memoryKiB: number; timeCost: number; parallelism: number };
   configPath: string | null;
+  /** The state fell back to an older generation (the newest was damaged), not yet acknowledged. */
+  stateFallback: null | { lostGeneration: number; lostWrittenAt: string | null; reason: string; mayHaveLost: readonly string[] };
 }
 
 /** OWASP Password Storage Cheat Sheet: argon2id configurations of equal strength (memory KiB, iterations), p=1. */
@@ -71,6 +75,21 @@ export function audit(facts: AuditFacts): Finding[] {
       provision: 'EN 303 645 5.1-1',
     });
     return findings;
+  }
+
+  if (facts.stateFallback) {
+    const f = facts.stateFallback;
+    const lost = f.mayHaveLost.length > 0 ? f.mayHaveLost.join(', ') : 'nothing that could be told apart';
+    add({
+      id: 'state-fallback',
+      severity: 'high',
+      title: 'the newest state was damaged and an older one is in use',
+      meaning:
+        `generation ${f.lostGeneration}${f.lostWrittenAt ? ` (written ${f.lostWrittenAt})` : ''} was rejected (${f.reason}); ` +
+        `changes made in it may be undone: ${lost}. A password changed then may be back to its previous value`,
+      fix: 'check those settings (change the passwords again), then: ccguard acknowledge-fallback',
+      provision: 'EN 303 645 5.7-1',
+    });
   }
 
   for (const role of ROLES) {
@@ -141,6 +160,17 @@ export function audit(facts: AuditFacts): Finding[] {
       title: 'a master card tap also resets the manufacturer password',
       meaning: 'as the vendor guide describes; one vendor firmware leaves the manufacturer out',
       fix: `remove "manufacturer" from rfid.tapResetsRoles in ${config}, then restart ccguard`,
+      provision: null,
+    });
+  }
+  if (facts.rfidUnavailable !== null) {
+    add({
+      id: 'rfid-unavailable',
+      // Enrolled master cards are a recovery path the station cannot use.
+      severity: facts.masterCards > 0 ? 'medium' : 'low',
+      title: 'the card readers cannot be used',
+      meaning: `no master card works on this station: ${facts.rfidUnavailable.reason}`,
+      fix: facts.rfidUnavailable.enableCommand ?? 'install libpcsclite1 and pcscd, then restart ccguard',
       provision: null,
     });
   }

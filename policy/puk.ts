@@ -33,8 +33,20 @@ export function reserveTry(counter: PukCounter): PukCounter | null {
   return { triesLeft: counter.triesLeft - 1, blocked: false };
 }
 
-/** The counter after the verdict on a reserved try: a right PUK restores every try, a wrong one keeps it taken. */
+/**
+ * The counter after the verdict on a reserved try: a right PUK restores every try (also when the
+ * new password it came with is then refused), a wrong one keeps it taken.
+ */
 export function afterVerdict(counter: PukCounter, correct: boolean): PukCounter {
   if (correct) return { triesLeft: PUK_TRIES, blocked: false };
   return { triesLeft: counter.triesLeft, blocked: counter.triesLeft <= 0 };
+}
+
+/**
+ * Consecutive wrong PUKs as the throttle (policy/throttle.ts) counts them: every try taken,
+ * those still being checked included. A try counts as spent until the PUK is found right, so
+ * parallel attempts are throttled a little early, never late.
+ */
+export function pukFailures(counter: PukCounter): number {
+  return PUK_TRIES - counter.triesLeft;
 }

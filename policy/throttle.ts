@@ -43,3 +43,16 @@ export function admitAttempt(state: ThrottleState, now: number, rules: ThrottleR
   if (since < delay) return { admit: false, reason: 'wait', waitMs: Math.ceil(delay - since) };
   return state.inFlight > 0 ? { admit: false, reason: 'busy' } : { admit: true };
 }
+
+/**
+ * Hashing lanes. `routine`: a secret presented for a key (role) whose last attempt succeeded,
+ * with no other attempt in flight, or work for a caller already authenticated. `suspect`:
+ * everything else (after failures, in a burst, every PUK): it runs on a small budget of its own,
+ * so a flood of guesses cannot starve the logins of the people who know their password.
+ */
+export type HashLane = 'routine' | 'suspect';
+
+/** The lane for checking a presented secret, given the key's throttle state at admission (before this attempt). */
+export function laneFor(state: Pick<ThrottleState, 'failures' | 'inFlight'>): HashLane {
+  return state.failures === 0 && state.inFlight === 0 ? 'routine' : 'suspect';
+}

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { CardInterface as Card, Devices as DevicesType } from 'smartcard';
 
 /** What the reader edge reports. It knows cards only by UID, and nothing of master cards. */
@@ -39,6 +40,40 @@ interface ReaderSlot {
   reported: boolean;
 }
 
+/** The PC/SC binding cannot be loaded: no reader can be watched until `enableCommand` has run. */
+export class PcscUnavailableError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly enableCommand: string,
+  ) {
+    super(`${reason}; to use the card readers run: ${enableCommand}`);
+    this.name = 'PcscUnavailableError';
+  }
+}
+
+// Where npm installs the binding: the checkout or /usr/lib/ccguard (this file is dist/rfid/).
+const APP_DIR = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+const PCSC_PACKAGES = 'apt-get install --no-install-recommends libpcsclite-dev pcscd';
+
+/**
+ * Loads the `smartcard` binding, which links libpcsclite. It is an optional npm dependency:
+ * without libpcsclite-dev its build fails and npm leaves the package out, so `npm install` brings
+ * it back (`npm rebuild` would find nothing to rebuild); a binding that is there but does not load
+ * (libpcsclite1 missing, built for another Node) is rebuilt.
+ */
+async function loadBinding(): Promise<typeof DevicesType> {
+  try {
+    return (await import('smartcard')).Devices;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const dir = /^[\w@%+=:,./-]+$/.test(APP_DIR) ? APP_DIR : `'${APP_DIR.replaceAll("'", `'\\''`)}'`;
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes("'smartcard'")) {
+      throw new PcscUnavailableError('the PC/SC binding (npm package smartcard) is not installed: it is built at install time and needs libpcsclite-dev', `${PCSC_PACKAGES} && cd ${dir} && npm install`);
+    }
+    throw new PcscUnavailableError(`the PC/SC binding (npm package smartcard) cannot be loaded: ${e.message.split('\n')[0]}`, `${PCSC_PACKAGES} && cd ${dir} && npm rebuild smartcard`);
+  }
+}
+
 /**
  * Watches the PC/SC readers through the system's pcscd. Connects in shared mode, so the
  * station's charging logic keeps using the same readers. Survives pcscd being absent at start,
@@ -63,9 +98,10 @@ export class ReaderWatch {
     this.#retryMs = options.firstRetryMs;
   }
 
+  /** Throws PcscUnavailableError when the binding cannot be loaded. */
   async start(): Promise<void> {
     // Loaded here: the native binding links libpcsclite, which a machine without readers may lack.
-    ({ Devices: this.#Devices } = await import('smartcard'));
+    this.#Devices = await loadBinding();
     this.#connect();
   }
 

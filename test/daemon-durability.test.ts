@@ -117,7 +117,7 @@ t.test('a corrupt newest state file: the daemon falls back to the previous gener
   daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
   const s = await statusJson(env);
-  t.equal(s.stateGeneration, 1, 'generation 1 is in use');
+  t.equal(s.stateFallback?.usingGeneration, 1, "generation 1's state is in use (written again as 2 with the fallback noted)");
   t.equal(s.roles.operator.isDefault, true, "generation 1's operator record (the default)");
   t.equal((await cli(env, ['login', 'operator', '--stdin'], `${DEFAULTS.operator}\n`)).code, 3);
   const events = await cli(env, ['events', '--json']);

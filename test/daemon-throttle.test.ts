@@ -71,3 +71,41 @@ t.test('a burst of parallel guesses cannot exceed the free allowance', async (t)
   t.equal(checked + codes.filter((c) => c === 'throttled').length, 40);
   t.equal((await statusJson(env)).roles.installer.failures, checked, 'every checked guess was counted');
 });
+
+t.test('wrong PUKs are throttled like wrong passwords; a right PUK inside the wait is not checked', async (t) => {
+  const MFR = 'Quartz-Fjord-91-Lantern';
+  const PUK = 'K7#pl-Rx9!-4mQz';
+  let daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  t.equal((await cli(env, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR}\n`)).code, 0);
+  t.equal((await cli(env, ['puk', 'set', '--stdin'], `${MFR}\n${PUK}\n`)).code, 0);
+  const reset = async (puk: string, newPassword = 'Harbor-Violet-46-Quill'): Promise<string> => {
+    try {
+      await call(env.socket, 'puk.reset', { puk, newPassword });
+      return 'ok';
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+  };
+  for (let i = 1; i <= 5; i++) t.equal(await reset(`Wrong-PUK-${i}00`), 'refused', `wrong PUK ${i}`);
+  t.equal(await reset('Wrong-PUK-600'), 'throttled', 'the 6th inside the wait');
+  t.equal(await reset(PUK), 'throttled', 'even the right PUK, unchecked');
+  t.equal((await statusJson(env)).puk.triesLeft, 5, 'attempts inside the wait take no try');
+
+  await sleep(BASE_MS + 50);
+  t.equal(await reset('Wrong-PUK-700'), 'refused', 'after the wait the PUK is checked again');
+  t.equal(await reset(PUK), 'throttled', 'and the next wait is longer');
+  t.equal((await statusJson(env)).puk.triesLeft, 4);
+
+  // A restart does not hand out fresh attempts: the wait counts from start-up.
+  await daemon.stop();
+  daemon = await startDaemon(env);
+  t.equal(await reset(PUK), 'throttled', 'throttled right after the restart');
+  await sleep(BASE_MS * 2 + 50);
+  t.equal(await reset(PUK), 'ok', 'the right PUK after the wait');
+  t.same((await statusJson(env)).puk, { set: true, triesLeft: 10, blocked: false });
+  t.equal(await reset('Wrong-PUK-800'), 'refused', 'a right PUK clears the throttling');
+  const events = await cli(env, ['events', '--json', '--limit', '1000']);
+  const throttled = events.stdout.split('\n').filter((l) => l.includes('"resetPasswordPuk"') && l.includes('"reason":"throttled"'));
+  t.equal(throttled.length, 4, 'each refused-in-wait attempt recorded');
+});

@@ -9,6 +9,7 @@ const CLEAN: AuditFacts = {
   policy: { enforceStrong: true, enforcePasswordChange: true },
   puk: { set: true, blocked: false },
   masterCards: 0,
+  rfidUnavailable: null,
   tapResetsRoles: ['manufacturer', 'installer', 'operator', 'user'],
   logPasswordSet: true,
   webUi: '2.0-only',
@@ -17,6 +18,7 @@ const CLEAN: AuditFacts = {
   looseFiles: [],
   argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
   configPath: '/etc/ccguard/config.json',
+  stateFallback: null,
 };
 const ids = (facts: Partial<AuditFacts>): Array<[string, string]> => audit({ ...CLEAN, ...facts }).map((f) => [f.id, f.severity]);
 
@@ -48,4 +50,11 @@ t.test('PUK blocked, master card also resetting the manufacturer, web 2.0, slave
   const mixed = audit({ ...CLEAN, webUi: '2.0', masterCards: 1, https: false });
   t.same(mixed.map((f) => f.severity), ['high', 'low', 'info'], 'most severe first');
   t.same(summarize(mixed), { counts: { high: 1, medium: 0, low: 1, info: 1 }, passed: false });
+});
+
+t.test('card readers unusable: low, medium once master cards are enrolled, with the command that enables them', async (t) => {
+  const rfidUnavailable = { reason: 'the PC/SC binding (npm package smartcard) is not installed', enableCommand: 'apt-get install --no-install-recommends libpcsclite-dev pcscd && cd /opt/ccguard && npm install' };
+  t.same(ids({ rfidUnavailable }), [['rfid-unavailable', 'low']]);
+  t.same(ids({ rfidUnavailable, masterCards: 1, tapResetsRoles: [] }), [['rfid-unavailable', 'medium']], 'an enrolled card is a recovery path that does not work');
+  t.match(audit({ ...CLEAN, rfidUnavailable })[0], { fix: rfidUnavailable.enableCommand, meaning: /not installed/ });
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { afterVerdict, checkPukFormat, PUK_TRIES, reserveTry } from '../policy/puk.js';
+import { afterVerdict, checkPukFormat, PUK_TRIES, pukFailures, reserveTry } from '../policy/puk.js';
 
 t.test('PUK format', async (t) => {
   const table: Array<[string, string | null]> = [
@@ -40,4 +40,13 @@ t.test('retry counter: ten tries, a right PUK restores them, a wrong tenth block
   t.same(last, { triesLeft: 0, blocked: false });
   t.equal(reserveTry(last as typeof counter), null);
   t.same(afterVerdict(last as typeof counter, true), { triesLeft: 10, blocked: false });
+});
+
+t.test('throttle failures: every try taken counts until a right PUK', async (t) => {
+  t.equal(pukFailures({ triesLeft: PUK_TRIES, blocked: false }), 0);
+  const taken = reserveTry({ triesLeft: PUK_TRIES, blocked: false }) as { triesLeft: number; blocked: boolean };
+  t.equal(pukFailures(taken), 1, 'a try being checked already counts');
+  t.equal(pukFailures(afterVerdict(taken, false)), 1);
+  t.equal(pukFailures(afterVerdict(taken, true)), 0, 'a right PUK clears them');
+  t.equal(pukFailures({ triesLeft: 0, blocked: true }), PUK_TRIES);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { admitAttempt, delayAfter, type ThrottleRules } from '../policy/throttle.js';
+import { admitAttempt, delayAfter, laneFor, type ThrottleRules } from '../policy/throttle.js';
 
 const rules: ThrottleRules = { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60 * 1000 };
 
@@ -38,4 +38,11 @@ t.test('admission', async (t) => {
       if (row.wait !== undefined) t.equal(a.waitMs, row.wait);
     }
   }
+});
+
+t.test('hash lane: routine only for a key whose last attempt succeeded and with nothing in flight', async (t) => {
+  t.equal(laneFor({ failures: 0, inFlight: 0 }), 'routine');
+  t.equal(laneFor({ failures: 1, inFlight: 0 }), 'suspect', 'after a failure');
+  t.equal(laneFor({ failures: 0, inFlight: 1 }), 'suspect', 'in a burst');
+  t.equal(laneFor({ failures: 7, inFlight: 3 }), 'suspect');
 });

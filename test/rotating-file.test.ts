@@ -55,3 +55,27 @@ t.test('reopen follows an outside logrotate that moved the file', async (t) => {
   t.equal(await readFile(`${path}-20261124`, 'utf8'), line(1) + line(2));
   t.equal(await readFile(path, 'utf8'), line(3));
 });
+
+t.test('a FIFO or a symlink where a log file goes is refused with the path named, without blocking', async (t) => {
+  const d = await dir(t);
+  const { execFileSync } = await import('node:child_process');
+  const { symlink } = await import('node:fs/promises');
+  const fifo = join(d, 'security.log');
+  execFileSync('mkfifo', [fifo]);
+  t.throws(() => new RotatingFile(fifo, 4096, 2), /security\.log is not a regular file/, 'a FIFO without a reader');
+  await writeFile(join(d, 'target'), '');
+  await symlink(join(d, 'target'), join(d, 'agent.log'));
+  t.throws(() => new RotatingFile(join(d, 'agent.log'), 4096, 2), /agent\.log is not a regular file/, 'a symlink is not followed');
+  t.equal(await readFile(join(d, 'target'), 'utf8'), '', 'nothing written through it');
+  // A file that was fine at start and replaced by a FIFO before a SIGHUP: lines keep going to the open file.
+  const path = join(d, 'ccguard.log');
+  const file = new RotatingFile(path, 1 << 20, 2);
+  file.write(line(1));
+  const { rename } = await import('node:fs/promises');
+  await rename(path, `${path}.moved`);
+  execFileSync('mkfifo', [path]);
+  t.throws(() => file.reopen(), /not a regular file/);
+  file.write(line(2));
+  file.close();
+  t.equal((await readFile(`${path}.moved`, 'utf8')).split('\n').length - 1, 2, 'the second line went to the file still open');
+});

@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 # (a real sshd on 127.0.0.1) and openssl for the web interface tests; 7-Zip to open exported logs,
 # script(1) for a terminal; pcscd, the vpcd virtual reader, virtual cards and pcsc_scan for the
 # master card tests, and libpcsclite-dev for the smartcard binding that npm ci builds (also for
-# arm64 and armhf, which the cross-built packages link against).
+# arm64 and armhf, which the cross-built packages link against); systemd-analyze for the unit's checks
+# and strace to record the daemon's system calls against the unit's SystemCallFilter.
 need=()
 for tool in g++:g++ make:make python3:python3 lintian:lintian \
   aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
   /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils \
+  systemd-analyze:systemd strace:strace \
   /usr/sbin/pcscd:pcscd /usr/include/PCSC/winscard.h:libpcsclite-dev \
   /usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd \
   /usr/lib/python3/site-packages/virtualsmartcard:python3-virtualsmartcard pcsc_scan:pcsc-tools \
@@ -40,15 +42,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
-npm run build --silent
-npx tap build >/dev/null
-
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-set +e
-if [ "$#" -eq 0 ]; then set -- dist/test/*.test.js; fi
-npx tap --reporter=tap "$@" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-set -e
-node test/summarize-tap.mjs "$out" || status=1
-exit "$status"
+exec bash test/tap.sh "$@"

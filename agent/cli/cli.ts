@@ -1,9 +1,10 @@
 import { Argument, Command, CommanderError } from 'commander';
 import { CcguardError, EXIT, exitCodeFor } from '../common/errors.js';
+import { visible } from '../common/visible.js';
 import { VERSION } from '../common/version.js';
 import { masterCardCommand } from './commands/cards.js';
 import { daemonCommand, provisionCommand, type StartDaemon } from './commands/device.js';
-import { auditCommand, eventsCommand, readersCommand, statusCommand } from './commands/diagnostics.js';
+import { acknowledgeFallbackCommand, auditCommand, eventsCommand, readersCommand, statusCommand } from './commands/diagnostics.js';
 import { logsCommand } from './commands/logs.js';
 import { logPasswordCommand, loginCommand, passwdCommand, policyCommand, pukCommand } from './commands/passwords.js';
 import { defaultsCommand, httpsCommand, webUiCommand } from './commands/settings.js';
@@ -35,6 +36,7 @@ function buildProgram(startDaemon: StartDaemon): Command {
   eventsCommand(program);
   syncCommand(program);
   auditCommand(program);
+  acknowledgeFallbackCommand(program);
 
   program
     .command('completion')
@@ -61,13 +63,13 @@ export async function main(argv: readonly string[], startDaemon: StartDaemon): P
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-    if (err.code === 'ccguard.usage') process.stderr.write(`ccguard: ${err.message}\n`);
+    if (err.code === 'ccguard.usage') process.stderr.write(`ccguard: ${visible(err.message)}\n`);
     return EXIT.usage;
   }
   if (err instanceof CcguardError) {
-    process.stderr.write(`ccguard: ${err.message}\n`);
+    process.stderr.write(`ccguard: ${visible(err.message)}\n`);
     return exitCodeFor(err.code);
   }
-  process.stderr.write(`ccguard: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`ccguard: unexpected error: ${(err instanceof Error ? (err.stack ?? err.message) : String(err)).split('\n').map(visible).join('\n')}\n`);
   return EXIT.refused;
 }

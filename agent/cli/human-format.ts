@@ -4,8 +4,13 @@ import type { Severity } from '../../policy/audit.js';
 import type { AuditReport } from '../wire/audit-report.js';
 import type { RfidStatus } from '../wire/status-report.js';
 import type { StatusReport } from '../wire/status-report.js';
+import { visible, visibleDeep } from '../common/visible.js';
 
-/** Human renderings of `status` and security events for the terminal. */
+/**
+ * Human renderings of `status` and security events for the terminal. Every string from the daemon
+ * may carry what a client, a card or a file put there: each is made visible (control characters
+ * escaped) before it is laid out or coloured, so only our own colour sequences reach the terminal.
+ */
 
 const onOff = (b: boolean): string => (b ? 'on' : 'off');
 
@@ -23,7 +28,7 @@ function duration(seconds: number): string {
 
 /** `status` for support on the phone: the first questions, one aligned line each. */
 export function formatStatus(raw: unknown, colour: Colour = plain): string {
-  const s = raw as StatusReport;
+  const s = visibleDeep(raw) as StatusReport;
   const warn = (text: string): string => colour('yellow', text);
   const rows: Array<[string, string]> = [];
   rows.push(['daemon', `ccguard ${s.version}, up ${duration(s.uptimeSeconds)}`]);
@@ -46,6 +51,7 @@ export function formatStatus(raw: unknown, colour: Colour = plain): string {
   const rfid = s.rfid;
   const readers = rfid.readers.map((r) => `${r.name}${r.cardPresent ? (r.masterCard ? ' (master card on it)' : ' (card on it)') : ''}`);
   rows.push(['card readers', rfid.service === 'up' ? (readers.length > 0 ? readers.join('; ') : 'none attached') : rfid.service === 'off' ? 'not watched (rfid.enabled is false)' : warn(`PC/SC ${rfid.service}${rfid.serviceError ? `: ${rfid.serviceError}` : ''}`)]);
+  if (rfid.enableCommand) rows.push(['to enable them', rfid.enableCommand]);
   if (rfid.hold) rows.push(['master card hold', colour('bold', `${rfid.hold.remainingSeconds} s left on ${rfid.hold.reader}${rfid.hold.cardOnReader ? '' : ' (card off the reader)'}`)]);
   if (rfid.enrolling) rows.push(['enrolment', 'waiting for a card']);
   rows.push(['log password', s.logPasswordSet ? 'set' : warn('not set')]);
@@ -60,7 +66,8 @@ export function formatStatus(raw: unknown, colour: Colour = plain): string {
 const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'gray' };
 
 /** `audit`: the verdict, then each finding with what it means, the fix and the provision. */
-export function formatAudit(report: AuditReport, colour: Colour = plain): string {
+export function formatAudit(raw: AuditReport, colour: Colour = plain): string {
+  const report = visibleDeep(raw) as AuditReport;
   const { counts } = report;
   const verdict = report.passed ? colour('green', 'PASSED') : colour('red', 'FAILED');
   const lines = [`ccguard audit: ${verdict} — ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.info} info`];
@@ -74,26 +81,31 @@ export function formatAudit(report: AuditReport, colour: Colour = plain): string
 }
 
 /** Columns padded to their widest cell. */
-export function table(header: string[], rows: string[][]): string {
+export function table(rawHeader: string[], rawRows: string[][]): string {
+  const header = rawHeader.map(visible);
+  const rows = rawRows.map((r) => r.map(visible));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 
 export function formatReaders(raw: unknown): string {
-  const r = raw as RfidStatus;
+  const r = visibleDeep(raw) as RfidStatus;
   const lines: string[] = [];
   if (r.service !== 'up') lines.push(`PC/SC service ${r.service}${r.serviceError ? `: ${r.serviceError}` : ''}`);
+  if (r.enableCommand) lines.push(`to enable the card readers: ${r.enableCommand}`);
   if (r.readers.length === 0) lines.push('no card reader attached');
   else lines.push(table(['READER', 'CARD'], r.readers.map((x) => [x.name, x.cardPresent ? (x.masterCard ? 'master card' : 'card') : '-'])));
   if (r.hold) lines.push(`master card hold on ${r.hold.reader}: ${r.hold.remainingSeconds} s left${r.hold.cardOnReader ? '' : ' (card off the reader)'}`);
   return lines.join('\n');
 }
 
+/** One event, one line: a newline or an escape sequence in a field cannot start another. */
 export function formatEvent(raw: unknown): string {
-  const { time, event, ...rest } = raw as { time: string; event: string } & Record<string, unknown>;
+  const { time, event, ...rest } = raw as { time: unknown; event: unknown } & Record<string, unknown>;
+  const text = (v: unknown): string => visible(typeof v === 'string' ? v : String(JSON.stringify(v)));
   const fields = Object.entries(rest)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${visible(k)}=${text(v)}`)
     .join(' ');
-  return `${time}  ${event}${fields ? `  ${fields}` : ''}`;
+  return `${text(time)}  ${text(event)}${fields ? `  ${fields}` : ''}`;
 }

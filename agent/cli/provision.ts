@@ -104,6 +104,7 @@ export async function provision(
     syncRevision: null,
     syncReceived: null,
     pendingRestore: null,
+    fallback: null,
   };
   await store.update(() => state);
   return { stateDir: config.stateDir, generation: store.generation, generated: options.defaults ? null : passwords };

@@ -1,16 +1,21 @@
 import pLimit, { type LimitFunction } from 'p-limit';
+import type { HashLane } from '../../policy/throttle.js';
 import type { Argon2Params } from './config.js';
 
 type Argon2 = typeof import('argon2');
 
 /**
  * argon2id hashing with at most `maxConcurrent` hashes at once: each holds its memory cost
- * in RAM, so a burst of logins queues instead of growing the process. The binding is loaded
- * on first use to keep an idle daemon small.
+ * in RAM, so a burst of logins queues instead of growing the process. Checks of secrets not yet
+ * known to be right (the `suspect` lane, policy/throttle.ts) go one at a time: at most one of
+ * them is ever running or queued among the shared slots, so a routine login waits for at most
+ * one such hash whatever floods the daemon. The binding is loaded on first use to keep an idle
+ * daemon small.
  */
 export class PasswordHasher {
   #argon2: Promise<Argon2> | null = null;
   readonly #limit: LimitFunction;
+  readonly #suspect: LimitFunction = pLimit(1);
   /** needsRehash verdicts of the hashes seen: parsing the PHC string costs more than a login should. */
   readonly #rehashVerdicts = new Map<string, boolean>();
 
@@ -39,11 +44,13 @@ export class PasswordHasher {
   }
 
   /** Constant-time comparison inside the binding. A malformed hash counts as no match. */
-  verify(hash: string, password: string): Promise<boolean> {
-    return this.#limit(async () => {
-      const argon2 = await this.#load();
-      return argon2.verify(hash, password).catch(() => false);
-    });
+  verify(hash: string, password: string, lane: HashLane = 'routine'): Promise<boolean> {
+    const run = (): Promise<boolean> =>
+      this.#limit(async () => {
+        const argon2 = await this.#load();
+        return argon2.verify(hash, password).catch(() => false);
+      });
+    return lane === 'routine' ? run() : this.#suspect(run);
   }
 
   /** True when `hash` was made with other parameters than the configured ones. */

@@ -38,6 +38,7 @@ export async function gatherAuditFacts(
     policy: status.policy,
     puk: status.puk,
     masterCards: status.masterCards,
+    rfidUnavailable: status.rfid.service === 'unavailable' ? { reason: status.rfid.serviceError ?? 'unknown', enableCommand: status.rfid.enableCommand } : null,
     tapResetsRoles: config.rfid.tapResetsRoles,
     logPasswordSet: status.logPasswordSet,
     webUi: status.webUi,
@@ -46,5 +47,6 @@ export async function gatherAuditFacts(
     looseFiles: await looseFiles(config, configPath),
     argon2: config.argon2,
     configPath,
+    stateFallback: state?.fallback ?? null,
   };
 }

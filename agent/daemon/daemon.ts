@@ -1,6 +1,8 @@
 // The daemon's composition root: builds the services, wires them to the socket, runs until SIGTERM.
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../common/config.js';
+import { StateError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { LogExports } from '../logs/export-service.js';
 import { openLogs } from '../logs/logging.js';
@@ -21,6 +23,7 @@ import { logHandlers } from './handlers/logs.js';
 import { passwordHandlers } from './handlers/passwords.js';
 import type { Services } from './handlers/services.js';
 import { settingsHandlers } from './handlers/settings.js';
+import { stateHandlers } from './handlers/state.js';
 import { syncHandlers } from './handlers/sync.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { FactoryDefaults } from './settings/factory-defaults.js';
@@ -28,7 +31,14 @@ import { HttpsCertificate } from './settings/https-certificate.js';
 import { HttpsSettings } from './settings/https-settings.js';
 import { WebUiStyle } from './settings/web-ui-style.js';
 import { SocketServer, type Handlers } from './socket-server.js';
+import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
+
+/** How long a stopping daemon waits for requests in progress before it exits anyway. */
+const STOP_GRACE_MS = 3000;
+
+/** A path as one shell word, for a command line shown to copy. */
+const shellWord = (text: string): string => (/^[\w./:@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
 export async function runDaemon(config: Config, configPath: string | null = null): Promise<void> {
@@ -47,7 +57,9 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const strength = new StrengthService();
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const credentials = new Credentials({ store, hasher, strength, security, log, config, now });
-  const puk = new ResetPuk({ store, hasher, credentials, security });
+  const fallbacks = new StateFallbacks({ store, credentials, security });
+  await fallbacks.note(loaded);
+  const puk = new ResetPuk({ store, hasher, credentials, security, throttle: config.throttle, now });
   const logPassword = new LogPassword({ store, credentials, security });
   await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, credentials, security, log);
@@ -88,6 +100,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     pusher,
     receiver,
     security,
+    fallbacks,
     statusReport: () => statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt }),
   };
   const handlers: Handlers = {
@@ -97,6 +110,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     ...logHandlers(services),
     ...cardHandlers(services),
     ...syncHandlers(services),
+    ...stateHandlers(services),
   };
 
   const server = new SocketServer({
@@ -116,6 +130,10 @@ export async function runDaemon(config: Config, configPath: string | null = null
   await server.listen();
   security.record('StartupOfTheDevice', { version: VERSION, provisioned: store.current !== null, generation: store.generation });
   log.info({ socket: config.socket, stateDir: config.stateDir, version: VERSION }, 'ccguard daemon serving');
+  if (store.current === null) {
+    const provision = configPath === null ? 'ccguard provision' : `ccguard provision --config ${shellWord(resolve(configPath))}`;
+    log.warn({ next: provision }, `not provisioned yet: run "${provision}" to create this station's state`);
+  }
   pusher?.start();
   const notifier = await SystemdNotifier.fromEnvironment(log);
   notifier?.ready();
@@ -125,7 +143,14 @@ export async function runDaemon(config: Config, configPath: string | null = null
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: no new requests; finishing the ones in progress');
+    // Whatever is in flight (a stuck reader, a client that never reads), the process ends in time.
+    setTimeout(() => {
+      log.warn({ graceMs: STOP_GRACE_MS }, 'stopping: work still in progress after the grace period; exiting');
+      logs.flush();
+      process.exit(0);
+    }, STOP_GRACE_MS);
     notifier?.stopping();
+    logExports.abortAll(new StateError('the daemon is stopping; the export was cut short (run it again after the restart)'));
     await server.close();
     await cards.stop();
     pusher?.stop();

@@ -37,6 +37,7 @@ export function statusReport(s: StatusSources): StatusReport {
     uptimeSeconds: Math.floor((s.now() - s.startedAt) / 1000),
     provisioned: s.store.current !== null,
     stateGeneration: s.store.generation,
+    stateFallback: s.store.current?.fallback ?? null,
     roles: s.credentials.roleStatus() ?? (Object.fromEntries(ROLES.map((r) => [r, UNPROVISIONED_ROLE])) as Record<Role, RoleStatus>),
     policy: s.store.current?.policy ?? PROVISIONED_POLICY,
     puk: s.puk.status(),

@@ -11,6 +11,9 @@ import type { SecurityLog } from './logging.js';
 
 /** Log exports on behalf of a role: its password checked, the encryption rule applied, the export recorded. */
 export class LogExports {
+  /** Exports being streamed, so that a stopping daemon can cut them short. */
+  readonly #active = new Set<LogExport>();
+
   constructor(
     private readonly deps: { config: Config; credentials: Credentials; logPassword: LogPassword; security: SecurityLog; log: Logger },
   ) {}
@@ -32,8 +35,20 @@ export class LogExports {
       ...(decision.encrypt ? {} : { reason: decision.reason }),
       files: zip.files,
       bytes: zip.totalBytes,
+      ...(zip.skipped.length > 0 ? { skipped: zip.skipped } : {}),
     });
+    if (zip.skipped.length > 0) this.deps.log.warn({ skipped: zip.skipped }, 'log export: entries of the log directory that are not regular files were left out');
+    this.#active.add(zip);
+    const done = (): void => void this.#active.delete(zip);
+    zip.archive.once('close', done);
+    zip.archive.once('end', done);
     return { zip, encrypted: decision.encrypt };
+  }
+
+  /** Cuts every export in progress short (the daemon is stopping): their clients get an error, not a truncated zip. */
+  abortAll(reason: Error): void {
+    for (const zip of this.#active) zip.abort(reason);
+    this.#active.clear();
   }
 
   interrupted(as: ExportRole, err: unknown): void {

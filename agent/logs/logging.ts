@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecurityEventName } from '../wire/security-event.js';
 import pino, { type Logger } from 'pino';
+import { currentCaller } from '../daemon/caller.js';
+import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
+import { lastLines, type TailOptions } from './tail-reader.js';
 
 export interface SecurityEvent {
   time: string;
@@ -12,26 +15,83 @@ export interface SecurityEvent {
 }
 
 const SECURITY_FILE = 'security.log';
+/** Noise (invalid frames, malformed requests) has its own file, so it can never rotate out what matters. */
+const NOISE_FILE = 'security-noise.log';
 const AGENT_FILE = 'ccguard.log';
 
+/** Events that anyone with the socket can cause at will: aggregated, and kept apart from the rest. */
+const NOISE_EVENTS: ReadonlySet<SecurityEventName> = new Set(['InvalidMessages']);
+/** At most one noise event per interval; the first after a quiet interval is written at once. */
+export const NOISE_INTERVAL_MS = 60_000;
+/** Distinct kinds and peer uids counted per interval; more are counted under "other". */
+const MAX_NOISE_KEYS = 32;
+const TOKEN = /^[a-zA-Z0-9._:-]{1,32}$/;
+
+interface NoiseCounts {
+  since: string;
+  count: number;
+  kinds: Map<string, number>;
+  peerUids: Map<string, number>;
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  const k = counts.has(key) || counts.size < MAX_NOISE_KEYS ? key : 'other';
+  counts.set(k, (counts.get(k) ?? 0) + 1);
+}
+
+/** One file of the security log: where its lines go, and its path and rotated copies for reading back. */
+export interface SecurityFile {
+  logger: Logger;
+  path: string;
+  maxFiles: number;
+}
+
+/** Rotated copies newest first: `security.log`, `security.log.1`, … */
+function series(file: SecurityFile): string[] {
+  return [file.path, ...Array.from({ length: file.maxFiles - 1 }, (_, n) => `${file.path}.${n + 1}`)];
+}
+
+function parseEvent(line: string): SecurityEvent | null {
+  try {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    if (typeof parsed.event !== 'string' || typeof parsed.time !== 'string') return null;
+    const { level: _level, pid: _pid, hostname: _host, msg: _msg, ...rest } = parsed;
+    return rest as SecurityEvent;
+  } catch {
+    return null; // a torn last line after a crash
+  }
+}
+
 /**
- * The security event log: one JSON line per event in `security.log`, written synchronously
- * so that a crash right after an event still has it, plus live delivery to followers.
+ * The security event log: one JSON line per event, written synchronously so that a crash right
+ * after an event still has it, plus live delivery to followers. Authentication and configuration
+ * events go to `security.log`; noise, aggregated per interval with counts and never with what a
+ * client sent, to `security-noise.log`, each file with its own rotation. Events recorded while a
+ * socket request runs carry the kernel's word on who asked (`peer`) beside the claimed `origin`.
  */
 export class SecurityLog {
   readonly #emitter = new EventEmitter();
+  #noise: NoiseCounts | null = null;
+  #window: NodeJS.Timeout | null = null;
+  readonly #intervalMs: number;
 
   constructor(
-    private readonly logger: Logger,
-    private readonly file: string,
+    private readonly main: SecurityFile,
+    private readonly noise: SecurityFile,
+    options: { noiseIntervalMs?: number } = {},
   ) {
     this.#emitter.setMaxListeners(0);
+    this.#intervalMs = options.noiseIntervalMs ?? NOISE_INTERVAL_MS;
   }
 
   record(event: SecurityEventName, fields: Record<string, unknown> = {}): void {
-    const entry: SecurityEvent = { time: new Date().toISOString(), event, ...fields };
-    this.logger.info(entry);
-    this.#emitter.emit('event', entry);
+    if (NOISE_EVENTS.has(event)) {
+      this.#countNoise(fields);
+      return;
+    }
+    const caller = currentCaller();
+    const who = caller ? { ...('origin' in fields ? {} : { origin: caller.origin }), ...(caller.peer ? { peer: { ...caller.peer } } : {}) } : {};
+    this.#write(this.main, event, { ...fields, ...who });
   }
 
   subscribe(listener: (event: SecurityEvent) => void): () => void {
@@ -39,46 +99,72 @@ export class SecurityLog {
     return () => this.#emitter.off('event', listener);
   }
 
-  /** The newest events on disk, oldest first (reads at most the last 1 MiB of the file). */
-  async recent(limit: number): Promise<SecurityEvent[]> {
-    let handle;
-    try {
-      handle = await open(this.file, 'r');
-    } catch {
-      return [];
+  /**
+   * The newest `limit` events of both files, oldest first. Each file series is read backwards
+   * only as far as `limit` needs (`tail` is for tests that count the bytes read).
+   */
+  async recent(limit: number, tail: TailOptions = {}): Promise<SecurityEvent[]> {
+    const [main, noise] = await Promise.all([lastLines(series(this.main), limit, parseEvent, tail), lastLines(series(this.noise), limit, parseEvent, tail)]);
+    if (noise.length === 0) return main;
+    return [...main, ...noise].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-limit);
+  }
+
+  /** Writes the noise counted so far (on stop, so nothing counted is lost). */
+  flushNoise(): void {
+    const counts = this.#noise;
+    if (!counts) return;
+    this.#noise = null;
+    this.#write(this.noise, 'InvalidMessages', {
+      count: counts.count,
+      since: counts.since,
+      kinds: Object.fromEntries(counts.kinds),
+      peerUids: Object.fromEntries(counts.peerUids),
+    });
+  }
+
+  close(): void {
+    if (this.#window) clearTimeout(this.#window);
+    this.#window = null;
+    this.flushNoise();
+  }
+
+  /** Only tokens are kept (the kind or channel the server names), and the peer's uid: never a client's text. */
+  #countNoise(fields: Record<string, unknown>): void {
+    const token = (v: unknown): string | null => (typeof v === 'string' && TOKEN.test(v) ? v : null);
+    const counts = (this.#noise ??= { since: new Date().toISOString(), count: 0, kinds: new Map(), peerUids: new Map() });
+    counts.count++;
+    bump(counts.kinds, token(fields.kind) ?? token(fields.channel) ?? 'other');
+    const uid = currentCaller()?.peer?.uid;
+    bump(counts.peerUids, uid === undefined ? 'unknown' : String(uid));
+    if (this.#window === null) {
+      this.flushNoise();
+      this.#openWindow();
     }
-    try {
-      const { size } = await handle.stat();
-      const length = Math.min(size, 1024 * 1024);
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, size - length);
-      const lines = buffer.toString('utf8').split('\n');
-      if (length < size) lines.shift(); // the first line may be cut
-      const events: SecurityEvent[] = [];
-      for (const line of lines) {
-        if (!line) continue;
-        try {
-          const parsed = JSON.parse(line) as Partial<SecurityEvent> & { msg?: unknown };
-          if (typeof parsed.event === 'string' && typeof parsed.time === 'string') {
-            const { level: _level, pid: _pid, hostname: _host, msg: _msg, ...rest } = parsed as Record<string, unknown>;
-            events.push(rest as SecurityEvent);
-          }
-        } catch {
-          // a torn last line after a crash: skip it
-        }
-      }
-      return events.slice(-limit);
-    } finally {
-      await handle.close();
-    }
+  }
+
+  #openWindow(): void {
+    this.#window = setTimeout(() => {
+      this.#window = null;
+      if (this.#noise === null) return;
+      this.flushNoise();
+      this.#openWindow();
+    }, this.#intervalMs);
+    this.#window.unref();
+  }
+
+  #write(file: SecurityFile, event: SecurityEventName, fields: Record<string, unknown>): void {
+    const entry: SecurityEvent = { time: new Date().toISOString(), event, ...fields };
+    file.logger.info(entry);
+    this.#emitter.emit('event', entry);
   }
 }
 
 export interface Logs {
   log: Logger;
   security: SecurityLog;
+  /** Writes what is held back (the noise counted in the current interval). */
   flush(): void;
-  /** Reopens both files (SIGHUP, after an outside logrotate moved them). */
+  /** Reopens every file (SIGHUP, after an outside logrotate moved them). */
   reopen(): void;
 }
 
@@ -87,28 +173,60 @@ export interface Rotation {
   maxFiles: number;
 }
 
-/** Agent log and security log under `logDir`, rotated by size; the agent log also goes to stderr on a terminal. */
+/** A rotating file opened at its first line: no empty noise file in the log directory (and the exports) of a quiet station. */
+class LazyFile {
+  #file: RotatingFile | null = null;
+
+  constructor(private readonly open: () => RotatingFile) {}
+
+  write(line: string): boolean {
+    return (this.#file ??= this.open()).write(line);
+  }
+
+  reopen(): void {
+    this.#file?.reopen();
+  }
+}
+
+/**
+ * Agent log and security log under `logDir`, rotated by size. The agent log also goes to stderr
+ * as readable lines when stderr is a terminal.
+ */
 export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs> {
   await mkdir(logDir, { recursive: true, mode: 0o750 });
   const agentFile = new RotatingFile(join(logDir, AGENT_FILE), rotation.maxFileBytes, rotation.maxFiles);
   const securityPath = join(logDir, SECURITY_FILE);
   const securityFile = new RotatingFile(securityPath, rotation.maxFileBytes, rotation.maxFiles);
+  const noisePath = join(logDir, NOISE_FILE);
+  const noiseFile = new LazyFile(() => new RotatingFile(noisePath, rotation.maxFileBytes, rotation.maxFiles));
   const base = { timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } };
+  // The file is the record (JSON); a person at a terminal also gets readable lines. Under systemd the
+  // journal would only duplicate the file, so pipes get nothing.
   const log = process.stderr.isTTY
-    ? pino(base, pino.multistream([{ stream: agentFile }, { stream: process.stderr }]))
+    ? pino(base, pino.multistream([{ stream: agentFile }, { stream: new PrettyTerminal(process.stderr) }]))
     : pino(base, agentFile);
   // Security lines carry their own time field; no pino timestamp, no pid.
-  const securityLogger = pino({ timestamp: false, base: null }, securityFile);
+  const securityLogger = (destination: { write(line: string): boolean }): Logger => pino({ timestamp: false, base: null }, destination);
+  const security = new SecurityLog(
+    { logger: securityLogger(securityFile), path: securityPath, maxFiles: rotation.maxFiles },
+    { logger: securityLogger(noiseFile), path: noisePath, maxFiles: rotation.maxFiles },
+  );
   return {
     log,
-    security: new SecurityLog(securityLogger, securityPath),
+    security,
     flush: () => {
+      security.close();
       agentFile.flushSync();
       securityFile.flushSync();
     },
     reopen: () => {
-      agentFile.reopen();
-      securityFile.reopen();
+      for (const file of [agentFile, securityFile, noiseFile]) {
+        try {
+          file.reopen();
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'could not reopen a log file; still writing to the one open before');
+        }
+      }
     },
   };
 }

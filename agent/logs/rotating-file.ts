@@ -1,5 +1,29 @@
-import { closeSync, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { StateError } from '../common/errors.js';
+
+/**
+ * Append, create; never through a symlink, never blocking on a FIFO (no reader: ENXIO; a reader:
+ * refused after the fstat below). O_NONBLOCK changes nothing for a regular file.
+ */
+const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Opens `path` for appending, or throws naming the path when it is not a regular file. */
+function openLog(path: string, mode: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, APPEND, mode);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw new StateError(`${path} is not a regular file (a symlink, FIFO or directory); remove it so the agent can log`);
+    throw err;
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new StateError(`${path} is not a regular file; remove it so the agent can log`);
+  }
+  return fd;
+}
 
 /**
  * A log file written synchronously (a line logged before a crash is on disk) and rotated by
@@ -16,7 +40,7 @@ export class RotatingFile {
     private readonly maxFiles: number,
     private readonly mode = 0o640,
   ) {
-    this.#fd = openSync(path, 'a', mode);
+    this.#fd = openLog(path, mode);
     this.#size = fstatSync(this.#fd).size;
   }
 
@@ -45,7 +69,7 @@ export class RotatingFile {
       }
       renameSync(this.path, `${this.path}.1`);
     }
-    this.#fd = openSync(this.path, 'a', this.mode);
+    this.#fd = openLog(this.path, this.mode);
     this.#size = 0;
   }
 
@@ -58,10 +82,12 @@ export class RotatingFile {
     }
   }
 
+  /** Opens the file at `path` again; if that fails, lines keep going to the file open so far. */
   reopen(): void {
+    const fd = openLog(this.path, this.mode);
     closeSync(this.#fd);
-    this.#fd = openSync(this.path, 'a', this.mode);
-    this.#size = fstatSync(this.#fd).size;
+    this.#fd = fd;
+    this.#size = fstatSync(fd).size;
   }
 
   /** Writes are synchronous; kept for pino's flush call. */

@@ -7,7 +7,9 @@ import { StateError } from '../common/errors.js';
 import { syncDirectory, TEMP_MARKER, writeFileAtomic, type Owner } from './atomic-file.js';
 
 const FILE_RE = /^state\.(\d{12})\.json$/;
-const HEADER_RE = /^ccguard-state v1 generation=(\d+) sha256=([0-9a-f]{64})\n/;
+const HEADER_RE = /^ccguard-state v(\d+) generation=(\d+) sha256=([0-9a-f]{64})\n/;
+/** The header version this ccguard writes and reads. */
+const HEADER_VERSION = 1;
 
 function fileName(generation: number): string {
   return `state.${String(generation).padStart(12, '0')}.json`;
@@ -22,7 +24,15 @@ function encode(generation: number, payload: string): string {
 export interface Rejected {
   file: string;
   reason: string;
+  generation: number;
+  /** When it was written (the file's modification time), if it could be read. */
+  writtenAt: string | null;
+  /** Top-level parts of the state where its readable payload differs from the one loaded instead. */
+  mayHaveLost: string[];
 }
+
+/** A state written by a newer ccguard: not corrupt, just not readable by this version. */
+export class NewerStateError extends StateError {}
 
 export interface Loaded<T> {
   state: T | null;
@@ -46,6 +56,8 @@ export class GenerationStore<T> {
   constructor(
     readonly dir: string,
     private readonly schema: v.GenericSchema<unknown, T>,
+    /** The newest `format` of the payload this version reads; a higher one is a newer ccguard's. */
+    private readonly maxFormat = 1,
   ) {}
 
   /** Who files written beside the state must belong to (root writing for the service user), if not the writer. */
@@ -81,34 +93,63 @@ export class GenerationStore<T> {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => b - a);
-    const rejected: Rejected[] = [];
+    // Every generation is read before anything is set aside: a newer ccguard's state renames nothing.
+    const candidates: Array<{ generation: number; file: string; text: string; mtime: Date }> = [];
     for (const generation of generations) {
       const file = join(this.dir, fileName(generation));
       await assertPrivate(file, false);
-      const result = this.#decode(await readFile(file, 'utf8'), generation);
+      const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      const newer = this.#newerFormat(text);
+      if (newer !== null) {
+        throw new NewerStateError(
+          `${file} was written by a newer ccguard (${newer}); this version cannot read it and changed nothing: ` +
+            'install that newer ccguard again (a downgrade needs the state re-provisioned)',
+        );
+      }
+      candidates.push({ generation, file, text, mtime: info.mtime });
+    }
+    const rejected: Array<Rejected & { text: string }> = [];
+    for (const { generation, file, text, mtime } of candidates) {
+      const result = this.#decode(text, generation);
       if (result.ok) {
         if (rejected.length > 0) await syncDirectory(this.dir);
         this.#generation = generation;
         this.#current = result.state;
         // A crash between a write and its clean-up can leave one generation too many.
         await this.#dropOlderThan(generation - 1);
-        return { state: result.state, generation, rejected };
+        return { state: result.state, generation, rejected: rejected.map(({ text: lost, ...r }) => ({ ...r, mayHaveLost: differences(lost, result.state) })) };
       }
-      rejected.push({ file, reason: result.reason });
+      rejected.push({ file, reason: result.reason, generation, writtenAt: mtime.toISOString(), mayHaveLost: [], text });
       await rename(file, `${file}.corrupt`);
     }
     if (rejected.length > 0) await syncDirectory(this.dir);
     this.#generation = 0;
     this.#current = null;
-    return { state: null, generation: 0, rejected };
+    return { state: null, generation: 0, rejected: rejected.map(({ text: _text, ...r }) => r) };
+  }
+
+  /** A description of the newer format when `text` is a newer ccguard's, else null. */
+  #newerFormat(text: string): string | null {
+    const header = HEADER_RE.exec(text);
+    if (!header) return null;
+    if (Number(header[1]) > HEADER_VERSION) return `state file header v${header[1]}, this version reads v${HEADER_VERSION}`;
+    const payload = text.slice(header[0].length);
+    if (createHash('sha256').update(payload).digest('hex') !== header[3]) return null;
+    try {
+      const format = (JSON.parse(payload) as { format?: unknown }).format;
+      if (typeof format === 'number' && format > this.maxFormat) return `state format ${format}, this version reads ${this.maxFormat}`;
+    } catch {
+      // not JSON: the decode step rejects it
+    }
+    return null;
   }
 
   #decode(text: string, generation: number): { ok: true; state: T } | { ok: false; reason: string } {
     const header = HEADER_RE.exec(text);
     if (!header) return { ok: false, reason: 'missing or damaged header' };
-    if (Number(header[1]) !== generation) return { ok: false, reason: 'generation in header does not match file name' };
+    if (Number(header[2]) !== generation) return { ok: false, reason: 'generation in header does not match file name' };
     const payload = text.slice(header[0].length);
-    if (createHash('sha256').update(payload).digest('hex') !== header[2]) {
+    if (createHash('sha256').update(payload).digest('hex') !== header[3]) {
       return { ok: false, reason: 'checksum mismatch (torn or altered file)' };
     }
     let json: unknown;
@@ -172,6 +213,35 @@ export class GenerationStore<T> {
   async idle(): Promise<void> {
     await this.#queue;
   }
+}
+
+/**
+ * The top-level parts (and roles) where a rejected payload, when it is still readable JSON,
+ * differs from the state loaded instead: what the fallback may have undone.
+ */
+function differences(rejectedText: string, loaded: unknown): string[] {
+  const payload = rejectedText.slice(rejectedText.indexOf('\n') + 1);
+  let lost: unknown;
+  try {
+    lost = JSON.parse(payload);
+  } catch {
+    return ['unknown (the rejected file is not readable)'];
+  }
+  if (lost === null || typeof lost !== 'object' || loaded === null || typeof loaded !== 'object') return ['unknown'];
+  const a = lost as Record<string, unknown>;
+  const b = loaded as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key];
+    const y = b[key];
+    if (JSON.stringify(x) === JSON.stringify(y)) continue;
+    if (key === 'roles' && x && y && typeof x === 'object' && typeof y === 'object') {
+      for (const role of new Set([...Object.keys(x), ...Object.keys(y)])) {
+        if (JSON.stringify((x as Record<string, unknown>)[role]) !== JSON.stringify((y as Record<string, unknown>)[role])) parts.push(`roles.${role}`);
+      }
+    } else parts.push(key);
+  }
+  return parts;
 }
 
 /** Refuses a path that group or others can reach: it holds credential hashes. */

@@ -73,6 +73,23 @@ export const stateSchema = v.strictObject({
     v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) })),
     null,
   ),
+  /**
+   * Set when loading fell back to an older generation because the newest was damaged: what may
+   * have been lost, and from when. Cleared only by the manufacturer's acknowledgement.
+   */
+  fallback: v.optional(
+    v.nullable(
+      v.strictObject({
+        detectedAt: v.string(),
+        lostGeneration: v.pipe(v.number(), v.integer()),
+        lostWrittenAt: v.nullable(v.string()),
+        reason: v.string(),
+        usingGeneration: v.pipe(v.number(), v.integer()),
+        mayHaveLost: v.array(v.string()),
+      }),
+    ),
+    null,
+  ),
   pendingRestore: v.optional(
     v.nullable(v.strictObject({ logPassword: v.nullable(v.string()), webUi: webUiMode, https: v.boolean(), reason: v.string() })),
     null,

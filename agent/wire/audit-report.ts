@@ -11,7 +11,7 @@ export const findingSchema = v.strictObject({
   id: v.pipe(
     v.string(),
     v.regex(
-      /^(not-provisioned|default-password\.(manufacturer|installer|operator|user)|manufacturer-unchanged|strong-passwords-off|forced-change-off|no-recovery-path|puk-blocked|tap-resets-manufacturer|no-log-password|legacy-web-interface|https-off|slave-out-of-sync|loose-permissions\..+|argon2-below-owasp)$/,
+      /^(not-provisioned|default-password\.(manufacturer|installer|operator|user)|manufacturer-unchanged|strong-passwords-off|forced-change-off|no-recovery-path|puk-blocked|tap-resets-manufacturer|no-log-password|legacy-web-interface|https-off|slave-out-of-sync|loose-permissions\..+|argon2-below-owasp|state-fallback|rfid-unavailable)$/,
     ),
     v.description('stable identifier; a role, path or peer may follow a dot'),
   ),

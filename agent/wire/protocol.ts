@@ -13,6 +13,7 @@ import {
   passwordPolicySchema,
   pukStatusSchema,
   rfidStatusSchema,
+  stateFallbackSchema,
   statusReportSchema,
 } from './status-report.js';
 
@@ -85,6 +86,7 @@ export const methods = {
   'defaults.save': { params: v.strictObject({ password: secret }), result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }) },
   readers: { params: none, result: rfidStatusSchema },
   audit: { params: none, result: auditReportSchema },
+  'audit.acknowledgeFallback': { params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
   'sync.status': { params: none, result: syncStatusSchema },
   'sync.apply': { params: v.strictObject({ envelope: syncEnvelopeSchema }), result: v.strictObject({ applied: v.boolean(), revision: count }) },
   events: {

@@ -43,6 +43,10 @@ export const rfidStatusSchema = v.strictObject({
   /** "up": pcscd answers; "down": not reachable (retrying); "off": rfid.enabled is false; "unavailable": no PC/SC library. */
   service: v.picklist(['up', 'down', 'off', 'unavailable']),
   serviceError: v.nullable(v.string()),
+  /** With "unavailable": the command that makes the card readers usable (installs and builds the PC/SC binding). */
+  enableCommand: v.nullable(
+    v.pipe(v.string(), v.description('with service unavailable: the command that installs and builds the PC/SC binding')),
+  ),
   readers: v.array(readerStatusSchema),
   hold: v.nullable(v.strictObject({ remainingSeconds: count, reader: v.string(), cardId: masterCardId, cardOnReader: v.boolean() })),
   /** A `master-card enroll` is waiting for the next card. */
@@ -50,11 +54,23 @@ export const rfidStatusSchema = v.strictObject({
 });
 export type RfidStatus = v.InferOutput<typeof rfidStatusSchema>;
 
+const generation = v.pipe(v.number(), v.integer());
+export const stateFallbackSchema = v.strictObject({
+  detectedAt: v.string(),
+  lostGeneration: generation,
+  lostWrittenAt: v.nullable(v.string()),
+  reason: v.string(),
+  usingGeneration: generation,
+  mayHaveLost: v.array(v.string()),
+});
+
 export const statusReportSchema = v.strictObject({
   version: v.string(),
   uptimeSeconds: count,
   provisioned: v.boolean(),
   stateGeneration: count,
+  /** The newest state generation was damaged and an older one is in use: what may have been undone (until acknowledged). */
+  stateFallback: v.nullable(stateFallbackSchema),
   roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleStatusSchema])) as Record<Role, typeof roleStatusSchema>),
   policy: passwordPolicySchema,
   puk: pukStatusSchema,

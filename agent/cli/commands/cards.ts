@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { visible } from '../../common/visible.js';
 import { call } from '../../wire/client.js';
 import { table } from '../human-format.js';
 import { clientCommand, manufacturerPassword, print, socketPath, wholeNumber, type ClientOptions } from './common.js';
@@ -29,6 +30,6 @@ export function masterCardCommand(program: Command): void {
     .action(async (id: string, opts: ClientOptions) => {
       const password = await manufacturerPassword(opts);
       const result = await call(await socketPath(opts), 'masterCard.remove', { password, id });
-      process.stdout.write(`removed master card ${result.removed}; ${result.remaining} left\n`);
+      process.stdout.write(`removed master card ${visible(result.removed)}; ${result.remaining} left\n`);
     });
 }

@@ -5,6 +5,7 @@ import { Argument, type Command, CommanderError, Option } from 'commander';
 import { ROLES, SETTINGS_ROLES } from '../../../policy/roles.js';
 import { builtInConfig, loadConfig, SYSTEM_CONFIG_PATH, type Config } from '../../common/config.js';
 import { EXIT } from '../../common/errors.js';
+import { terminalSafeJson, visibleDeep } from '../../common/visible.js';
 import { readSecrets } from '../secret-input.js';
 
 /** What every command that talks to the daemon takes, and what a reading command adds. */
@@ -26,9 +27,12 @@ export async function socketPath(options: ClientOptions): Promise<string> {
   return builtInConfig().socket;
 }
 
-/** One answer on stdout: as one JSON line with --json, else in words. */
+/**
+ * One answer on stdout: as one JSON line with --json (with nothing a terminal acts on), else in
+ * words from visible text only (`visibleDeep` keeps the shape, escaping what strings hold).
+ */
 export function print<T>(value: T, json: boolean | undefined, human: (v: T) => string): void {
-  process.stdout.write(`${json ? JSON.stringify(value) : human(value)}\n`);
+  process.stdout.write(`${json ? terminalSafeJson(value) : human(visibleDeep(value) as T)}\n`);
 }
 
 export function clientCommand(cmd: Command): Command {

@@ -5,9 +5,9 @@ import { call } from '../../wire/client.js';
 import type { ResultOf } from '../../wire/protocol.js';
 import { formatAudit, formatEvent, formatReaders, formatStatus } from '../human-format.js';
 import { colourFor } from '../terminal-style.js';
-import { clientCommand, print, socketPath, wholeNumber, type ClientOptions } from './common.js';
+import { clientCommand, manufacturerPassword, print, socketPath, wholeNumber, type ClientOptions } from './common.js';
 
-/** Reading commands that need no secret: status, readers, events, audit. */
+/** Diagnostics: status, readers, events, audit (no secret), and the manufacturer's acknowledgement of a state fallback. */
 
 export function statusCommand(program: Command): void {
   clientCommand(program.command('status').description('show the state of the agent'))
@@ -53,4 +53,16 @@ export function auditCommand(program: Command): void {
       print(report, opts.json, (v) => formatAudit(v, colourFor(process.stdout)));
       if (!report.passed) process.exitCode = EXIT.refused;
     });
+}
+
+export function acknowledgeFallbackCommand(program: Command): void {
+  clientCommand(
+    program
+      .command('acknowledge-fallback')
+      .description('the manufacturer acknowledges a state fallback that "ccguard audit" reports, after checking what it may have undone'),
+  ).action(async (opts: ClientOptions) => {
+    const password = await manufacturerPassword(opts);
+    const result = await call(await socketPath(opts), 'audit.acknowledgeFallback', { password });
+    print(result, opts.json, () => `state fallback acknowledged (generation ${result.acknowledged.lostGeneration} was lost)`);
+  });
 }

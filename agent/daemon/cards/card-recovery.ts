@@ -42,6 +42,7 @@ export class CardRecovery {
   #watch: ReaderWatch | null = null;
   #service: RfidStatus['service'] = 'down';
   #serviceError: string | null = null;
+  #enableCommand: string | null = null;
   #hold: HoldState = IDLE;
   #timer: NodeJS.Timeout | null = null;
   #actions: Promise<void> = Promise.resolve();
@@ -58,10 +59,10 @@ export class CardRecovery {
       this.#service = 'off';
       return;
     }
-    let ReaderWatchClass: typeof ReaderWatch;
+    let readerWatch: typeof import('../../../rfid/reader-watch.js') | null = null;
     try {
-      ({ ReaderWatch: ReaderWatchClass } = await import('../../../rfid/reader-watch.js'));
-      const watch = new ReaderWatchClass(
+      readerWatch = await import('../../../rfid/reader-watch.js');
+      const watch = new readerWatch.ReaderWatch(
         { uidTimeoutMs: this.deps.rfid.uidTimeoutMs, firstRetryMs: 250, maxRetryMs: this.deps.rfid.maxRetryMs },
         (event) => this.#onReaderEvent(event),
       );
@@ -69,8 +70,10 @@ export class CardRecovery {
       this.#watch = watch;
     } catch (err) {
       this.#service = 'unavailable';
-      this.#serviceError = (err as Error).message;
-      this.deps.log.error({ err: this.#serviceError }, 'the PC/SC library cannot be loaded: no master card recovery (install libpcsclite1 and pcscd)');
+      const unavailable = readerWatch !== null && err instanceof readerWatch.PcscUnavailableError ? err : null;
+      this.#serviceError = unavailable?.reason ?? (err as Error).message;
+      this.#enableCommand = unavailable?.enableCommand ?? null;
+      this.deps.log.error({ err: this.#serviceError, enableCommand: this.#enableCommand }, 'the PC/SC library cannot be loaded: no master card recovery');
     }
   }
 
@@ -84,7 +87,7 @@ export class CardRecovery {
 
   status(): RfidStatus {
     const view = holdView(this.#hold, this.deps.now(), this.#rules);
-    return { service: this.#service, serviceError: this.#serviceError, readers: this.readers(), hold: view, enrolling: this.#enrolment !== null };
+    return { service: this.#service, serviceError: this.#serviceError, enableCommand: this.#enableCommand, readers: this.readers(), hold: view, enrolling: this.#enrolment !== null };
   }
 
   readers(): ReaderStatus[] {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { evaluatePassword, HISTORY_DEPTH, normalizePassword } from '../../../policy/password.js';
 import { mayPerform, ROLES, type Role } from '../../../policy/roles.js';
-import { admitAttempt, delayAfter, type ThrottleRules } from '../../../policy/throttle.js';
+import { delayAfter, type HashLane } from '../../../policy/throttle.js';
 import type { Config } from '../../common/config.js';
 import { MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
@@ -12,6 +12,7 @@ import type { RoleStatus } from '../../wire/status-report.js';
 import { requireProvisioned, type RoleRecord, type State } from '../../store/state.js';
 import { withDefaultPasswords, withNewPassword } from '../../../policy/credential-state.js';
 import type { StrengthService } from './strength.js';
+import { AttemptGate } from './attempt-gate.js';
 
 export interface CredentialDeps {
   store: GenerationStore<State>;
@@ -31,15 +32,10 @@ export interface PolicyChange {
 
 /** Logins, password changes and the password policy settings: the agent's credential authority. */
 export class Credentials {
-  readonly #inFlight = new Map<Role, number>();
-  readonly #waiters = new Map<Role, Array<() => void>>();
-  readonly #lastFailureAt = new Map<Role, number>();
-  readonly #startedAt: number;
-  readonly #rules: ThrottleRules;
+  readonly #gate: AttemptGate<Role>;
 
   constructor(private readonly deps: CredentialDeps) {
-    this.#startedAt = deps.now();
-    this.#rules = deps.config.throttle;
+    this.#gate = new AttemptGate(deps.config.throttle, deps.now);
   }
 
   /**
@@ -50,6 +46,7 @@ export class Credentials {
     await this.#authenticate(role, password, origin, false);
   }
 
+  /** The current password is checked before anything is said about the new one. */
   async changeOwnPassword(role: Role, current: Secret, next: Secret, origin: string): Promise<void> {
     await this.#authenticate(role, current, origin, true);
     const hash = await this.vetNewPassword(role, next);
@@ -101,11 +98,9 @@ export class Credentials {
   roleStatus(): Record<Role, RoleStatus> | null {
     const state = this.deps.store.current;
     if (!state) return null;
-    const now = this.deps.now();
     const entries = ROLES.map((role): [Role, RoleStatus] => {
       const record = state.roles[role];
-      const admission = admitAttempt(this.#throttleState(role, record), now, this.#rules);
-      const waitMs = !admission.admit && admission.reason === 'wait' ? admission.waitMs : 0;
+      const waitMs = this.#gate.waitMs(role, record.failures);
       return [
         role,
         {
@@ -128,63 +123,25 @@ export class Credentials {
     return this.#require(this.deps.store.current);
   }
 
-  #throttleState(role: Role, record: RoleRecord) {
-    // After a restart the time of the last failure is unknown: the wait counts from start-up.
-    const fallback = record.failures >= this.#rules.freeFailures ? this.#startedAt : null;
-    return {
-      failures: record.failures,
-      lastFailureAt: this.#lastFailureAt.get(role) ?? fallback,
-      inFlight: this.#inFlight.get(role) ?? 0,
-    };
-  }
-
-  /** Resolves when an attempt for `role` that was in flight has settled. */
-  #settled(role: Role): Promise<void> {
-    let waiters = this.#waiters.get(role);
-    if (!waiters) {
-      waiters = [];
-      this.#waiters.set(role, waiters);
-    }
-    const list = waiters;
-    return new Promise((resolve) => list.push(resolve));
-  }
-
-  #settle(role: Role): void {
-    this.#inFlight.set(role, (this.#inFlight.get(role) ?? 1) - 1);
-    const waiters = this.#waiters.get(role) ?? [];
-    this.#waiters.delete(role);
-    for (const wake of waiters) wake();
-  }
-
   /** Waits out attempts in flight that could use up the free allowance, then admits or refuses. */
-  async #admit(role: Role, origin: string): Promise<RoleRecord> {
-    for (;;) {
-      const record = this.#state().roles[role];
-      const admission = admitAttempt(this.#throttleState(role, record), this.deps.now(), this.#rules);
-      if (admission.admit) {
-        this.#inFlight.set(role, (this.#inFlight.get(role) ?? 0) + 1);
-        return record;
-      }
-      if (admission.reason === 'busy') {
-        await this.#settled(role);
-        continue;
-      }
-      const seconds = Math.ceil(admission.waitMs / 1000);
-      this.deps.security.record('MaintenanceLoginFailed', { role, origin, reason: 'throttled', failures: record.failures });
-      throw new ThrottledError(`too many failed attempts for ${role}: wait ${seconds} s before the next attempt`, admission.waitMs);
-    }
+  async #admit(role: Role, origin: string): Promise<{ record: RoleRecord; lane: HashLane }> {
+    const answer = await this.#gate.admit(role, () => this.#state().roles[role].failures);
+    if (answer.admitted) return { record: this.#state().roles[role], lane: answer.lane };
+    const seconds = Math.ceil(answer.waitMs / 1000);
+    this.deps.security.record('MaintenanceLoginFailed', { role, origin, reason: 'throttled', failures: this.#state().roles[role].failures });
+    throw new ThrottledError(`too many failed attempts for ${role}: wait ${seconds} s before the next attempt`, answer.waitMs);
   }
 
   async #authenticate(role: Role, password: Secret, origin: string, allowMustChange: boolean): Promise<RoleRecord> {
-    const record = await this.#admit(role, origin);
-    let ok: boolean;
+    const { record, lane } = await this.#admit(role, origin);
+    let outcome: 'failed' | 'succeeded' | 'undecided' = 'undecided';
     let normalized: string | null = null;
     try {
       const n = normalizePassword(password.reveal());
       normalized = n.ok ? n.value : null;
-      ok = normalized !== null && (await this.deps.hasher.verify(record.hash, normalized));
+      const ok = normalized !== null && (await this.deps.hasher.verify(record.hash, normalized, lane));
       if (!ok) {
-        this.#lastFailureAt.set(role, this.deps.now());
+        outcome = 'failed';
         // Counted durably before the answer, so a restart cannot hand out fresh attempts.
         const state = await this.deps.store.update((current) => {
           const next = structuredClone(this.#require(current));
@@ -193,14 +150,14 @@ export class Credentials {
         });
         const failures = state.roles[role].failures;
         this.deps.security.record('MaintenanceLoginFailed', { role, origin, reason: 'wrongPassword', failures });
-        const wait = delayAfter(failures, this.#rules);
+        const wait = delayAfter(failures, this.deps.config.throttle);
         const hint = wait > 0 ? `; next attempt allowed in ${Math.ceil(wait / 1000)} s` : '';
         throw new RefusedError(`wrong password for ${role}${hint}`);
       }
+      outcome = 'succeeded';
     } finally {
-      this.#settle(role);
+      this.#gate.settle(role, outcome);
     }
-    this.#lastFailureAt.delete(role);
     await this.#afterSuccess(role, record, normalized);
     const mustChange = record.isDefault || record.mustChange;
     this.deps.security.record('MaintenanceLoginAccepted', { role, origin, mustChange });
@@ -230,7 +187,11 @@ export class Credentials {
     if (newHash !== null) this.deps.log.info({ role }, 'password hash upgraded to the configured argon2 parameters');
   }
 
-  /** Checks a new password against every rule and returns its hash, or refuses naming the rules broken. */
+  /**
+   * Checks a new password against every rule and returns its hash, or refuses naming the rules
+   * broken. The verdict tells whether a guess is one of the role's last passwords: call it only
+   * once the caller's own secret has been found right.
+   */
   async vetNewPassword(role: Role, next: Secret): Promise<string> {
     const normalized = normalizePassword(next.reveal());
     if (!normalized.ok) {
@@ -268,7 +229,7 @@ export class Credentials {
    */
   async resetToDefaults(roles: readonly Role[], alsoChange: (state: State) => State = (s) => s): Promise<State> {
     const state = await this.deps.store.update((current) => alsoChange(withDefaultPasswords(this.#require(current), roles, new Date().toISOString())));
-    for (const role of roles) this.#lastFailureAt.delete(role);
+    for (const role of roles) this.#gate.clear(role);
     return state;
   }
 
@@ -278,7 +239,7 @@ export class Credentials {
    */
   async storeVetted(role: Role, hash: string, mustChange: boolean, alsoChange: (state: State) => State = (s) => s): Promise<State> {
     const state = await this.deps.store.update((current) => alsoChange(withNewPassword(this.#require(current), role, hash, mustChange, new Date().toISOString())));
-    this.#lastFailureAt.delete(role);
+    this.#gate.clear(role);
     return state;
   }
 

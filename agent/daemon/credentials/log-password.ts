@@ -57,10 +57,11 @@ export class LogPassword {
     this.#set = value !== null;
   }
 
+  /** The manufacturer password is checked before anything is said about the Log Password given. */
   async set(manufacturerPassword: Secret, logPassword: Secret, origin: string): Promise<void> {
+    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     const refusal = checkLogPassword(logPassword.reveal());
     if (refusal) throw new RefusedError(`Log Password refused: ${refusal.message}`, [refusal.rule]);
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     await writeFileAtomic(this.#file, logPassword.reveal(), 0o600, this.deps.store.owner);
     this.#set = true;
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'logPassword', by: 'manufacturer', origin });

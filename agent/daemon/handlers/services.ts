@@ -16,6 +16,7 @@ import type { HttpsSettings } from '../settings/https-settings.js';
 import type { WebUiStyle } from '../settings/web-ui-style.js';
 import type { Handlers } from '../socket-server.js';
 import type { Method } from '../../wire/protocol.js';
+import type { StateFallbacks } from '../state-fallback.js';
 
 /**
  * What the socket handlers reach. A service method that acts for a role takes that role and its
@@ -37,6 +38,7 @@ export interface Services {
   pusher: SyncPusher | null;
   receiver: SyncReceiver;
   security: SecurityLog;
+  fallbacks: StateFallbacks;
   statusReport: () => StatusReport;
 }
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds, runs the given compiled test files (default: all) with tap and ends with one line
+# "N passed, N failed". Shared by the full suite (test/run.sh) and the quick loop (test/unit.sh).
+# Patterns (quoted by the caller) are expanded after the build has made dist/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+npm run build --silent
+# tap runs with its default plugins until `tap build` has built package.json's set into
+# .tap/plugins and linked it from node_modules (after each npm ci; a shared tree may link another
+# checkout). It takes seconds, so only when that link, package.json or the lock file changed.
+stamp=.tap/plugins.built
+if [ "$(readlink -f node_modules/@tapjs/test/test-built/node_modules 2>/dev/null)" != "$PWD/.tap/plugins/node_modules" ] \
+  || [ ! -e "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npx tap build >/dev/null
+  touch "$stamp"
+fi
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+if [ "$#" -eq 0 ]; then set -- 'dist/test/*.test.js'; fi
+files=()
+for pattern in "$@"; do
+  matched=( $pattern )
+  [ -e "${matched[0]}" ] || { echo "no test file matches $pattern" >&2; exit 1; }
+  files+=( "${matched[@]}" )
+done
+npx tap --reporter=tap "${files[@]}" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+node test/summarize-tap.mjs "$out" || status=1
+exit "$status"
