@@ -54,12 +54,12 @@ t.test('each method answers what its result schema describes', async (t) => {
   await check('events', { limit: 10_000 });
   await check('status', {});
 
-  // These need a card reader or a second station: enrol and sync status are checked where those
-  // peers run (daemon-master-card, daemon-sync); remove and apply are held to the contract by the
-  // handlers' types only.
+  // These need a card reader, a second station or a damaged state: enrol, sync status and the
+  // fallback in status and audit are checked where those run (daemon-master-card, daemon-sync,
+  // abuse-state); remove, apply and the acknowledgement are held to the contract by the handlers' types.
   t.same(
     Object.keys(methods).filter((m) => !checked.has(m as Method)).sort(),
-    ['masterCard.enroll', 'masterCard.remove', 'sync.apply', 'sync.status'],
+    ['audit.acknowledgeFallback', 'masterCard.enroll', 'masterCard.remove', 'sync.apply', 'sync.status'],
     'every other method was checked',
   );
 });
