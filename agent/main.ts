@@ -11,7 +11,7 @@ const configPath =
 
 if (configPath === undefined || configPath === '') {
   const { main } = await import('./cli/cli.js');
-  await main(process.argv);
+  await main(process.argv, async (path) => (await import('./daemon/entry.js')).startDaemonProcess(path));
 } else {
   const { startDaemonProcess } = await import('./daemon/entry.js');
   await startDaemonProcess(configPath);

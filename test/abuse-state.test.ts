@@ -5,6 +5,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from './helpers/harness.js';
+import { schemaErrors } from './helpers/json-schema.js';
 
 const NEW_USER = 'Kq7#vM2p!xW9zR4t';
 const NEW_MANUFACTURER = 'Tz8&nB3q@Lw6yP1s';
@@ -36,12 +37,14 @@ t.test('one flipped byte in the newest generation: status and audit report the f
   let s = await statusJson(env);
   t.ok(s.stateFallback, 'status says the state fell back');
   t.match(s.stateFallback, { reason: /checksum/, mayHaveLost: ['roles.user'] }, 'the user password change may be lost');
+  t.equal(await schemaErrors('status.schema.json', s), null, 'status --json with a fallback conforms to schemas/status.schema.json');
   t.equal((await cli(env, ['login', 'user', '--stdin'], `${DEFAULTS.user}\n`)).code, 3, "the user's previous (default) password works again");
   let audit = await cli(env, ['audit', '--json']);
   t.equal(audit.code, 1, 'audit fails: a high finding');
   const finding = (JSON.parse(audit.stdout) as { findings: Array<{ id: string; severity: string; meaning: string }> }).findings.find((f) => f.id === 'state-fallback');
   t.equal(finding?.severity, 'high');
   t.match(finding?.meaning, /roles\.user/);
+  t.equal(await schemaErrors('audit.schema.json', JSON.parse(audit.stdout)), null, 'audit --json with the finding conforms to schemas/audit.schema.json');
 
   // It survives a restart: only an acknowledgement clears it.
   await daemon.stop();

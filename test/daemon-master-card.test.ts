@@ -5,7 +5,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import * as v from 'valibot';
 import { call } from '../agent/wire/client.js';
+import { methods } from '../agent/wire/protocol.js';
 import { GenerationStore } from '../agent/store/generation-store.js';
 import { requireProvisioned, stateSchema } from '../agent/store/state.js';
 import type { StatusReport } from '../agent/wire/status-report.js';
@@ -107,6 +109,7 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   const enrolled = await enroll(env, peer, MASTER_UID);
   t.equal(enrolled.code, 0, enrolled.stderr);
   const card = JSON.parse(enrolled.stdout) as { id: string; reader: string };
+  t.ok(v.is(methods['masterCard.enroll'].result, card), "master-card enroll --json is the contract's result");
   t.match(card, { id: /^[0-9a-f]{8}$/, reader: PcscPeer.READERS[0] });
   t.equal((await status(env)).masterCards, 1);
   s = await status(env);

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { call } from '../agent/wire/client.js';
-import type { SyncStatus } from '../agent/sync/pusher.js';
+import type { SyncStatus } from '../agent/wire/results.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { nonConforming, schemaErrors } from './helpers/json-schema.js';
 import { freePort } from './helpers/ports.js';
@@ -108,6 +108,7 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   const human = await cli(master, ['sync', 'status']);
   t.match(human.stdout, /state +OUT OF SYNC/);
   t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (out of sync) conforms to schemas/sync-status.schema.json');
+  t.equal(await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)), null, 'status --json with its sync (out of sync) conforms');
   t.equal(await login(slave, 'operator', NEW[0]), 0, 'meanwhile the slave still has the previous password');
   sshd = await startSshd(sshdDir, sshdOptions);
   const caughtUp = await until('slave catches up', () => login(slave, 'operator', NEW[1]), (code) => code === 0, 20_000);
@@ -115,6 +116,7 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   const synced = await until('in sync', () => syncStatus(master), (s) => s.inSync);
   t.equal(synced.value.lastError, null);
   t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (in sync) conforms');
+  t.equal(await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)), null, 'status --json with its sync (in sync) conforms');
 
   // A replayed older revision (validly signed) changes nothing; a forged one is refused.
   const privateKey = ssh2.utils.parseKey(await readFile(join(master.dir, 'sync_key')));

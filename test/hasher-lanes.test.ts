@@ -1,7 +1,7 @@
 // The hasher's suspect lane (policy/throttle.ts laneFor) with the real argon2 binding: however
 // many checks of unproven secrets are queued, a routine one waits for at most one of them.
 import t from 'tap';
-import { PasswordHasher } from '../agent/daemon/credentials/hasher.js';
+import { PasswordHasher } from '../agent/common/hasher.js';
 
 // Costly enough that the order of completion is decided by the queues, not by chance.
 const hasher = new PasswordHasher({ memoryKiB: 8 * 1024, timeCost: 2, parallelism: 1 }, 2);

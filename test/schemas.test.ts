@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { SECURITY_EVENT_NAMES } from '../agent/logs/logging.js';
+import { SECURITY_EVENT_NAMES } from '../agent/wire/security-event.js';
 import { loadSchemas, SCHEMA_DIR, schemaErrors } from './helpers/json-schema.js';
 
 const FILES = ['audit', 'event', 'master-cards', 'policy', 'readers', 'status', 'sync-status'].map((n) => `${n}.schema.json`);
@@ -29,5 +29,5 @@ t.test('the schemas refuse what breaks the contract', async (t) => {
   t.match(await schemaErrors('event.schema.json', { time: 'yesterday', event: 'StartupOfTheDevice' }), /date-time/);
   t.match(await schemaErrors('event.schema.json', { time: '2026-01-01T00:00:00.000Z', event: 'Tampered' }), /allowed values/);
   t.match(await schemaErrors('sync-status.schema.json', { peer: 'a@b:22' }), /required/);
-  t.equal(await schemaErrors('readers.schema.json', { service: 'off', serviceError: null, readers: [], hold: null, enrolling: false }), null);
+  t.equal(await schemaErrors('readers.schema.json', { service: 'off', serviceError: null, enableCommand: null, readers: [], hold: null, enrolling: false }), null);
 });

@@ -27,7 +27,7 @@ export async function exportToFile(
   const bar = process.stderr.isTTY ? await progressBar() : null;
   let zipBytes = 0;
   try {
-    const result = (await call(
+    const result = await call(
       socket,
       'logs.export',
       { as: request.as, password: request.password, unencrypted: request.unencrypted },
@@ -38,7 +38,7 @@ export async function exportToFile(
           return out.write(data);
         },
       },
-    )) as { files: number; logBytes: number; encrypted: boolean };
+    );
     await out.commit();
     bar?.finish();
     return { output: out.path, files: result.files, logBytes: result.logBytes, zipBytes, encrypted: result.encrypted };

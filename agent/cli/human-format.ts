@@ -2,7 +2,7 @@ import { ROLES } from '../../policy/roles.js';
 import type { styleText } from 'node:util';
 import type { Severity } from '../../policy/audit.js';
 import type { AuditReport } from '../wire/audit-report.js';
-import type { RfidStatus } from '../daemon/cards/card-recovery.js';
+import type { RfidStatus } from '../wire/status-report.js';
 import type { StatusReport } from '../wire/status-report.js';
 import { visible, visibleDeep } from '../common/visible.js';
 

@@ -13,7 +13,7 @@ import type { Config } from '../common/config.js';
 import { describeIssues } from '../common/schema-issues.js';
 import { InvalidInputError, RefusedError } from '../common/errors.js';
 import { GenerationStore } from '../store/generation-store.js';
-import { PasswordHasher } from '../daemon/credentials/hasher.js';
+import { PasswordHasher } from '../common/hasher.js';
 import { PROVISIONED_POLICY, stateSchema, type RoleRecord, type State } from '../store/state.js';
 import { daemonAnswers } from '../wire/client.js';
 

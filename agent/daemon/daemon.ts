@@ -13,7 +13,7 @@ import { SyncReceiver } from '../sync/receiver.js';
 import { CardRecovery } from './cards/card-recovery.js';
 import { MasterCards } from './cards/master-cards.js';
 import { Credentials } from './credentials/credentials.js';
-import { PasswordHasher } from './credentials/hasher.js';
+import { PasswordHasher } from '../common/hasher.js';
 import { LogPassword } from './credentials/log-password.js';
 import { ResetPuk } from './credentials/reset-puk.js';
 import { StrengthService } from './credentials/strength.js';

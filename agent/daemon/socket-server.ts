@@ -21,6 +21,7 @@ import {
   type ParamsOf,
   type RequestId,
   type Response,
+  type ResultOf,
 } from '../wire/protocol.js';
 import { daemonAnswers } from '../wire/client.js';
 
@@ -37,7 +38,7 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
-export type Handlers = { [M in Method]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<unknown> };
+export type Handlers = { [M in Method]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<ResultOf<M>> };
 
 export interface SocketServerOptions {
   path: string;

@@ -1,34 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SecurityEventName } from '../wire/security-event.js';
 import pino, { type Logger } from 'pino';
 import { currentCaller } from '../daemon/caller.js';
 import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
 import { lastLines, type TailOptions } from './tail-reader.js';
-
-/**
- * OCPP 2.0.1 security event names where one fits (Part 2, appendix "Security events"),
- * and ccguard's own names for what OCPP has none for.
- */
-export const SECURITY_EVENT_NAMES = [
-  'StartupOfTheDevice',
-  'MaintenanceLoginAccepted',
-  'MaintenanceLoginFailed',
-  'ReconfigurationOfSecurityParameters',
-  'InvalidMessages',
-  'StateFileRejected',
-  'ResetPasswordPukBlocked',
-  'LogExported',
-  'ResetOrReboot',
-  'MasterCardHoldStarted',
-  'MasterCardHoldProgress',
-  'MasterCardHoldCancelled',
-  'AttemptedReplayAttacks',
-  'SyncPeerRejected',
-] as const;
-
-export type SecurityEventName = (typeof SECURITY_EVENT_NAMES)[number];
 
 export interface SecurityEvent {
   time: string;

@@ -7,22 +7,9 @@ import type { SecurityLog } from '../logs/logging.js';
 import { requireProvisioned, type State } from '../store/state.js';
 import type { PushResult } from './helper.js';
 import { contentDigest, syncContent } from './payload.js';
+import type { SyncStatus } from '../wire/results.js';
 
 type Peer = NonNullable<Config['sync']['peer']>;
-
-export interface SyncStatus {
-  peer: string;
-  /** The newest revision of the synced credentials on this master. */
-  revision: number | null;
-  lastPushedRevision: number | null;
-  lastAckedRevision: number | null;
-  lastAckAt: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  nextRetryInSeconds: number | null;
-  inSync: boolean;
-  summary: string;
-}
 
 const HELPER = fileURLToPath(new URL('./helper.js', import.meta.url));
 

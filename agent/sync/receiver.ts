@@ -6,6 +6,7 @@ import type { SecurityLog } from '../logs/logging.js';
 import { requireProvisioned, type State } from '../store/state.js';
 import { ed25519PublicKey, openEnvelope, type SyncEnvelope } from './envelope.js';
 import { applySyncPayload } from './payload.js';
+import type { ResultOf } from '../wire/protocol.js';
 
 /** Thrown inside a store update to leave the state as it is. */
 class NotNewer extends Error {
@@ -28,7 +29,7 @@ export class SyncReceiver {
     this.#key = deps.masterKey === null ? null : ed25519PublicKey(deps.masterKey);
   }
 
-  async apply(envelope: SyncEnvelope, origin: string): Promise<{ applied: boolean; revision: number }> {
+  async apply(envelope: SyncEnvelope, origin: string): Promise<ResultOf<'sync.apply'>> {
     if (this.#key === null) throw new RefusedError('this controller is not a slave: sync.masterKey (the master\'s "ccguard sync keygen" key) is not configured');
     let payload;
     try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { CcguardError, DaemonUnreachableError, type ErrorCode } from '../common/errors.js';
 import { LineFramer } from './line-framer.js';
-import { PROTOCOL_VERSION, type Method, type ParamsIn } from './protocol.js';
+import { PROTOCOL_VERSION, type Method, type ParamsIn, type ResultOf } from './protocol.js';
 
 /** An error the daemon answered with, carrying its code so the CLI can pick the exit code. */
 export class DaemonError extends CcguardError {
@@ -52,12 +52,12 @@ export async function daemonAnswers(path: string, timeoutMs = 500): Promise<bool
   }
 }
 
-export interface CallOptions {
+export interface CallOptions<M extends Method = Method> {
   timeoutMs?: number;
   /** Called for each pushed event of a following request; the call then resolves only when the socket closes. */
   onEvent?: (event: unknown) => void;
   /** With onEvent: called with the first answer, before any pushed event. */
-  onResult?: (result: unknown) => void;
+  onResult?: (result: ResultOf<M>) => void;
   origin?: string;
   /**
    * Called for each data frame of a streamed answer, in order; while a returned promise is
@@ -66,21 +66,25 @@ export interface CallOptions {
   onData?: (data: Buffer, progress: { done: number; total: number }) => Promise<void> | void;
 }
 
-/** Sends one request and resolves with its result, or rejects with the daemon's error. */
-export async function call<M extends Method>(socketPath: string, method: M, params: ParamsIn<M>, options: CallOptions = {}): Promise<unknown> {
+/**
+ * Sends one request and resolves with its result, or rejects with the daemon's error. The result
+ * is the method's contract type as the daemon's handlers are checked against it; it is not parsed
+ * here, so that a newer daemon's added fields reach the caller (and `--json`) unchanged.
+ */
+export async function call<M extends Method>(socketPath: string, method: M, params: ParamsIn<M>, options: CallOptions<M> = {}): Promise<ResultOf<M>> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const socket = await open(socketPath, Math.min(timeoutMs, 5000));
   const id = randomUUID();
   return new Promise((resolve, reject) => {
     let settled = false;
-    let result: unknown;
-    const finish = (err: Error | null, value?: unknown): void => {
+    let result: ResultOf<M> | undefined;
+    const finish = (err: Error | null, value?: ResultOf<M>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(value);
+      else resolve(value as ResultOf<M>);
     };
     const expire = (): void => finish(new DaemonUnreachableError(`the daemon did not answer ${method} within ${timeoutMs} ms`));
     let timer = setTimeout(expire, timeoutMs);
@@ -111,13 +115,14 @@ export async function call<M extends Method>(socketPath: string, method: M, para
           return;
         }
         if (message.ok === true) {
-          result = message.result;
+          const answer = message.result as ResultOf<M>;
+          result = answer;
           if (options.onEvent) {
             clearTimeout(timer); // following: stay until the daemon goes away
-            options.onResult?.(result);
+            options.onResult?.(answer);
             return;
           }
-          finish(null, result);
+          finish(null, answer);
           return;
         }
         const error = (message.error ?? {}) as Record<string, unknown>;

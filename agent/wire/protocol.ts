@@ -3,6 +3,19 @@ import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../../policy/roles.js';
 import { WEB_UI_MODES } from '../../policy/web-ui.js';
 import { Secret } from '../common/secret.js';
 import { syncEnvelopeSchema } from '../sync/envelope.js';
+import { auditReportSchema } from './audit-report.js';
+import { masterCardListingSchema, syncStatusSchema } from './results.js';
+import { securityEventSchema } from './security-event.js';
+import {
+  certificateInfoSchema,
+  count,
+  masterCardId,
+  passwordPolicySchema,
+  pukStatusSchema,
+  rfidStatusSchema,
+  stateFallbackSchema,
+  statusReportSchema,
+} from './status-report.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest request line the daemon reads; a longer one is answered with an error and skipped. */
@@ -17,43 +30,85 @@ const secret = v.pipe(
 const role = v.picklist(ROLES);
 const none = v.strictObject({});
 const settingsRole = v.picklist(SETTINGS_ROLES);
+const webUiMode = v.picklist(WEB_UI_MODES);
+const passwordChanged = v.strictObject({ role, changed: v.literal(true) });
 
-/** Each method's parameters. Secrets become `Secret` objects at this edge. */
-export const methodParams = {
-  status: none,
-  login: v.strictObject({ role, password: secret }),
-  passwd: v.strictObject({ role, currentPassword: secret, newPassword: secret }),
-  passwdAs: v.strictObject({ role, as: v.literal('manufacturer'), asPassword: secret, newPassword: secret }),
-  'policy.show': none,
-  'policy.set': v.pipe(
-    v.strictObject({ password: secret, enforceStrong: v.optional(v.boolean()), enforcePasswordChange: v.optional(v.boolean()) }),
-    v.check((p) => p.enforceStrong !== undefined || p.enforcePasswordChange !== undefined, 'give enforceStrong, enforcePasswordChange or both'),
-  ),
-  'puk.set': v.strictObject({ password: secret, puk: secret }),
-  'puk.reset': v.strictObject({ puk: secret, newPassword: secret }),
-  'webui.set': v.strictObject({ mode: v.picklist(WEB_UI_MODES), as: settingsRole, password: secret }),
-  'https.set': v.strictObject({ enabled: v.boolean(), as: settingsRole, password: secret }),
-  'https.rotate': v.strictObject({ as: settingsRole, password: secret }),
-  'logPassword.set': v.strictObject({ password: secret, logPassword: secret }),
-  'logs.export': v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
-  'masterCard.enroll': v.strictObject({ password: secret, timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60) }),
-  'masterCard.list': v.strictObject({ password: secret }),
-  'masterCard.remove': v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
-  'defaults.save': v.strictObject({ password: secret }),
-  readers: none,
-  audit: none,
-  'audit.acknowledgeFallback': v.strictObject({ password: secret }),
-  'sync.status': none,
-  'sync.apply': v.strictObject({ envelope: syncEnvelopeSchema }),
-  events: v.strictObject({
-    follow: v.optional(v.boolean(), false),
-    limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),
-  }),
-} as const;
+/**
+ * The contract of the control socket: each method's parameters (secrets become `Secret` objects
+ * at this edge) and the result the daemon answers with. The daemon's handlers are typed from
+ * `result` and `schemas/*.json` are generated from it (`npm run schemas`): a result only gains fields.
+ */
+export const methods = {
+  status: { params: none, result: statusReportSchema },
+  login: { params: v.strictObject({ role, password: secret }), result: v.strictObject({ role, mustChange: v.literal(false) }) },
+  passwd: { params: v.strictObject({ role, currentPassword: secret, newPassword: secret }), result: passwordChanged },
+  passwdAs: {
+    params: v.strictObject({ role, as: v.literal('manufacturer'), asPassword: secret, newPassword: secret }),
+    result: passwordChanged,
+  },
+  'policy.show': { params: none, result: passwordPolicySchema },
+  'policy.set': {
+    params: v.pipe(
+      v.strictObject({ password: secret, enforceStrong: v.optional(v.boolean()), enforcePasswordChange: v.optional(v.boolean()) }),
+      v.check((p) => p.enforceStrong !== undefined || p.enforcePasswordChange !== undefined, 'give enforceStrong, enforcePasswordChange or both'),
+    ),
+    result: passwordPolicySchema,
+  },
+  'puk.set': { params: v.strictObject({ password: secret, puk: secret }), result: pukStatusSchema },
+  'puk.reset': {
+    params: v.strictObject({ puk: secret, newPassword: secret }),
+    result: v.strictObject({ role: v.literal('operator'), changed: v.literal(true) }),
+  },
+  'webui.set': {
+    params: v.strictObject({ mode: webUiMode, as: settingsRole, password: secret }),
+    result: v.strictObject({ webUi: webUiMode }),
+  },
+  'https.set': {
+    params: v.strictObject({ enabled: v.boolean(), as: settingsRole, password: secret }),
+    result: v.strictObject({ https: v.boolean(), certificate: v.nullable(certificateInfoSchema) }),
+  },
+  'https.rotate': { params: v.strictObject({ as: settingsRole, password: secret }), result: v.strictObject({ certificate: certificateInfoSchema }) },
+  'logPassword.set': { params: v.strictObject({ password: secret, logPassword: secret }), result: v.strictObject({ logPasswordSet: v.literal(true) }) },
+  'logs.export': {
+    params: v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
+    /** Sent after the zip's data frames: the log files in it, their bytes, and whether it is encrypted. */
+    result: v.strictObject({ files: count, logBytes: count, encrypted: v.boolean() }),
+  },
+  'masterCard.enroll': {
+    params: v.strictObject({ password: secret, timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60) }),
+    result: masterCardListingSchema,
+  },
+  'masterCard.list': { params: v.strictObject({ password: secret }), result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }) },
+  'masterCard.remove': {
+    params: v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
+    result: v.strictObject({ removed: masterCardId, remaining: count }),
+  },
+  'defaults.save': { params: v.strictObject({ password: secret }), result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }) },
+  readers: { params: none, result: rfidStatusSchema },
+  audit: { params: none, result: auditReportSchema },
+  'audit.acknowledgeFallback': { params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
+  'sync.status': { params: none, result: syncStatusSchema },
+  'sync.apply': { params: v.strictObject({ envelope: syncEnvelopeSchema }), result: v.strictObject({ applied: v.boolean(), revision: count }) },
+  events: {
+    params: v.strictObject({
+      follow: v.optional(v.boolean(), false),
+      limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),
+    }),
+    /** The past events, oldest first; with `follow`, each new one comes as an `event` line after it. */
+    result: v.strictObject({ events: v.array(securityEventSchema) }),
+  },
+} as const satisfies Record<string, { params: v.GenericSchema; result: v.GenericSchema }>;
 
-export type Method = keyof typeof methodParams;
-export type ParamsOf<M extends Method> = v.InferOutput<(typeof methodParams)[M]>;
-export type ParamsIn<M extends Method> = v.InferInput<(typeof methodParams)[M]>;
+type Contract = typeof methods;
+export type Method = keyof Contract;
+export type ParamsOf<M extends Method> = v.InferOutput<Contract[M]['params']>;
+export type ParamsIn<M extends Method> = v.InferInput<Contract[M]['params']>;
+export type ResultOf<M extends Method> = v.InferOutput<Contract[M]['result']>;
+
+/** Each method's parameter schema: what the socket checks a request against. */
+export const methodParams = Object.fromEntries(Object.entries(methods).map(([method, { params }]) => [method, params])) as {
+  [M in Method]: Contract[M]['params'];
+};
 
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(methodParams, name);

@@ -1,32 +1,95 @@
-import type { Role } from '../../policy/roles.js';
-import type { RfidStatus } from '../daemon/cards/card-recovery.js';
-import type { RoleStatus } from '../daemon/credentials/credentials.js';
+import * as v from 'valibot';
+import { ROLES, type Role } from '../../policy/roles.js';
+import { WEB_UI_MODES } from '../../policy/web-ui.js';
 
-/** What `status` answers (the `status --json` contract of design.md, plus diagnostics). */
-export interface StatusReport {
-  version: string;
-  uptimeSeconds: number;
-  provisioned: boolean;
-  stateGeneration: number;
+/** What `status` answers (the `status --json` contract of design.md, plus diagnostics), and its parts. */
+
+/** A count, size or duration: a whole number, never negative. */
+export const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** A master card's id: the first 8 hex digits of its keyed hash, never its UID. */
+export const masterCardId = v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/));
+
+export const roleStatusSchema = v.strictObject({
+  isDefault: v.boolean(),
+  mustChange: v.boolean(),
+  failures: count,
+  throttled: v.boolean(),
+  retryInSeconds: count,
+});
+export type RoleStatus = v.InferOutput<typeof roleStatusSchema>;
+
+export const passwordPolicySchema = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
+export type PasswordPolicy = v.InferOutput<typeof passwordPolicySchema>;
+
+export const pukStatusSchema = v.strictObject({ set: v.boolean(), triesLeft: count, blocked: v.boolean() });
+export type PukStatus = v.InferOutput<typeof pukStatusSchema>;
+
+/** SHA-256 fingerprint and expiry of the device certificate, to check a browser warning against. */
+export const certificateInfoSchema = v.strictObject({
+  sha256: v.pipe(v.string(), v.regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)),
+  notAfter: v.string(),
+});
+export type CertificateInfo = v.InferOutput<typeof certificateInfoSchema>;
+
+export const readerStatusSchema = v.strictObject({
+  name: v.string(),
+  cardPresent: v.boolean(),
+  /** The card on the reader is an enrolled master card (other cards are never identified). */
+  masterCard: v.boolean(),
+});
+export type ReaderStatus = v.InferOutput<typeof readerStatusSchema>;
+
+export const rfidStatusSchema = v.strictObject({
+  /** "up": pcscd answers; "down": not reachable (retrying); "off": rfid.enabled is false; "unavailable": no PC/SC library. */
+  service: v.picklist(['up', 'down', 'off', 'unavailable']),
+  serviceError: v.nullable(v.string()),
+  /** With "unavailable": the command that makes the card readers usable (installs and builds the PC/SC binding). */
+  enableCommand: v.nullable(
+    v.pipe(v.string(), v.description('with service unavailable: the command that installs and builds the PC/SC binding')),
+  ),
+  readers: v.array(readerStatusSchema),
+  hold: v.nullable(v.strictObject({ remainingSeconds: count, reader: v.string(), cardId: masterCardId, cardOnReader: v.boolean() })),
+  /** A `master-card enroll` is waiting for the next card. */
+  enrolling: v.boolean(),
+});
+export type RfidStatus = v.InferOutput<typeof rfidStatusSchema>;
+
+const generation = v.pipe(v.number(), v.integer());
+export const stateFallbackSchema = v.strictObject({
+  detectedAt: v.string(),
+  lostGeneration: generation,
+  lostWrittenAt: v.nullable(v.string()),
+  reason: v.string(),
+  usingGeneration: generation,
+  mayHaveLost: v.array(v.string()),
+});
+
+export const statusReportSchema = v.strictObject({
+  version: v.string(),
+  uptimeSeconds: count,
+  provisioned: v.boolean(),
+  stateGeneration: count,
   /** The newest state generation was damaged and an older one is in use: what may have been undone (until acknowledged). */
-  stateFallback: null | {
-    detectedAt: string;
-    lostGeneration: number;
-    lostWrittenAt: string | null;
-    reason: string;
-    usingGeneration: number;
-    mayHaveLost: string[];
-  };
-  roles: Record<Role, RoleStatus>;
-  policy: { enforceStrong: boolean; enforcePasswordChange: boolean };
-  puk: { set: boolean; triesLeft: number; blocked: boolean };
-  masterCards: number;
-  rfid: RfidStatus;
-  logPasswordSet: boolean;
-  webUi: '1.0' | '2.0' | '2.0-only';
-  https: boolean;
-  /** SHA-256 fingerprint and expiry of the device certificate, to check a browser warning against. */
-  httpsCertificate: { sha256: string; notAfter: string } | null;
+  stateFallback: v.nullable(stateFallbackSchema),
+  roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleStatusSchema])) as Record<Role, typeof roleStatusSchema>),
+  policy: passwordPolicySchema,
+  puk: pukStatusSchema,
+  masterCards: count,
+  rfid: rfidStatusSchema,
+  logPasswordSet: v.boolean(),
+  webUi: v.picklist(WEB_UI_MODES),
+  https: v.boolean(),
+  httpsCertificate: v.nullable(certificateInfoSchema),
   /** A double station's sync to its slave; null where no peer is configured. */
-  sync: null | { peer: string; inSync: boolean; summary: string; revision: number | null; lastAckedRevision: number | null; lastError: string | null };
-}
+  sync: v.nullable(
+    v.strictObject({
+      peer: v.string(),
+      inSync: v.boolean(),
+      summary: v.string(),
+      revision: v.nullable(count),
+      lastAckedRevision: v.nullable(count),
+      lastError: v.nullable(v.string()),
+    }),
+  ),
+});
+export type StatusReport = v.InferOutput<typeof statusReportSchema>;

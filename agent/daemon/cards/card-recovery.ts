@@ -7,9 +7,11 @@ import { RefusedError, StateError } from '../../common/errors.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { SecurityLog } from '../../logs/logging.js';
-import type { MasterCardListing, MasterCards } from './master-cards.js';
+import type { MasterCards } from './master-cards.js';
 import type { Secret } from '../../common/secret.js';
 import type { State } from '../../store/state.js';
+import type { MasterCardListing } from '../../wire/results.js';
+import type { ReaderStatus, RfidStatus } from '../../wire/status-report.js';
 
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -23,25 +25,6 @@ export interface CardRecoveryDeps {
   log: Logger;
   /** Monotonic milliseconds: every duration of the hold is measured on it. */
   now: () => number;
-}
-
-export interface ReaderStatus {
-  name: string;
-  cardPresent: boolean;
-  /** The card on the reader is an enrolled master card (other cards are never identified). */
-  masterCard: boolean;
-}
-
-export interface RfidStatus {
-  /** "up": pcscd answers; "down": not reachable (retrying); "off": rfid.enabled is false; "unavailable": no PC/SC library. */
-  service: 'up' | 'down' | 'off' | 'unavailable';
-  serviceError: string | null;
-  /** With "unavailable": the command that makes the card readers usable (installs and builds the PC/SC binding). */
-  enableCommand: string | null;
-  readers: ReaderStatus[];
-  hold: null | { remainingSeconds: number; reader: string; cardId: string; cardOnReader: boolean };
-  /** A `master-card enroll` is waiting for the next card. */
-  enrolling: boolean;
 }
 
 interface Enrolment {

@@ -5,12 +5,8 @@ import type { GenerationStore } from '../../store/generation-store.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
 import { requireProvisioned, type MasterCardRecord, type State } from '../../store/state.js';
-
-export interface MasterCardListing {
-  id: string;
-  enrolledAt: string;
-  reader: string;
-}
+import type { ResultOf } from '../../wire/protocol.js';
+import type { MasterCardListing } from '../../wire/results.js';
 
 /**
  * The enrolled master cards. A card is known only by the HMAC of its UID under the device
@@ -64,7 +60,7 @@ export class MasterCards {
     return { id: record.id, enrolledAt: record.enrolledAt, reader };
   }
 
-  async remove(manufacturerPassword: Secret, id: string, origin: string): Promise<{ removed: string; remaining: number }> {
+  async remove(manufacturerPassword: Secret, id: string, origin: string): Promise<ResultOf<'masterCard.remove'>> {
     await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     const state = await this.deps.store.update((current) => {
       const next = structuredClone(requireProvisioned(current));

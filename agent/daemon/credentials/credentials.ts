@@ -5,9 +5,10 @@ import { delayAfter, type HashLane } from '../../../policy/throttle.js';
 import type { Config } from '../../common/config.js';
 import { MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
-import type { PasswordHasher } from './hasher.js';
+import type { PasswordHasher } from '../../common/hasher.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
+import type { RoleStatus } from '../../wire/status-report.js';
 import { requireProvisioned, type RoleRecord, type State } from '../../store/state.js';
 import { withDefaultPasswords, withNewPassword } from '../../../policy/credential-state.js';
 import type { StrengthService } from './strength.js';
@@ -27,14 +28,6 @@ export interface CredentialDeps {
 export interface PolicyChange {
   enforceStrong?: boolean | undefined;
   enforcePasswordChange?: boolean | undefined;
-}
-
-export interface RoleStatus {
-  isDefault: boolean;
-  mustChange: boolean;
-  failures: number;
-  throttled: boolean;
-  retryInSeconds: number;
 }
 
 /** Logins, password changes and the password policy settings: the agent's credential authority. */

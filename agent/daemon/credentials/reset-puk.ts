@@ -4,16 +4,11 @@ import { AttemptGate } from './attempt-gate.js';
 import type { Credentials } from './credentials.js';
 import { BlockedError, RefusedError, ThrottledError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
-import type { PasswordHasher } from './hasher.js';
+import type { PasswordHasher } from '../../common/hasher.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
 import type { PukRecord, State } from '../../store/state.js';
-
-export interface PukStatus {
-  set: boolean;
-  triesLeft: number;
-  blocked: boolean;
-}
+import type { PukStatus } from '../../wire/status-report.js';
 
 const BLOCKED_MESSAGE =
   'the Reset Password PUK is blocked after too many wrong attempts; the manufacturer unblocks it by setting it again ' +

@@ -8,6 +8,7 @@ import type { SecurityLog } from '../../logs/logging.js';
 import type { Secret } from '../../common/secret.js';
 import { provisionedSettings, requireProvisioned, type SettingsSnapshot, type State } from '../../store/state.js';
 import type { WebUiStyle } from './web-ui-style.js';
+import type { ResultOf } from '../../wire/protocol.js';
 
 export interface FactoryDefaultsDeps {
   store: GenerationStore<State>;
@@ -29,7 +30,7 @@ export interface FactoryDefaultsDeps {
 export class FactoryDefaults {
   constructor(private readonly deps: FactoryDefaultsDeps) {}
 
-  async save(manufacturerPassword: Secret, origin: string): Promise<{ savedAt: string; masterCards: number }> {
+  async save(manufacturerPassword: Secret, origin: string): Promise<ResultOf<'defaults.save'>> {
     await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     const logPassword = await this.deps.logPassword.read();
     const savedAt = new Date().toISOString();

@@ -2,15 +2,11 @@ import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../store/atomic-file.js';
+import type { CertificateInfo } from '../../wire/status-report.js';
 
 export interface CertificateSubject {
   hostName: string;
   ipAddresses: string[];
-}
-
-export interface CertificateInfo {
-  sha256: string;
-  notAfter: string;
 }
 
 const VALIDITY_MS = 10 * 365.25 * 24 * 3600 * 1000;

@@ -4,7 +4,9 @@ import type { SecurityLog } from '../../logs/logging.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import { requireProvisioned, type State } from '../../store/state.js';
 import type { Credentials } from '../credentials/credentials.js';
-import type { CertificateInfo, HttpsCertificate } from './https-certificate.js';
+import type { ResultOf } from '../../wire/protocol.js';
+import type { CertificateInfo } from '../../wire/status-report.js';
+import type { HttpsCertificate } from './https-certificate.js';
 
 /**
  * HTTPS on or off and the device certificate it serves. The certificate's fingerprint is read
@@ -29,7 +31,7 @@ export class HttpsSettings {
     return this.deps.store.current?.https.enabled ?? false;
   }
 
-  async set(as: SettingsRole, password: Secret, enabled: boolean, origin: string): Promise<{ https: boolean; certificate: CertificateInfo | null }> {
+  async set(as: SettingsRole, password: Secret, enabled: boolean, origin: string): Promise<ResultOf<'https.set'>> {
     await this.deps.credentials.login(as, password, origin);
     if (enabled) await this.ensureCertificate(as, origin);
     await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), https: { enabled } }));
@@ -37,7 +39,7 @@ export class HttpsSettings {
     return { https: enabled, certificate: this.#info };
   }
 
-  async rotate(as: SettingsRole, password: Secret, origin: string): Promise<{ certificate: CertificateInfo }> {
+  async rotate(as: SettingsRole, password: Secret, origin: string): Promise<ResultOf<'https.rotate'>> {
     await this.deps.credentials.login(as, password, origin);
     const info = await this.deps.certificate.create();
     this.#info = info;

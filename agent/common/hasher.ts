@@ -1,6 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { HashLane } from '../../../policy/throttle.js';
-import type { Argon2Params } from '../../common/config.js';
+import type { HashLane } from '../../policy/throttle.js';
+import type { Argon2Params } from './config.js';
 
 type Argon2 = typeof import('argon2');
 
