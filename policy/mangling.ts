@@ -104,9 +104,9 @@ function isRepeat(s: string): boolean {
   return s.length >= 2 && [...s].every((c) => c === s[0]) && !isLetter(s[0] as string);
 }
 
-/** "passsword" → "password": runs of three or more of a character become one. */
-export function collapseRepeats(s: string): string {
-  return s.replace(/(.)\1{2,}/gu, '$1');
+/** Runs of three or more of a character cut to `keep`: "passsword" → "password" (2), "pedroooo" → "pedro" (1). */
+export function collapseRepeats(s: string, keep: 1 | 2): string {
+  return s.replace(/(.)\1{2,}/gu, keep === 1 ? '$1' : '$1$1');
 }
 
 /** "monkeymonkey" → "monkey", "abcabcabc" → "abc"; otherwise unchanged. */
@@ -139,7 +139,7 @@ export function baseCandidates(password: string): string[] {
     const rest = lower.slice(p);
     for (const q of affixCuts(rest, false)) {
       const core = rest.slice(0, rest.length - q);
-      for (const form of new Set([core, collapseRepeats(core), undouble(core), joinWords(core)])) {
+      for (const form of new Set([core, collapseRepeats(core, 1), collapseRepeats(core, 2), undouble(core), joinWords(core)])) {
         add(form);
         // A leet reading can reveal a doubled word or an affix of its own ("p4ssp4ss", "h3ll0").
         for (const read of leetReadings(form)) if (plausibleLeet(form, read)) add(undouble(read));

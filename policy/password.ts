@@ -91,5 +91,5 @@ export function evaluatePassword(candidate: string, facts: PasswordFacts): Passw
 const LISTED_MESSAGES: Record<ListedRule, string> = {
   breached: 'the password is on lists of leaked passwords that attackers try first',
   commonBase: 'the password is a common password, word or name with case, digits, a year, symbols or letter swaps added: attackers try those first',
-  context: 'the password is made of words tied to this device (role names, "ccguard", charge, station, its name or serial) that attackers try first',
+  context: "the password is made of words tied to this device (role names, the product's and trade's words, the device's name or serial) that attackers try first",
 };
