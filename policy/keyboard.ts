@@ -38,17 +38,10 @@ export function isShiftedKey(c: string): boolean {
   return KEYS.get(c)?.shifted ?? false;
 }
 
-/** Direction changes along a walk (a straight row such as "qwerty" has none). */
-export function walkTurns(walk: string): number {
-  let turns = 0;
-  let prev: [number, number] | null = null;
-  for (let i = 1; i < walk.length; i++) {
-    const a = KEYS.get(walk[i - 1] as string);
-    const b = KEYS.get(walk[i] as string);
-    if (!a || !b) continue;
-    const dir: [number, number] = [Math.sign(b.row - a.row), Math.sign(b.x - a.x)];
-    if (prev && (prev[0] !== dir[0] || prev[1] !== dir[1])) turns++;
-    prev = dir;
-  }
-  return turns;
+/** The direction from key `a` to key `b` ("0,1" is one key to the right), for counting turns. */
+export function keyDirection(a: string, b: string): string {
+  const ka = KEYS.get(a);
+  const kb = KEYS.get(b);
+  if (!ka || !kb) return '';
+  return `${Math.sign(kb.row - ka.row)},${Math.sign(kb.x - ka.x)}`;
 }

@@ -8,7 +8,7 @@
  * an attacker enumerates to reach it (a listed word its frequency rank, an unknown character 10).
  */
 import { type Blocklist, HASH_SEED, hashKey, hashStep } from './blocklist.js';
-import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, walkTurns } from './keyboard.js';
+import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, keyDirection } from './keyboard.js';
 import { baseCandidates, LEET_VARIANTS, MIN_BASE_LENGTH, unleet } from './mangling.js';
 import { ROLES } from './roles.js';
 
@@ -60,7 +60,7 @@ export function checkPassword(password: string, blocklist: Blocklist, context: r
 export function listedRule(password: string, blocklist: Blocklist, context: readonly string[]): ListedRule | null {
   const lower = password.toLowerCase();
   if (blocklist.get(lower)?.leaked) return 'breached';
-  const bases = baseCandidates(password);
+  const bases = baseCandidates(password, Math.max(blocklist.maxLength, ...context.map((w) => w.length)));
   const words = context.filter((w) => w.length >= 3);
   if (bases.some((b) => madeOf(b, words))) return 'context';
   if (bases.some((b) => b.length <= blocklist.maxLength && blocklist.get(b) !== null)) return 'commonBase';
@@ -205,15 +205,19 @@ function sequences(s: string, i: number, relax: Relax): void {
   }
 }
 
-/** "qwerty", "1qaz2wsx", "!@#$": runs of neighbouring keys. */
+/** "qwerty", "1qaz2wsx", "!@#$": runs of neighbouring keys (turns and shifts counted as the walk grows). */
 function walks(s: string, i: number, relax: Relax): void {
-  let j = i + 1;
-  while (j < s.length && adjacentKeys(s[j - 1] as string, s[j] as string)) {
-    j++;
-    if (j - i < 3) continue;
-    const walk = s.slice(i, j);
-    const shifted = [...walk].filter(isShiftedKey).length;
-    const shiftCost = shifted === 0 || shifted === walk.length ? (shifted ? LOG2 : 0) : binomialSumLog10(walk.length, Math.min(shifted, walk.length - shifted));
-    relax(i, j, Math.log10(KEYBOARD_STARTS) + (walkTurns(walk) + 1) * Math.log10(KEYBOARD_DEGREE) + Math.log10(j - i) + shiftCost);
+  let turns = 0;
+  let shifted = isShiftedKey(s[i] as string) ? 1 : 0;
+  let direction: string | null = null;
+  for (let j = i + 1; j < s.length && adjacentKeys(s[j - 1] as string, s[j] as string); j++) {
+    const d = keyDirection(s[j - 1] as string, s[j] as string);
+    if (direction !== null && d !== direction) turns++;
+    direction = d;
+    if (isShiftedKey(s[j] as string)) shifted++;
+    const len = j - i + 1;
+    if (len < 3) continue;
+    const shiftCost = shifted === 0 ? 0 : shifted === len ? LOG2 : binomialSumLog10(len, Math.min(shifted, len - shifted));
+    relax(i, j + 1, Math.log10(KEYBOARD_STARTS) + (turns + 1) * Math.log10(KEYBOARD_DEGREE) + Math.log10(len) + shiftCost);
   }
 }
