@@ -63,8 +63,8 @@ const isLetter = (c: string): boolean => c.toLowerCase() !== c.toUpperCase();
 
 /**
  * Affixes that rules add at the end: up to 3 symbols, or up to 6 digits (a year, "123", "2024")
- * with up to 3 symbols around them ("!", "@2025", "!1", "123!", "#1!"); at the start, which rules
- * use less, up to 2 symbols or up to 4 digits with a symbol or two. Digits scattered among symbols,
+ * with up to 2 symbols on either side ("!", "@2025", "!1", "123!", "#1!"); at the start, which
+ * rules use less, up to 2 symbols, or up to 4 digits with up to a symbol on either side. Digits scattered among symbols,
  * or long symbol runs, are not a rule's work, and random passwords are full of them.
  */
 export function isRuleAffix(s: string, atStart: boolean): boolean {
