@@ -33,6 +33,8 @@ mkdir -p "$root/DEBIAN" "$app/dist"
 
 # Compiled into the build directory: a dist/ in use (by a running suite) is left alone.
 npx tsc -p . --outDir "$work/tsc" --sourceMap false
+# The password blocklist, from the word lists of the build-time (dev) dependencies.
+node packaging/build-blocklist.mjs "$work/tsc/policy" >/dev/null
 cp -r bin "$app/"
 cp -r "$work/tsc/agent" "$work/tsc/policy" "$app/dist/"
 cp package-lock.json "$app/"

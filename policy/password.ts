@@ -1,8 +1,9 @@
 import type { Role } from './roles.js';
+import type { ListedRule } from './strength.js';
 
 export const MAX_PASSWORD_LENGTH = 128;
 export const MIN_PASSWORD_LENGTH = 8;
-/** zxcvbn scores (0–4) required with and without `enforceStrong`. */
+/** Strength scores (0–4, zxcvbn's scale; policy/strength.ts) required with and without `enforceStrong`. */
 export const STRONG_MIN_SCORE = 3;
 export const BASE_MIN_SCORE = 2;
 export const HISTORY_DEPTH = 5;
@@ -18,6 +19,9 @@ export type PasswordRule =
   | 'special'
   | 'noRoleName'
   | 'strength'
+  | 'breached'
+  | 'commonBase'
+  | 'context'
   | 'notDefault'
   | 'notRecent';
 
@@ -49,8 +53,10 @@ function refuse(rule: PasswordRule, message: string): { ok: false; refusal: Pass
 export interface PasswordFacts {
   role: Role;
   enforceStrong: boolean;
-  /** zxcvbn score 0–4 of the candidate, with the role names and device identity as user inputs. */
+  /** Strength score 0–4 of the candidate, with the role names and device identity as context words. */
   score: number;
+  /** The blocklist the candidate or the base it was mangled from is on (policy/strength.ts). */
+  listed?: ListedRule | null;
   equalsDefault: boolean;
   /** The candidate matches one of the role's last HISTORY_DEPTH passwords. */
   inHistory: boolean;
@@ -76,7 +82,14 @@ export function evaluatePassword(candidate: string, facts: PasswordFacts): Passw
   if (facts.score < minScore) {
     add('strength', `the password is too easy to guess (strength ${facts.score} of 4, at least ${minScore} needed): avoid common words, dates and keyboard patterns`);
   }
+  if (facts.listed) add(facts.listed, LISTED_MESSAGES[facts.listed]);
   if (facts.equalsDefault) add('notDefault', "the password must differ from the role's default password");
   if (facts.inHistory) add('notRecent', `the password must differ from the role's last ${HISTORY_DEPTH} passwords`);
   return refusals;
 }
+
+const LISTED_MESSAGES: Record<ListedRule, string> = {
+  breached: 'the password is on lists of leaked passwords that attackers try first',
+  commonBase: 'the password is a common password, word or name with case, digits, a year, symbols or letter swaps added: attackers try those first',
+  context: "the password is made of words tied to this device (role names, the product's and trade's words, the device's name or serial) that attackers try first",
+};

@@ -1,18 +1,223 @@
 /**
- * Password strength estimation (zxcvbn-ts with its common and English dictionaries).
- * The dictionaries are large (~80 MB of heap), so they are imported only when asked for.
+ * How fast an attacker's dictionary run finds a password, from precomputed data only: the
+ * blocklist (leaked passwords, words, names), mangling reversal, keyboard walks, sequences,
+ * repeats, years and dates. Pure and synchronous: a check takes well under a millisecond.
+ *
+ * The score keeps zxcvbn's scale (0–4 for fewer than 10^3, 10^6, 10^8, 10^10 guesses, or more),
+ * estimated as zxcvbn does: the cheapest split of the password into parts, each part costing what
+ * an attacker enumerates to reach it (a listed word its frequency rank, an unknown character 10).
  */
-export type StrengthEstimator = (password: string, userInputs: readonly string[]) => number;
+import { type Blocklist, HASH_SEED, hashKey, hashStep } from './blocklist.js';
+import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, keyDirection } from './keyboard.js';
+import { baseCandidates, LEET_VARIANTS, MIN_BASE_LENGTH, unleet } from './mangling.js';
+import { ROLES } from './roles.js';
 
-export async function loadStrengthEstimator(): Promise<StrengthEstimator> {
-  const [{ ZxcvbnFactory }, common, en] = await Promise.all([
-    import('@zxcvbn-ts/core'),
-    import('@zxcvbn-ts/language-common'),
-    import('@zxcvbn-ts/language-en'),
-  ]);
-  const zxcvbn = new ZxcvbnFactory({
-    graphs: common.adjacencyGraphs,
-    dictionary: { ...common.dictionary, ...en.dictionary },
-  });
-  return (password, userInputs) => zxcvbn.check(password, [...userInputs]).score;
+/** Which list the password or its base is on; the first that applies is named. */
+export type ListedRule = 'breached' | 'context' | 'commonBase';
+
+export interface StrengthVerdict {
+  /** 0–4, zxcvbn's scale. */
+  score: number;
+  /** log10 of the estimated guesses. */
+  guessesLog10: number;
+  listed: ListedRule | null;
+}
+
+/** Words of this product and trade that an attacker tries on any charge controller. */
+export const VENDOR_WORDS = ['ccguard', 'charge', 'charger', 'charging', 'station', 'chargepoint', 'wallbox', 'evse', 'ocpp'];
+
+/** Role names, vendor words and the device's own names (whole and in parts), lower-case. */
+export function contextWords(deviceWords: readonly string[]): string[] {
+  const words = new Set<string>([...ROLES, ...VENDOR_WORDS]);
+  for (const raw of deviceWords) {
+    const w = raw.normalize('NFKC').toLowerCase();
+    for (const part of [w, w.replace(/[^\p{L}\p{Nd}]+/gu, ''), ...w.split(/[^\p{L}\p{Nd}]+/u)]) {
+      if (part.length >= 3) words.add(part);
+    }
+  }
+  return [...words];
+}
+
+const MIN_PART = Math.log10(50); // zxcvbn's least guesses for a part of two or more characters
+const BRUTE_CHAR = 1; // log10(10) per character nothing else explains
+const LOG2 = Math.log10(2);
+const MAX_REPEAT_UNIT = 8;
+
+export function scoreOf(guessesLog10: number): number {
+  if (guessesLog10 < 3) return 0;
+  if (guessesLog10 < 6) return 1;
+  if (guessesLog10 < 8) return 2;
+  if (guessesLog10 < 10) return 3;
+  return 4;
+}
+
+export function checkPassword(password: string, blocklist: Blocklist, context: readonly string[]): StrengthVerdict {
+  const guessesLog10 = estimateGuesses(password, blocklist, new Set(context));
+  return { score: scoreOf(guessesLog10), guessesLog10, listed: listedRule(password, blocklist, context) };
+}
+
+/** breached: the password itself is a leaked one; context/commonBase: a base it was mangled from is. */
+export function listedRule(password: string, blocklist: Blocklist, context: readonly string[]): ListedRule | null {
+  const lower = password.toLowerCase();
+  if (blocklist.get(lower)?.leaked) return 'breached';
+  const bases = baseCandidates(password, Math.max(blocklist.maxLength, ...context.map((w) => w.length)));
+  const words = context.filter((w) => w.length >= 3);
+  if (bases.some((b) => madeOf(b, words))) return 'context';
+  if (bases.some((b) => b.length <= blocklist.maxLength && blocklist.get(b) !== null)) return 'commonBase';
+  return null;
+}
+
+/** Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"). */
+function madeOf(s: string, words: readonly string[]): boolean {
+  if (s.length < MIN_BASE_LENGTH) return false;
+  const reach = new Uint8Array(s.length + 1);
+  reach[0] = 1;
+  for (let i = 0; i < s.length; i++) {
+    if (!reach[i]) continue;
+    for (const w of words) if (s.startsWith(w, i)) reach[i + w.length] = 1;
+  }
+  return reach[s.length] === 1;
+}
+
+/** Lower-cases character by character, so that positions stay aligned with the password. */
+function lowerAligned(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const l = c.toLowerCase();
+    out += l.length === c.length ? l : c;
+  }
+  return out;
+}
+
+function binomialSumLog10(n: number, kMax: number): number {
+  let sum = 0;
+  let c = 1;
+  for (let k = 1; k <= kMax; k++) {
+    c = (c * (n - k + 1)) / k;
+    sum += c;
+  }
+  return Math.log10(Math.max(sum, 1));
+}
+
+/** Extra guesses for the capitals of a dictionary word, as zxcvbn counts them. */
+function caseVariations(word: string): number {
+  let upper = 0;
+  let lower = 0;
+  for (const c of word) {
+    if (c !== c.toLowerCase()) upper++;
+    else if (c !== c.toUpperCase()) lower++;
+  }
+  if (upper === 0) return 0;
+  const first = word[0] as string;
+  const last = word[word.length - 1] as string;
+  if (lower === 0 || (upper === 1 && (first !== first.toLowerCase() || last !== last.toLowerCase()))) return LOG2;
+  return binomialSumLog10(upper + lower, Math.min(upper, lower));
+}
+
+function leetVariations(original: string, read: string): number {
+  let subs = 0;
+  for (let i = 0; i < read.length; i++) if (original[i] !== read[i]) subs++;
+  return subs === 0 ? 0 : Math.max(LOG2, subs * LOG2);
+}
+
+function isYear(digits: string): boolean {
+  const y = Number(digits);
+  return /^\d{4}$/.test(digits) && y >= 1950 && y <= 2039;
+}
+
+function isDate(digits: string): boolean {
+  const ok = (d: number, m: number): boolean => m >= 1 && m <= 12 && d >= 1 && d <= 31;
+  const n = (a: number, b: number): number => Number(digits.slice(a, b));
+  if (/^\d{8}$/.test(digits)) {
+    return (ok(n(0, 2), n(2, 4)) && n(4, 8) >= 1900) || (ok(n(2, 4), n(0, 2)) && n(4, 8) >= 1900) || (n(0, 4) >= 1900 && ok(n(6, 8), n(4, 6)));
+  }
+  if (/^\d{6}$/.test(digits)) return ok(n(0, 2), n(2, 4)) || ok(n(2, 4), n(0, 2)) || ok(n(4, 6), n(2, 4));
+  return false;
+}
+
+/** log10 of the guesses of the cheapest split of the password into parts. */
+export function estimateGuesses(password: string, blocklist: Blocklist, context: ReadonlySet<string>): number {
+  const n = password.length;
+  const lower = lowerAligned(password);
+  const readings = [...new Set([lower, ...LEET_VARIANTS.map((t) => unleet(lower, t))])];
+  const best = new Float64Array(n + 1).fill(Infinity);
+  best[0] = 0;
+  const relax = (from: number, to: number, cost: number): void => {
+    const c = (best[from] as number) + Math.max(cost, to - from > 1 ? MIN_PART : 0);
+    if (c < (best[to] as number)) best[to] = c;
+  };
+  const maxWord = Math.min(blocklist.maxLength, 64);
+  for (let i = 0; i < n; i++) {
+    relax(i, i + 1, BRUTE_CHAR);
+    // Listed and context words, in each leet reading.
+    for (const read of readings) {
+      const h = { ...HASH_SEED };
+      for (let j = i; j < Math.min(n, i + maxWord); j++) {
+        hashStep(h, read.charCodeAt(j));
+        const len = j - i + 1;
+        if (len < 3) continue;
+        const [hi, lo] = hashKey(h, len);
+        const found = blocklist.getKey(hi, lo);
+        const inContext = context.has(read.slice(i, j + 1));
+        if (!found && !inContext) continue;
+        const rank = inContext ? 0 : (found?.rankLog10 ?? 0);
+        relax(i, j + 1, rank + caseVariations(password.slice(i, j + 1)) + leetVariations(lower.slice(i, j + 1), read.slice(i, j + 1)));
+      }
+    }
+    repeats(lower, i, blocklist, relax);
+    sequences(lower, i, relax);
+    walks(password, i, relax);
+    const four = lower.slice(i, i + 4);
+    if (isYear(four)) relax(i, i + 4, Math.log10(90));
+    for (const len of [6, 8]) if (isDate(lower.slice(i, i + len))) relax(i, i + len, Math.log10(366 * 100));
+  }
+  return best[n] as number;
+}
+
+type Relax = (from: number, to: number, cost: number) => void;
+
+/** "aaaa", "abcabc", "monkeymonkey": the unit's guesses times the count. */
+function repeats(s: string, i: number, blocklist: Blocklist, relax: Relax): void {
+  for (let unit = 1; unit <= MAX_REPEAT_UNIT && i + 2 * unit <= s.length; unit++) {
+    const u = s.slice(i, i + unit);
+    const listed = unit >= 3 ? blocklist.get(u) : null;
+    const unitCost = Math.min(unit * BRUTE_CHAR, listed ? Math.max(listed.rankLog10, MIN_PART) : Infinity);
+    let count = 1;
+    while (s.startsWith(u, i + count * unit)) {
+      count++;
+      relax(i, i + count * unit, unitCost + Math.log10(count));
+    }
+  }
+}
+
+/** "abcdef", "97531", "zyx": steady steps of 1 or 2 among letters or digits. */
+function sequences(s: string, i: number, relax: Relax): void {
+  const cls = (c: string): number => (c >= 'a' && c <= 'z' ? 1 : c >= '0' && c <= '9' ? 2 : 0);
+  const first = s[i] as string;
+  if (i + 2 >= s.length || cls(first) === 0) return;
+  const step = s.charCodeAt(i + 1) - s.charCodeAt(i);
+  if (Math.abs(step) !== 1 && Math.abs(step) !== 2) return;
+  const starts = 'az019'.includes(first) ? 4 : cls(first) === 1 ? 26 : 10;
+  let j = i + 1;
+  while (j < s.length && cls(s[j] as string) === cls(first) && s.charCodeAt(j) - s.charCodeAt(j - 1) === step) {
+    j++;
+    if (j - i >= 3) relax(i, j, Math.log10(starts) + Math.log10(j - i) + (step < 0 ? LOG2 : 0));
+  }
+}
+
+/** "qwerty", "1qaz2wsx", "!@#$": runs of neighbouring keys (turns and shifts counted as the walk grows). */
+function walks(s: string, i: number, relax: Relax): void {
+  let turns = 0;
+  let shifted = isShiftedKey(s[i] as string) ? 1 : 0;
+  let direction: string | null = null;
+  for (let j = i + 1; j < s.length && adjacentKeys(s[j - 1] as string, s[j] as string); j++) {
+    const d = keyDirection(s[j - 1] as string, s[j] as string);
+    if (direction !== null && d !== direction) turns++;
+    direction = d;
+    if (isShiftedKey(s[j] as string)) shifted++;
+    const len = j - i + 1;
+    if (len < 3) continue;
+    const shiftCost = shifted === 0 ? 0 : shifted === len ? LOG2 : binomialSumLog10(len, Math.min(shifted, len - shifted));
+    relax(i, j + 1, Math.log10(KEYBOARD_STARTS) + (turns + 1) * Math.log10(KEYBOARD_DEGREE) + Math.log10(len) + shiftCost);
+  }
 }

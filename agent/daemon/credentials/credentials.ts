@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { evaluatePassword, HISTORY_DEPTH, normalizePassword } from '../../../policy/password.js';
+import { evaluatePassword, HISTORY_DEPTH, normalizePassword, type PasswordRefusal } from '../../../policy/password.js';
 import { mayPerform, ROLES, type Role } from '../../../policy/roles.js';
+import { contextWords } from '../../../policy/strength.js';
 import { delayAfter, type HashLane } from '../../../policy/throttle.js';
 import type { Config } from '../../common/config.js';
 import { MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
@@ -201,25 +202,15 @@ export class Credentials {
     const state = this.#state();
     const record = state.roles[role];
     const device = this.deps.config.device;
-    const userInputs = [...ROLES, device.name, device.serial, 'ccguard'].filter((s) => s.length > 0);
-    const [score, equalsDefault, history] = await Promise.all([
-      this.deps.strength.score(password, userInputs),
+    const strength = await this.deps.strength.check(password, contextWords([device.name, device.serial]));
+    const facts = { role, enforceStrong: state.policy.enforceStrong, score: strength.score, listed: strength.listed };
+    // The rules that need argon2 (default, history) come last: a refusal by the others costs no hashing.
+    refuseIfAny(evaluatePassword(password, { ...facts, equalsDefault: false, inHistory: false }));
+    const [equalsDefault, history] = await Promise.all([
       this.deps.hasher.verify(record.defaultHash, password),
       Promise.all(record.history.slice(0, HISTORY_DEPTH).map((h) => this.deps.hasher.verify(h, password))),
     ]);
-    const refusals = evaluatePassword(password, {
-      role,
-      enforceStrong: state.policy.enforceStrong,
-      score,
-      equalsDefault,
-      inHistory: history.some(Boolean),
-    });
-    if (refusals.length > 0) {
-      throw new RefusedError(
-        `new password refused: ${refusals.map((r) => r.message).join('; ')}`,
-        refusals.map((r) => r.rule),
-      );
-    }
+    refuseIfAny(evaluatePassword(password, { ...facts, equalsDefault, inHistory: history.some(Boolean) }));
     return this.deps.hasher.hash(password);
   }
 
@@ -246,4 +237,12 @@ export class Credentials {
   async #storePassword(role: Role, hash: string, mustChange: boolean): Promise<void> {
     await this.storeVetted(role, hash, mustChange);
   }
+}
+
+function refuseIfAny(refusals: readonly PasswordRefusal[]): void {
+  if (refusals.length === 0) return;
+  throw new RefusedError(
+    `new password refused: ${refusals.map((r) => r.message).join('; ')}`,
+    refusals.map((r) => r.rule),
+  );
 }

@@ -1,54 +1,58 @@
-import { Worker } from 'node:worker_threads';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Blocklist } from '../../../policy/blocklist.js';
+import { checkPassword, type StrengthVerdict } from '../../../policy/strength.js';
+import { StateError } from '../../common/errors.js';
 
-interface Reply {
-  id?: number;
-  score?: number;
+/** Built beside the compiled policy modules by `npm run build` (packaging/build-blocklist.mjs). */
+export const BLOCKLIST_FILE = fileURLToPath(new URL('../../../policy/blocklist.bin', import.meta.url));
+
+/** Reads and checks the blocklist file (a few milliseconds: no parsing, only typed-array views). */
+export async function loadBlocklist(file = BLOCKLIST_FILE): Promise<Blocklist> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new StateError(`password blocklist ${file} ${why}: reinstall the package (from a source tree: npm run build)`);
+  }
+  // Typed-array views need a 4-byte aligned start; a pooled small buffer may not have one.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+  try {
+    return new Blocklist(new Uint8Array(aligned.buffer, aligned.byteOffset, aligned.byteLength));
+  } catch (err) {
+    throw new StateError(`password blocklist ${file}: ${(err as Error).message}; reinstall the package`);
+  }
 }
 
 /**
- * Scores passwords in a worker thread that starts on demand and exits after `idleMs` without
- * work, taking the dictionaries' memory with it.
+ * Checks new passwords against the blocklist, which is read on first use (~1.6 MB) and dropped
+ * after `idleMs` without checks, so an idle daemon does not hold it.
  */
 export class StrengthService {
-  #worker: Worker | null = null;
-  #nextId = 1;
-  #pending = new Map<number, { resolve: (score: number) => void; reject: (err: Error) => void }>();
+  #blocklist: Promise<Blocklist> | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly idleMs = 10_000) {}
+  constructor(
+    private readonly idleMs = 10_000,
+    private readonly file = BLOCKLIST_FILE,
+  ) {}
 
-  score(password: string, userInputs: readonly string[]): Promise<number> {
-    const worker = this.#ensureWorker();
+  async check(password: string, context: readonly string[]): Promise<StrengthVerdict> {
+    this.#blocklist ??= loadBlocklist(this.file);
+    const loading = this.#blocklist;
+    try {
+      return checkPassword(password, await loading, context);
+    } catch (err) {
+      if (this.#blocklist === loading) this.#blocklist = null; // the next check tries the file again
+      throw err;
+    } finally {
+      this.#scheduleDrop();
+    }
+  }
+
+  #scheduleDrop(): void {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
-    const id = this.#nextId++;
-    return new Promise<number>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, password, userInputs: [...userInputs] });
-    });
-  }
-
-  #ensureWorker(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./strength-worker.js', import.meta.url));
-    worker.on('message', (reply: Reply) => {
-      if (reply.id === undefined || reply.score === undefined) return;
-      this.#pending.get(reply.id)?.resolve(reply.score);
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) this.#scheduleExit();
-    });
-    const fail = (err: Error): void => {
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
-      this.#worker = null;
-    };
-    worker.on('error', fail);
-    worker.on('exit', () => fail(new Error('password strength worker exited')));
-    this.#worker = worker;
-    return worker;
-  }
-
-  #scheduleExit(): void {
     this.#idleTimer = setTimeout(() => void this.close(), this.idleMs);
     this.#idleTimer.unref();
   }
@@ -56,8 +60,6 @@ export class StrengthService {
   async close(): Promise<void> {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
-    const worker = this.#worker;
-    this.#worker = null;
-    if (worker) await worker.terminate();
+    this.#blocklist = null;
   }
 }

@@ -1,0 +1,150 @@
+// Benchmark of the password check (issue 17): a refused password change through the daemon's
+// socket, warm and cold (right after start, and after the blocklist was dropped for idling),
+// beside a login measured in the same run; the daemon's memory with the blocklist loaded.
+//   npm run bench:password        (BENCH_CHANGES=… for more rounds)
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { call, DaemonError } from '../agent/wire/client.js';
+import { loadBlocklist } from '../agent/daemon/credentials/strength.js';
+import { checkPassword, contextWords } from '../policy/strength.js';
+import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
+
+const ROUNDS = Number(process.env.BENCH_CHANGES ?? 60);
+const STARTS = 5;
+const IDLES = 3;
+/** StrengthService's default: the blocklist is dropped after 10 s without checks. */
+const IDLE_MS = 10_000;
+const PASSWORD = 'Tr4v3l-K1te-Moss';
+const REFUSED = ['Rafiki@2025', 'Pedro2024!', 'Eminem@2025', 'Obsession@2025', 'Lester@2025', 'P@ssw0rd123', 'Ccguard2025!'];
+// The agent's defaults: OWASP's argon2id minimum.
+const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+const mib = (kb: number): string => `${(kb / 1024).toFixed(1)} MiB`;
+
+async function rssKb(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(text)?.[1] ?? NaN);
+}
+
+async function login(env: Env): Promise<number> {
+  const t0 = performance.now();
+  await call(env.socket, 'login', { role: 'operator', password: PASSWORD });
+  return performance.now() - t0;
+}
+
+/** A change to a password the blocklist refuses: the current password is checked (one argon2 verify), the new one is not hashed. */
+async function refusedChange(env: Env, i: number): Promise<number> {
+  const newPassword = REFUSED[i % REFUSED.length] as string;
+  const t0 = performance.now();
+  try {
+    await call(env.socket, 'passwd', { role: 'operator', currentPassword: PASSWORD, newPassword });
+  } catch (err) {
+    const elapsed = performance.now() - t0;
+    const rules = err instanceof DaemonError ? (err.body.rules as string[] | undefined) : undefined;
+    if (!rules?.some((r) => r === 'commonBase' || r === 'context')) throw err;
+    return elapsed;
+  }
+  throw new Error('a blocklisted password was accepted');
+}
+
+function inProcess(blocklistLoads: number[], checks: number[]): void {
+  console.log(`\n## in process (no socket)`);
+  console.log(`  blocklist load (read + views)  median ${ms(median(blocklistLoads))} of ${blocklistLoads.length}`);
+  console.log(`  one check                      median ${(median(checks) * 1000).toFixed(0)} µs, max ${(Math.max(...checks) * 1000).toFixed(0)} µs over ${checks.length} passwords`);
+}
+
+const loads: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now();
+  await loadBlocklist();
+  loads.push(performance.now() - t0);
+}
+const blocklist = await loadBlocklist();
+const context = contextWords(['cc612-station', 'SN-0042']);
+const checks: number[] = [];
+for (const p of [...REFUSED, PASSWORD, 'correct horse battery staple', 'qz7#Lk2!vR9@xW4$mN8p', 'Aa1!'.repeat(32)]) {
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    checkPassword(p, blocklist, context);
+    checks.push(performance.now() - t0);
+  }
+}
+
+const env = await makeEnv({ argon2: ARGON2, device: { name: 'cc612-station', serial: 'SN-0042' } });
+await provisionWithDefaults(env);
+const setup = await startDaemon(env);
+await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.operator, newPassword: PASSWORD });
+await setup.stop();
+console.log(`# ccguard password-check benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores, argon2id m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}`);
+inProcess(loads, checks);
+
+try {
+  // Cold: the first request of a freshly started daemon, a refused change or (for comparison) a login.
+  const coldStart: number[] = [];
+  const coldLogin: number[] = [];
+  const rssBefore: number[] = [];
+  const rssLoaded: number[] = [];
+  for (let i = 0; i < 2 * STARTS; i++) {
+    const daemon = await startDaemon(env);
+    await sleep(500);
+    const pid = daemon.proc.pid as number;
+    if (i % 2 === 1) {
+      coldLogin.push(await login(env));
+    } else {
+      rssBefore.push(await rssKb(pid));
+      coldStart.push(await refusedChange(env, i));
+      rssLoaded.push(await rssKb(pid));
+    }
+    await daemon.stop();
+  }
+
+  const daemon = await startDaemon(env);
+  const pid = daemon.proc.pid as number;
+  for (let i = 0; i < 5; i++) {
+    await login(env);
+    await refusedChange(env, i);
+  }
+  // Warm, interleaved so that machine noise hits both alike.
+  const logins: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    logins.push(await login(env));
+    warm.push(await refusedChange(env, i));
+  }
+  const rssWarm = await rssKb(pid);
+  // Cold again: after the blocklist was dropped for idling.
+  const coldIdle: number[] = [];
+  const idleLogin: number[] = [];
+  const rssIdle: number[] = [];
+  for (let i = 0; i < 2 * IDLES; i++) {
+    await sleep(IDLE_MS + 1000);
+    if (i % 2 === 1) {
+      idleLogin.push(await login(env));
+    } else {
+      rssIdle.push(await rssKb(pid));
+      coldIdle.push(await refusedChange(env, i));
+    }
+  }
+  await daemon.stop();
+
+  const ref = median(logins);
+  const row = (label: string, xs: number[]): string =>
+    `  ${label.padEnd(34)} median ${ms(median(xs)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  ratio to login ${(median(xs) / ref).toFixed(2)}   (goal ≤ 2)`;
+  console.log(`\n## through the socket (${ROUNDS} warm rounds interleaved, ${STARTS} starts, ${IDLES} idle drops)`);
+  console.log(`  login (reference)                  median ${ms(ref).padStart(9)}  max ${ms(Math.max(...logins)).padStart(9)}`);
+  console.log(row('refused change, warm', warm));
+  console.log(row('refused change, right after start', coldStart));
+  console.log(row('login, right after start', coldLogin));
+  console.log(`  right after start, refused change / login: ${(median(coldStart) / median(coldLogin)).toFixed(2)} (the first argon2 verify of a process is the cold cost of both)`);
+  console.log(row('refused change, after idle drop', coldIdle));
+  console.log(row('login, after the same idle', idleLogin));
+  console.log(`\n## daemon memory (VmRSS)`);
+  console.log(`  started, nothing checked     median ${mib(median(rssBefore))}`);
+  console.log(`  after the first check        median ${mib(median(rssLoaded))}  (+${mib(median(rssLoaded) - median(rssBefore))} with the blocklist loaded; goal ≤ 10 MB)`);
+  console.log(`  after ${ROUNDS} rounds              ${mib(rssWarm)}`);
+  console.log(`  after idling ${IDLE_MS / 1000 + 1} s           median ${mib(median(rssIdle))}  (the blocklist dropped; freed by the next GC)`);
+} finally {
+  await cleanup(env);
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Builds the password blocklist (policy/blocklist.ts describes the format) into a compiled policy
+// folder, at build time, from the MIT-licensed word lists of zxcvbn-ts (devDependencies):
+//   node packaging/build-blocklist.mjs dist/policy
+// The hash functions come from that folder's compiled blocklist.js, so writer and reader agree.
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const dir = process.argv[2];
+if (!dir) {
+  console.error('usage: build-blocklist.mjs COMPILED_POLICY_DIR');
+  process.exit(2);
+}
+const bl = await import(pathToFileURL(join(resolve(dir), 'blocklist.js')).href);
+const common = await import('@zxcvbn-ts/language-common');
+const en = await import('@zxcvbn-ts/language-en');
+
+const MIN = 3;
+const MAX = 32;
+/** word → { rank, leaked } with the best (lowest) rank over all lists. */
+const words = new Map();
+function add(list, leaked, flatRank) {
+  list.forEach((raw, i) => {
+    const word = String(raw).normalize('NFKC').toLowerCase();
+    if (word.length < MIN || word.length > MAX || /[\u0000-\u001f\u007f]/u.test(word)) return;
+    const rank = flatRank ?? i + 1;
+    const prev = words.get(word);
+    words.set(word, { rank: Math.min(rank, prev?.rank ?? Infinity), leaked: leaked || (prev?.leaked ?? false) });
+  });
+}
+add(common.dictionary['passwords-common'], true);
+for (const list of Object.values(en.dictionary)) add(list, false);
+// The diceware list is alphabetical: its order says nothing of frequency.
+add(common.dictionary['diceware-common'], false, common.dictionary['diceware-common'].length);
+
+const entries = [...words].map(([word, { rank, leaked }]) => {
+  const [hi, lo] = bl.wordKey(word);
+  const meta = Math.min(bl.META_RANK_MASK, Math.round(Math.log10(rank) * bl.RANK_STEPS_PER_DECADE)) | (leaked ? bl.META_LEAKED : 0);
+  return { word, hi, lo, meta };
+});
+entries.sort((x, y) => x.hi - y.hi || x.lo - y.lo);
+for (let i = 1; i < entries.length; i++) {
+  const [p, c] = [entries[i - 1], entries[i]];
+  if (p.hi === c.hi && p.lo === c.lo) throw new Error(`blocklist: hash collision between two words (${p.word.length} and ${c.word.length} characters)`);
+}
+const n = entries.length;
+const bytes = new Uint8Array(16 + n * 9);
+const header = new Uint32Array(bytes.buffer, 0, 4);
+header.set([bl.BLOCKLIST_MAGIC, bl.BLOCKLIST_VERSION, n, entries.reduce((m, e) => Math.max(m, e.word.length), 0)]);
+const hi = new Uint32Array(bytes.buffer, 16, n);
+const lo = new Uint32Array(bytes.buffer, 16 + n * 4, n);
+const meta = new Uint8Array(bytes.buffer, 16 + n * 8, n);
+entries.forEach((e, i) => {
+  hi[i] = e.hi;
+  lo[i] = e.lo;
+  meta[i] = e.meta;
+});
+const out = join(dir, 'blocklist.bin');
+writeFileSync(out, bytes);
+console.log(`blocklist: ${n} words (${entries.filter((e) => e.meta & bl.META_LEAKED).length} leaked passwords), ${(bytes.length / 1024).toFixed(0)} KiB → ${out}`);
