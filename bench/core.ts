@@ -136,7 +136,7 @@ await provisionWithDefaults(env);
 const setup = await startDaemon(env);
 await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.operator, newPassword: PASSWORD });
 await setup.stop();
-// A fresh daemon, so that the password-strength worker of the change above is not counted.
+// A fresh daemon, so that the password blocklist loaded by the change above is not counted.
 const daemon = await startDaemon(env);
 console.log(`# ccguard core benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores`);
 try {

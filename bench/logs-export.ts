@@ -61,7 +61,7 @@ async function benchSize(sizeMb: number): Promise<void> {
         await cli(env, ['passwd', role, '--stdin'], `${DEFAULTS[role]}\n${password}\n`);
       }
       await cli(env, ['log-password', 'set', '--stdin'], `${MFR}\n${LOG_PASSWORD}\n`);
-      // The password-strength worker (zxcvbn's dictionaries, ~80 MB) leaves after 10 s idle.
+      // The password blocklist (~2 MB) is dropped after 10 s idle.
       await sleep(11_000);
       const pid = daemon.proc.pid as number;
       const idle = await vm(pid, 'VmRSS');

@@ -74,7 +74,7 @@ t.test('the daemon runs with writable+executable memory refused, as MemoryDenyWr
   while (!(await daemonAnswers(env.socket, 200)) && Date.now() < deadline && daemon.exitCode === null) await sleep(50);
   t.ok(await daemonAnswers(env.socket), `the daemon serves (${output.slice(0, 300)})`);
   const passwd = await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\nHarbor-Violet-46-Quill\n`);
-  t.equal(passwd.code, 0, `argon2 and the strength worker run too: ${passwd.stderr}`);
+  t.equal(passwd.code, 0, `argon2 and the password blocklist run too: ${passwd.stderr}`);
   daemon.kill('SIGTERM');
   t.equal(await new Promise((resolve) => daemon.on('exit', resolve)), 0);
 });

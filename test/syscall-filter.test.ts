@@ -1,5 +1,5 @@
 // The unit as shipped against what the daemon really does: real daemons run under strace -f
-// (start, logins, password changes with the strength worker, sd_notify and its watchdog, a log
+// (start, logins, password changes with the password blocklist, sd_notify and its watchdog, a log
 // export encrypted with the Log Password, HTTPS and web mode, a master card enrolled, tapped and
 // held on a virtual reader, the sync helper process pushing to a slave over a real sshd, the
 // slave applying it, SIGHUP, SIGTERM), and every system call recorded is checked against the
@@ -188,7 +188,7 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   await until('the card readers', () => status(master), (s) => s.rfid.readers.length === 2);
   t.equal((await cli(master, ['login', 'operator', '--stdin'], 'Wrong-Password-123\n')).code, 1, 'a wrong password');
   t.equal((await cli(master, ['login', 'operator', '--stdin'], `${DEFAULTS.operator}\n`)).code, 3, 'the default: must change');
-  t.equal((await cli(master, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR}\n`)).code, 0, 'password change (strength worker, argon2)');
+  t.equal((await cli(master, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR}\n`)).code, 0, 'password change (blocklist, argon2)');
   t.equal((await cli(master, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${OPERATOR}\n`)).code, 0);
   t.equal((await cli(master, ['login', 'operator', '--stdin'], `${OPERATOR}\n`)).code, 0);
   t.equal((await cli(master, ['log-password', 'set', '--stdin'], `${MFR}\n${LOG_PASSWORD}\n`)).code, 0);
