@@ -66,9 +66,9 @@ export const SOCKET_LIMITS = {
   /** Requests of one connection between being read and their answer being written to the socket. */
   perConnection: 16,
   /** Requests running in handlers daemon-wide; a connection's first one is exempt, so one client cannot keep another out. */
-  running: 64,
+  running: 32,
   /** Answers written but not yet read, across all connections; beyond it, clients with unread answers wait. */
-  unreadTotalBytes: 16 * 1024 * 1024,
+  unreadTotalBytes: 4 * 1024 * 1024,
   /** Unread answers after which a client that is due another one is disconnected. */
   unreadPerConnectionBytes: 1024 * 1024,
   /** `events --follow` subscribers, shared fairly between peer uids. */
@@ -125,6 +125,7 @@ export class SocketServer {
   readonly #maxFollowers: number;
   #running = 0;
   #uses = 0;
+  #wakeScheduled = false;
   #closing = false;
 
   constructor(private readonly options: SocketServerOptions) {
@@ -227,8 +228,22 @@ export class SocketServer {
     this.#waiting.add(conn);
   }
 
-  /** Lets waiting connections go on, oldest first, as far as the limits allow. */
+  /**
+   * Lets waiting connections go on, oldest first, as far as the limits allow; once per turn of
+   * the event loop, after its I/O. Resuming them right where an answer completes would chain
+   * one connection's frames after another's without ever polling for I/O, and a flood on a few
+   * connections would starve every other client.
+   */
   #wake(): void {
+    if (this.#wakeScheduled || this.#waiting.size === 0) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      this.#wakeNow();
+    });
+  }
+
+  #wakeNow(): void {
     for (const conn of [...this.#waiting]) {
       if (conn.socket.destroyed) {
         this.#waiting.delete(conn);
