@@ -309,3 +309,21 @@ t.test('followers are shared per peer uid: another uid gets a slot when one uid 
   t.equal(closed.filter(Boolean).length, 1, "one of root's followers made room");
   t.ok(closed[0], 'the oldest');
 });
+
+t.test('SIGTERM with answers a client never reads: the daemon still stops at once', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const daemon = await startDaemon(env);
+  const stuck = await open(env.socket);
+  t.teardown(() => stuck.destroy());
+  stuck.pause();
+  stuck.on('error', () => undefined);
+  stuck.write(`${Array.from({ length: 200 }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'audit', params: {} })).join('\n')}\n`);
+  await sleep(500);
+  const t0 = performance.now();
+  const code = await daemon.stop();
+  const ms = performance.now() - t0;
+  t.equal(code, 0, 'exit 0');
+  t.ok(ms < 5000, `stopped in ${ms.toFixed(0)} ms (bound 5000)`);
+});

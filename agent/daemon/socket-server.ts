@@ -121,7 +121,8 @@ export class SocketServer {
   readonly #followers = new Set<Connection>();
   /** Connections holding unparsed bytes until they may start another request, in arrival order. */
   readonly #waiting = new Set<Connection>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Requests in their handlers (close() lets them finish; answers a client does not read are not waited for). */
+  readonly #handling = new Set<Promise<void>>();
   readonly #maxFollowers: number;
   #running = 0;
   #uses = 0;
@@ -157,7 +158,7 @@ export class SocketServer {
   async close(): Promise<void> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await Promise.allSettled([...this.#tasks]);
+    await Promise.allSettled([...this.#handling]);
     for (const conn of this.#connections) conn.socket.end();
     for (const conn of this.#connections) conn.socket.destroy();
     await closed;
@@ -311,21 +312,21 @@ export class SocketServer {
     const reply = (message: object): void => {
       flushed = this.#send(conn, message);
     };
-    const task = this.#handle(conn, line, reply)
-      .finally(() => {
-        conn.running--;
-        this.#running--;
-        conn.lastUsed = ++this.#uses;
-        if (conn.running === 0 && !conn.following && !conn.socket.destroyed) conn.socket.setTimeout(this.options.idleTimeoutMs);
-        this.#wake();
-      })
+    const handled = this.#handle(conn, line, reply).finally(() => {
+      this.#handling.delete(handled);
+      conn.running--;
+      this.#running--;
+      conn.lastUsed = ++this.#uses;
+      if (conn.running === 0 && !conn.following && !conn.socket.destroyed) conn.socket.setTimeout(this.options.idleTimeoutMs);
+      this.#wake();
+    });
+    this.#handling.add(handled);
+    void handled
       .then(() => flushed)
       .finally(() => {
         conn.inFlight--;
-        this.#tasks.delete(task);
         this.#wake();
       });
-    this.#tasks.add(task);
   }
 
   /** Writes one line; resolves when the kernel has it (or the client is gone). */
