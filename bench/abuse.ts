@@ -15,7 +15,7 @@ const PASSWORD = 'Tr4v3l-K1te-Moss';
 const MANUFACTURER = 'Quarry-Lantern-58-Fjord';
 const PUK = 'Puk-Otter-7731-Basalt';
 /** Logins measured per phase (sequential, one connection each, as the CLI does). */
-const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const BAD_FRAMES = 200_000;
 
 const quantile = (xs: number[], q: number): number => {

@@ -327,3 +327,20 @@ t.test('SIGTERM with answers a client never reads: the daemon still stops at onc
   t.equal(code, 0, 'exit 0');
   t.ok(ms < 5000, `stopped in ${ms.toFixed(0)} ms (bound 5000)`);
 });
+
+t.test('invalid frames are answered at a bounded rate: noise costs its sender time, not other clients', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const FRAMES = 3 * SOCKET_LIMITS.invalidPerSecond;
+  const t0 = performance.now();
+  const answers = ask(env.socket, Array.from({ length: FRAMES }, () => '{"v":1,"id":1,"method":"status"'), FRAMES, 60_000);
+  await sleep(200);
+  const statusMs = await timed(() => call(env.socket, 'status', {}, { timeoutMs: 10_000 }));
+  t.equal((await answers).length, FRAMES, 'every frame answered');
+  const seconds = (performance.now() - t0) / 1000;
+  t.ok(seconds >= 1.5, `${FRAMES} invalid frames took ${seconds.toFixed(1)} s (budget ${SOCKET_LIMITS.invalidPerSecond}/s, the first second's worth at once)`);
+  t.ok(statusMs < 2000, `a status in the middle took ${statusMs.toFixed(0)} ms (bound 2000)`);
+});

@@ -73,6 +73,11 @@ export const SOCKET_LIMITS = {
   unreadPerConnectionBytes: 1024 * 1024,
   /** `events --follow` subscribers, shared fairly between peer uids. */
   followers: 32,
+  /**
+   * Invalid frames answered per second, daemon-wide: a connection whose last frame was invalid
+   * waits for this budget, so noise costs its sender time, not every other client's.
+   */
+  invalidPerSecond: 5000,
 } as const;
 
 /** The connection state the limits are decided on. */
@@ -85,6 +90,8 @@ class Connection {
   running = 0;
   following = false;
   invalidCount = 0;
+  /** Its last frame was invalid: its next one waits for the invalid-frame budget. */
+  lastInvalid = false;
   /** Order of last use (a counter): the eviction rules pick the least recently used. */
   lastUsed = 0;
   framer!: LineFramer;
@@ -127,6 +134,10 @@ export class SocketServer {
   #running = 0;
   #uses = 0;
   #wakeScheduled = false;
+  #wakeTimer: NodeJS.Timeout | null = null;
+  /** Token bucket of `SOCKET_LIMITS.invalidPerSecond`. */
+  #invalidTokens: number = SOCKET_LIMITS.invalidPerSecond;
+  #invalidRefilledAt = performance.now();
   #closing = false;
 
   constructor(private readonly options: SocketServerOptions) {
@@ -212,10 +223,32 @@ export class SocketServer {
   /** Whether `conn` may start its next request now (else its bytes stay unread). */
   #mayStart(conn: Connection): boolean {
     if (conn.inFlight >= SOCKET_LIMITS.perConnection) return false;
+    if (conn.lastInvalid && this.#invalidBudget() < 1) {
+      this.#wakeLater();
+      return false;
+    }
     const unread = conn.socket.writableLength;
     if (conn.running === 0 && unread === 0) return true;
     if (this.#running >= SOCKET_LIMITS.running) return false;
     return unread === 0 || this.#unreadTotal() < SOCKET_LIMITS.unreadTotalBytes;
+  }
+
+  #invalidBudget(): number {
+    const now = performance.now();
+    const refill = ((now - this.#invalidRefilledAt) * SOCKET_LIMITS.invalidPerSecond) / 1000;
+    this.#invalidTokens = Math.min(SOCKET_LIMITS.invalidPerSecond, this.#invalidTokens + refill);
+    this.#invalidRefilledAt = now;
+    return this.#invalidTokens;
+  }
+
+  /** Wakes waiting connections once the invalid-frame budget has refilled a little. */
+  #wakeLater(): void {
+    if (this.#wakeTimer !== null) return;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null;
+      this.#wake();
+    }, 20);
+    this.#wakeTimer.unref();
   }
 
   #unreadTotal(): number {
@@ -343,6 +376,8 @@ export class SocketServer {
 
   #invalid(conn: Connection, id: RequestId | null, kind: string, message: string, reply?: (message: object) => void): void {
     conn.invalidCount++;
+    conn.lastInvalid = true;
+    this.#invalidTokens--;
     // One event per connection, with only the server's own words: never what the client sent.
     if (conn.invalidCount === 1) this.options.security.record('InvalidMessages', { channel: 'socket', kind, reason: message.slice(0, 200) });
     const response = errorResponse(id, { code: 'invalid', message });
@@ -378,6 +413,7 @@ export class SocketServer {
       invalid(id, 'params', `invalid params for ${method}: ${describeIssues(parsed.issues)}`);
       return;
     }
+    conn.lastInvalid = false;
     const { signal } = conn.gone;
     const caller: Caller = { origin: `socket:${origin ?? 'unnamed'}`, peer: conn.peer };
     const ctx: RequestContext = {
