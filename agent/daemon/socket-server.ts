@@ -116,8 +116,9 @@ class Connection {
  * Fair sharing (README "Control socket limits"):
  * - connections: up to `maxClients`. A new connection beyond it evicts the least recently used
  *   connection that has no request running and is not a follower, taken from the peer uid that
- *   holds the most connections; if there is none, the newcomer is closed. So a client asking
- *   `status` or `login` gets a slot however many idle or pipelining connections others hold.
+ *   holds the most connections; failing that, a follower; if there is none, the newcomer is
+ *   closed. So a client asking `status` or `login` gets a slot however many idle, following or
+ *   pipelining connections others hold.
  * - followers: at most `SOCKET_LIMITS.followers`. When all are taken, a follower of a uid holding
  *   at least two more than the newcomer's uid is closed (the oldest of the uid holding the most),
  *   else the new follow request is refused (`throttled`). One uid cannot blind another.
@@ -297,18 +298,24 @@ export class SocketServer {
     this.#waiting.delete(conn);
   }
 
-  /** The least recently used connection with nothing running (not a follower), from the uid holding the most. */
+  /**
+   * The least recently used connection with nothing running and not following, from the uid
+   * holding the most connections; when every connection is busy, a follower (it can reconnect).
+   */
   #connectionToEvict(): Connection | null {
     const perUid = countByUid(this.#connections);
+    // Lower rank goes first: idle connections, then followers; busy ones never.
+    const rank = (c: Connection): number => (c.following ? 1 : c.running > 0 ? 2 : 0);
     let victim: Connection | null = null;
     for (const conn of this.#connections) {
-      if (conn.running > 0 || conn.following) continue;
+      if (rank(conn) === 2) continue;
       if (victim === null) {
         victim = conn;
         continue;
       }
       const [mine, theirs] = [perUid.get(conn.uid) ?? 0, perUid.get(victim.uid) ?? 0];
-      if (mine > theirs || (mine === theirs && conn.lastUsed < victim.lastUsed)) victim = conn;
+      const better = rank(conn) - rank(victim) || theirs - mine || conn.lastUsed - victim.lastUsed;
+      if (better < 0) victim = conn;
     }
     return victim;
   }
