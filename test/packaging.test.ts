@@ -123,6 +123,8 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const version = await sh('/usr/bin/ccguard', ['--version']);
   t.equal(version.out.trim(), await field('Version'));
   t.equal((await sh('id', ['-u', 'ccguard'])).code, 0, 'the ccguard system user exists');
+  const peercred = await sh(process.execPath, ['-e', "process.exit(typeof require('/usr/lib/ccguard/node_modules/ccguard-peercred').peerCredentials === 'function' ? 0 : 1)"]);
+  t.equal(peercred.code, 0, `the installed SO_PEERCRED binding loads: ${peercred.out}`);
   const verify = await sh('systemd-analyze', ['verify', '--man=no', '/lib/systemd/system/ccguard.service']);
   t.equal(verify.code, 0, `the installed unit verifies: ${verify.out}`);
 
