@@ -216,7 +216,7 @@ export class SocketServer {
       this.#forget(conn);
       conn.gone.abort();
       for (const unsubscribe of conn.unsubscribers) unsubscribe();
-      if (conn.invalidCount > 1) this.options.log.warn({ invalidFrames: conn.invalidCount }, 'connection sent invalid frames');
+      if (conn.invalidCount > 1) this.options.log.warn({ invalidFrames: conn.invalidCount, peer: conn.peer }, 'connection sent invalid frames');
       this.#wake();
     });
   }
@@ -374,7 +374,7 @@ export class SocketServer {
     const { socket } = conn;
     if (socket.destroyed) return Promise.resolve();
     if (socket.writableLength > SOCKET_LIMITS.unreadPerConnectionBytes) {
-      this.options.log.warn('client does not read its responses; disconnecting it');
+      this.options.log.warn({ peer: conn.peer }, 'client does not read its responses; disconnecting it');
       socket.destroy();
       return Promise.resolve();
     }
