@@ -38,6 +38,10 @@ node packaging/build-blocklist.mjs "$work/tsc/policy" >/dev/null
 cp -r bin "$app/"
 cp -r "$work/tsc/agent" "$work/tsc/policy" "$app/dist/"
 cp package-lock.json "$app/"
+# The SO_PEERCRED binding is a local dependency (file:native/peercred): its sources go along and
+# npm ci below compiles it for the target, like unix-dgram.
+mkdir -p "$app/native/peercred"
+cp native/peercred/package.json native/peercred/binding.gyp native/peercred/peercred.c native/peercred/index.js "$app/native/peercred/"
 # The lock file stays in step with package.json; only the build-time scripts go.
 node -e '
   const fs = require("fs");
@@ -69,7 +73,11 @@ rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$
 # it); unix-dgram was just built for the target.
 find "$app/node_modules/argon2/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$npm_arch" -exec rm -rf {} +
 find "$app/node_modules" -path '*/build/Release/*' \( -name obj.target -o -name .deps \) -prune -exec rm -rf {} +
-find "$app/node_modules" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
+# The peercred binding (node_modules links to it): keep only its compiled module and loader.
+find "$app/native/peercred/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+find "$app/native/peercred/build/Release" -mindepth 1 ! -name peercred.node -exec rm -rf {} +
+rm -f "$app/native/peercred/peercred.c" "$app/native/peercred/binding.gyp"
+find "$app/node_modules" "$app/native" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
 find "$app" -type d -exec chmod 0755 {} +
 find "$app" -type f -exec chmod 0644 {} +
 chmod 0755 "$app/bin/ccguard.js"

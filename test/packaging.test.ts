@@ -103,6 +103,8 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   t.same([...platforms], [`linux-${npmArch}`], 'no other platforms\' argon2 binaries');
   t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
   t.match(contents, /node_modules\/smartcard\/build\/Release\/smartcard_napi\.node/);
+  t.match(contents, /usr\/lib\/ccguard\/native\/peercred\/build\/Release\/peercred\.node/, 'the SO_PEERCRED binding');
+  t.match(contents, /node_modules\/ccguard-peercred -> \.\.\/native\/peercred/, 'linked where the agent requires it');
   const extracted = await makeEnv();
   t.teardown(() => cleanup(extracted));
   await run('dpkg-deb', ['-x', deb, extracted.dir]);
@@ -121,6 +123,8 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const version = await sh('/usr/bin/ccguard', ['--version']);
   t.equal(version.out.trim(), await field('Version'));
   t.equal((await sh('id', ['-u', 'ccguard'])).code, 0, 'the ccguard system user exists');
+  const peercred = await sh(process.execPath, ['-e', "process.exit(typeof require('/usr/lib/ccguard/node_modules/ccguard-peercred').peerCredentials === 'function' ? 0 : 1)"]);
+  t.equal(peercred.code, 0, `the installed SO_PEERCRED binding loads: ${peercred.out}`);
   const verify = await sh('systemd-analyze', ['verify', '--man=no', '/lib/systemd/system/ccguard.service']);
   t.equal(verify.code, 0, `the installed unit verifies: ${verify.out}`);
 
@@ -180,6 +184,7 @@ for (const arch of ['arm64', 'armhf']) {
     t.ok(modules.some((m) => m.includes('/argon2/')), 'argon2 binary present');
     t.ok(modules.some((m) => m.includes('/unix-dgram/')), 'unix-dgram binary present');
     t.ok(modules.some((m) => m.includes('/smartcard/')), 'smartcard (PC/SC) binary present');
+    t.ok(modules.some((m) => m.includes('/native/peercred/')), 'SO_PEERCRED binding present');
     for (const m of modules) t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(env.dir.length)} is built for ${arch}`);
   });
 }

@@ -32,7 +32,7 @@ export async function readDefaultsFile(path: string): Promise<RolePasswords> {
     throw new InvalidInputError(`cannot read defaults file ${path}: ${(err as Error).message}`);
   }
   const parsed = v.safeParse(defaultsSchema, raw);
-  if (!parsed.success) throw new InvalidInputError(`defaults file ${path}: ${describeIssues(parsed.issues)}`);
+  if (!parsed.success) throw new InvalidInputError(`defaults file ${path}: ${describeIssues(parsed.issues, { nameUnknownKeys: true })}`);
   const out = {} as RolePasswords;
   for (const role of ROLES) {
     const n = normalizePassword(parsed.output[role]);

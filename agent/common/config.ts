@@ -145,7 +145,7 @@ export function parseConfig(raw: unknown, source: string): Config {
     throw new ConfigError(`${source}: the config must be a JSON object`);
   }
   const result = v.safeParse(configSchema, { ...defaultPaths(), ...raw });
-  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.issues)}`);
+  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.issues, { nameUnknownKeys: true })}`);
   return result.output;
 }
 

@@ -5,21 +5,46 @@
  *
  * A frame handler may return a byte count: that many raw bytes follow the line (a data frame
  * of a streamed answer) and go to `onRaw`, in pieces as they arrive.
+ *
+ * `ready` is asked before each frame: while it says no, the rest of the chunk is held unparsed
+ * (`holding`) until `resume()`. The owner stops reading its source meanwhile, so a chunk of 200
+ * pipelined requests is taken in as fast as they are answered, never all at once.
  */
 export class LineFramer {
   #chunks: Buffer[] = [];
   #length = 0;
   #skipping = false;
   #rawLeft = 0;
+  #held: Buffer | null = null;
 
   constructor(
     private readonly maxBytes: number,
     private readonly onFrame: (line: string) => number | void,
     private readonly onOversize: () => void,
     private readonly onRaw: (piece: Buffer) => void = () => undefined,
+    private readonly ready: () => boolean = () => true,
   ) {}
 
+  /** True while bytes wait for `resume()` because `ready` said no. */
+  get holding(): boolean {
+    return this.#held !== null;
+  }
+
   push(data: Buffer): void {
+    // Bytes that arrive while holding (the source was not stopped in time) wait behind the held ones.
+    if (this.#held) this.#held = Buffer.concat([this.#held, data]);
+    else this.#scan(data);
+  }
+
+  /** Goes on with the held bytes (it may hold again when `ready` says no). */
+  resume(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    this.#scan(held);
+  }
+
+  #scan(data: Buffer): void {
     let start = 0;
     while (start < data.length) {
       if (this.#rawLeft > 0) {
@@ -28,6 +53,10 @@ export class LineFramer {
         start += piece.length;
         this.onRaw(piece);
         continue;
+      }
+      if (this.#length === 0 && !this.#skipping && !this.ready()) {
+        this.#held = data.subarray(start);
+        return;
       }
       const nl = data.indexOf(0x0a, start);
       const end = nl === -1 ? data.length : nl;

@@ -120,13 +120,19 @@ const requestId = v.union([
 ]);
 export type RequestId = v.InferOutput<typeof requestId>;
 
+/** What a client may claim as its origin. */
+export const ORIGIN_TOKEN = /^[a-z0-9._:-]{1,32}$/;
+
 export const envelopeSchema = v.strictObject({
   v: v.literal(PROTOCOL_VERSION, `unsupported protocol version; this daemon speaks v${PROTOCOL_VERSION}`),
   id: requestId,
   method: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
   params: v.optional(v.record(v.string(), v.unknown()), {}),
-  /** Who the client says it is (e.g. "cli", "web"): recorded in security events, never trusted. */
-  origin: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  /**
+   * Who the client says it is (e.g. "cli", "web"): recorded in security events beside the kernel's
+   * peer, never trusted. A short token, so it cannot forge a log line or carry escape sequences.
+   */
+  origin: v.optional(v.pipe(v.string(), v.regex(ORIGIN_TOKEN, 'must be a short token: 1 to 32 characters of a-z 0-9 . _ : -'))),
 });
 
 export interface ErrorBody {

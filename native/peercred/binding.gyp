@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "peercred",
+      "sources": ["peercred.c"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
