@@ -386,8 +386,8 @@ export class SocketServer {
     conn.invalidCount++;
     conn.lastInvalid = true;
     this.#invalidTokens--;
-    // One event per connection, with only the server's own words: never what the client sent.
-    if (conn.invalidCount === 1) this.options.security.record('InvalidMessages', { channel: 'socket', kind, reason: message.slice(0, 200) });
+    // Every frame is counted (the security log aggregates noise per interval), by the server's own kind token.
+    this.options.security.record('InvalidMessages', { channel: 'socket', kind });
     const response = errorResponse(id, { code: 'invalid', message });
     if (reply) reply(response);
     else void this.#send(conn, response);
