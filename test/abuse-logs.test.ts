@@ -99,6 +99,20 @@ t.test('attempts refused unchecked (throttled) are counted as noise; checked wro
   t.match(noise[1], { event: 'MaintenanceLoginFailed', reason: 'throttled', count: 999, kinds: { resetPasswordPuk: 999 }, peerUids: { '33': 999 } });
 });
 
+t.test('recent events come from memory once primed: a flood of events requests reads no file', async (t) => {
+  const dir = await tempDir(t);
+  const { security, close } = securityLog(dir, 1 << 20, 2, 200);
+  t.teardown(close);
+  security.record('ReconfigurationOfSecurityParameters', { change: 'puk', by: 'manufacturer' });
+  await security.prime();
+  security.record('ReconfigurationOfSecurityParameters', { change: 'password', role: 'user', by: 'user' });
+  // Files removed under it: what `recent` answers can only come from memory.
+  await rm(join(dir, 'security.log'), { force: true });
+  const recent = await security.recent(10);
+  t.same(recent.map((e) => e.change), ['puk', 'password'], 'the primed event and the one recorded after');
+  t.same(await security.recent(10, {}), [], 'while the files themselves (now gone) hold nothing');
+});
+
 t.test('rotation split: noise filling its files leaves the security files alone', async (t) => {
   const dir = await tempDir(t);
   // An interval of 0 writes noise as fast as it comes: the worst case for its file.

@@ -29,6 +29,8 @@ function isNoise(event: SecurityEventName, fields: Record<string, unknown>): boo
 }
 /** At most one noise event per interval; the first after a quiet interval is written at once. */
 export const NOISE_INTERVAL_MS = 60_000;
+/** How many of the newest events `recent` answers from memory (the default `events` limit is 100). */
+const RECENT_IN_MEMORY = 1000;
 /** Distinct kinds and peer uids counted per interval; more are counted under "other". */
 const MAX_NOISE_KEYS = 32;
 const TOKEN = /^[a-zA-Z0-9._:-]{1,32}$/;
@@ -79,6 +81,8 @@ function parseEvent(line: string): SecurityEvent | null {
 export class SecurityLog {
   readonly #emitter = new EventEmitter();
   readonly #noise = new Map<SecurityEventName, NoiseCounts>();
+  /** The newest events (both files), once primed; null before. */
+  #ring: SecurityEvent[] | null = null;
   #window: NodeJS.Timeout | null = null;
   readonly #intervalMs: number;
 
@@ -110,7 +114,22 @@ export class SecurityLog {
    * The newest `limit` events of both files, oldest first. Each file series is read backwards
    * only as far as `limit` needs (`tail` is for tests that count the bytes read).
    */
-  async recent(limit: number, tail: TailOptions = {}): Promise<SecurityEvent[]> {
+  async recent(limit: number, tail?: TailOptions): Promise<SecurityEvent[]> {
+    // The newest events are kept in memory: a flood of `events` requests costs no file reads,
+    // which would queue on libuv's pool ahead of the logins' hashes.
+    if (this.#ring !== null && tail === undefined && limit <= RECENT_IN_MEMORY) return this.#ring.slice(-limit);
+    return this.#read(limit, tail ?? {});
+  }
+
+  /**
+   * Loads the newest events from the files once, so that `recent` can answer from memory after.
+   * Called before anything else records (lines are written synchronously, so the files hold all).
+   */
+  async prime(): Promise<void> {
+    this.#ring = await this.#read(RECENT_IN_MEMORY, {});
+  }
+
+  async #read(limit: number, tail: TailOptions): Promise<SecurityEvent[]> {
     const [main, noise] = await Promise.all([lastLines(series(this.main), limit, parseEvent, tail), lastLines(series(this.noise), limit, parseEvent, tail)]);
     if (noise.length === 0) return main;
     return [...main, ...noise].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-limit);
@@ -171,6 +190,10 @@ export class SecurityLog {
   #write(file: SecurityFile, event: SecurityEventName, fields: Record<string, unknown>): void {
     const entry: SecurityEvent = { time: new Date().toISOString(), event, ...fields };
     file.logger.info(entry);
+    if (this.#ring !== null) {
+      this.#ring.push(entry);
+      if (this.#ring.length > RECENT_IN_MEMORY * 2) this.#ring = this.#ring.slice(-RECENT_IN_MEMORY);
+    }
     this.#emitter.emit('event', entry);
   }
 }
@@ -227,6 +250,7 @@ export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs
     { logger: securityLogger(securityFile), path: securityPath, maxFiles: rotation.maxFiles },
     { logger: securityLogger(noiseFile), path: noisePath, maxFiles: rotation.maxFiles },
   );
+  await security.prime();
   return {
     log,
     security,
