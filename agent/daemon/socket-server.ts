@@ -25,6 +25,7 @@ import {
 } from '../wire/protocol.js';
 import { daemonAnswers } from '../wire/client.js';
 import { runAsCaller, type Caller, type Peer } from './caller.js';
+import { fullBucket, refill, spend, type Bucket } from '../../policy/token-bucket.js';
 import { peerCredentialsUnavailable, peerOf } from './peer-credentials.js';
 
 export interface RequestContext {
@@ -79,6 +80,12 @@ export const SOCKET_LIMITS = {
    * waits for this budget, so noise costs its sender time, not every other client's.
    */
   invalidPerSecond: 5000,
+  /**
+   * Security events answered by `events` per second, daemon-wide (each request costs its `limit`):
+   * a connection whose last request was `events` waits for this budget, so a flood of reads
+   * cannot fill the event loop ahead of other clients' logins.
+   */
+  eventsPerSecond: 5000,
 } as const;
 
 /** The connection state the limits are decided on. */
@@ -93,6 +100,8 @@ class Connection {
   invalidCount = 0;
   /** Its last frame was invalid: its next one waits for the invalid-frame budget. */
   lastInvalid = false;
+  /** Its last request was `events`: its next one waits for the events budget. */
+  lastReadEvents = false;
   /** Order of last use (a counter): the eviction rules pick the least recently used. */
   lastUsed = 0;
   framer!: LineFramer;
@@ -137,9 +146,8 @@ export class SocketServer {
   #uses = 0;
   #wakeScheduled = false;
   #wakeTimer: NodeJS.Timeout | null = null;
-  /** Token bucket of `SOCKET_LIMITS.invalidPerSecond`. */
-  #invalidTokens: number = SOCKET_LIMITS.invalidPerSecond;
-  #invalidRefilledAt = performance.now();
+  #invalidBucket: Bucket = fullBucket(SOCKET_LIMITS.invalidPerSecond, performance.now());
+  #eventsBucket: Bucket = fullBucket(SOCKET_LIMITS.eventsPerSecond, performance.now());
   #closing = false;
 
   constructor(private readonly options: SocketServerOptions) {
@@ -229,6 +237,10 @@ export class SocketServer {
       this.#wakeLater();
       return false;
     }
+    if (conn.lastReadEvents && this.#eventsBudget() < 1) {
+      this.#wakeLater();
+      return false;
+    }
     const unread = conn.socket.writableLength;
     if (conn.running === 0 && unread === 0) return true;
     if (this.#running >= SOCKET_LIMITS.running) return false;
@@ -236,11 +248,13 @@ export class SocketServer {
   }
 
   #invalidBudget(): number {
-    const now = performance.now();
-    const refill = ((now - this.#invalidRefilledAt) * SOCKET_LIMITS.invalidPerSecond) / 1000;
-    this.#invalidTokens = Math.min(SOCKET_LIMITS.invalidPerSecond, this.#invalidTokens + refill);
-    this.#invalidRefilledAt = now;
-    return this.#invalidTokens;
+    this.#invalidBucket = refill(this.#invalidBucket, SOCKET_LIMITS.invalidPerSecond, performance.now());
+    return this.#invalidBucket.tokens;
+  }
+
+  #eventsBudget(): number {
+    this.#eventsBucket = refill(this.#eventsBucket, SOCKET_LIMITS.eventsPerSecond, performance.now());
+    return this.#eventsBucket.tokens;
   }
 
   /** Wakes waiting connections once the invalid-frame budget has refilled a little. */
@@ -385,7 +399,7 @@ export class SocketServer {
   #invalid(conn: Connection, id: RequestId | null, kind: string, message: string, reply?: (message: object) => void): void {
     conn.invalidCount++;
     conn.lastInvalid = true;
-    this.#invalidTokens--;
+    this.#invalidBucket = spend(this.#invalidBucket, 1);
     // Every frame is counted (the security log aggregates noise per interval), by the server's own kind token.
     this.options.security.record('InvalidMessages', { channel: 'socket', kind });
     const response = errorResponse(id, { code: 'invalid', message });
@@ -422,6 +436,8 @@ export class SocketServer {
       return;
     }
     conn.lastInvalid = false;
+    conn.lastReadEvents = method === 'events';
+    if (method === 'events') this.#eventsBucket = spend(this.#eventsBucket, (parsed.output as ParamsOf<'events'>).limit);
     const { signal } = conn.gone;
     const caller: Caller = { origin: `socket:${origin ?? 'unnamed'}`, peer: conn.peer };
     const ctx: RequestContext = {
