@@ -103,7 +103,11 @@ export class Session {
   async getCardUid(): Promise<Buffer> {
     const name = 'GetCardUID';
     const uid = await this.send({ name, ins: 0x51, mode: 'full', response: 'full' });
-    if (uid.length !== UID_LENGTH) throw new MalformedAnswerError(name, `a UID of ${uid.length} bytes where ${UID_LENGTH} were expected`);
+    if (uid.length !== UID_LENGTH) {
+      // The MAC was right, so the card holds the session keys and still sent nonsense: trust nothing more.
+      this.close(`the exchange for ${name} failed`);
+      throw new MalformedAnswerError(name, `a UID of ${uid.length} bytes where ${UID_LENGTH} were expected`);
+    }
     return uid;
   }
 
