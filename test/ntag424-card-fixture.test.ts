@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import type { CardInterface } from 'smartcard';
 import t from 'tap';
 import { ROOT } from './helpers/harness.js';
 import { PcscPeer, requireNtag424Peer, type Ntag424Options, type VirtualCard } from './helpers/pcsc.js';
@@ -140,6 +141,27 @@ t.test('AN12196 Table 14: AuthenticateEV2First with key 0, byte for byte through
   t.equal(auth?.sesAuthMacKey, T14.sesAuthMacKey, 'and its session MAC key');
   // The card took the same keys: its CommMode.Full answer decrypts and verifies under them.
   t.match(cardUid, { sw: '9100', macOk: true, paddingOk: true, uid: UID }, 'GetCardUID under the session keys');
+});
+
+t.test('the agent’s PC/SC binding (smartcard) exchanges the same Table 14 frames with the card', async (t) => {
+  // libpcsclite finds the private pcscd through this variable when the binding opens its context.
+  process.env.PCSCLITE_CSOCK_NAME = peer.socket;
+  const { Devices } = await import('smartcard');
+  const devices = new Devices();
+  t.teardown(() => devices.stop());
+  devices.on('error', () => undefined);
+  const inserted = new Promise<CardInterface>((resolve) => devices.on('card-inserted', ({ reader, card }) => reader.name === READER && resolve(card)));
+  devices.start();
+  const card = await place({ state: newState(), fixedRndB: T14.rndB, fixedTi: T14.ti });
+  try {
+    const reader = await inserted;
+    const hex = async (apdu: string): Promise<string> => (await reader.transmit(Buffer.from(apdu, 'hex'))).toString('hex').toUpperCase();
+    t.equal(await hex('FFCA000000'), `${UID}9000`);
+    t.equal(await hex('00A4040C07D276000085010100'), '9000');
+    for (const [command, answer] of T14.exchanges) t.equal(await hex(command ?? ''), answer);
+  } finally {
+    await remove(card);
+  }
 });
 
 t.test('AN12196 Tables 25 and 26: ChangeKey of key 2 and of key 0, byte for byte; the card keeps the new keys', async (t) => {
