@@ -297,6 +297,9 @@ t.test('faults: wrong key, uid-only clone, mute, slow', async (t) => {
   const clone = await withCard({ state: newState(), faults: ['uid-only'] }, ['uid', 'select', 'raw:9071000002000000']);
   t.same(sws(clone), ['9000', '6D00', '6D00'], 'uid-only: GET DATA and nothing else');
   t.equal(clone[0]?.uid, UID);
+  const shortClone = await withCard({ state: newState(), uid: '04A1B2C3', faults: ['uid-only'] }, ['uid']);
+  t.equal(shortClone[0]?.uid, '04A1B2C3', 'uid-only: a 4-byte UID too');
+  await t.rejects(peer.placeNtag424({ state: newState(), uid: '04A1B2C3' }), /7-byte UID/, 'an NTAG 424 DNA itself has 7');
 
   const mute = await withCard({ state: newState(), faults: ['mute-after=2'] }, ['uid', 'select', `auth:0:${Z}`], 1500);
   t.same(sws(mute), ['9000', '9000', 'timeout'], 'mute-after=2: the third APDU is never answered');
