@@ -95,6 +95,8 @@ export async function provision(
     format: 1,
     provisionedAt: now,
     deviceSecret: randomBytes(32).toString('hex'),
+    cardMasterKey: randomBytes(16).toString('hex'),
+    pendingEnrolment: null,
     roles,
     policy: { ...PROVISIONED_POLICY },
     puk: null,

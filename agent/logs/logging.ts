@@ -21,6 +21,7 @@ export const SECURITY_EVENT_NAMES = [
   'MasterCardHoldStarted',
   'MasterCardHoldProgress',
   'MasterCardHoldCancelled',
+  'TamperDetectionActivated',
   'AttemptedReplayAttacks',
   'SyncPeerRejected',
 ] as const;

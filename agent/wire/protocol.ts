@@ -36,7 +36,14 @@ export const methodParams = {
   'https.rotate': v.strictObject({ as: settingsRole, password: secret }),
   'logPassword.set': v.strictObject({ password: secret, logPassword: secret }),
   'logs.export': v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
-  'masterCard.enroll': v.strictObject({ password: secret, timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60) }),
+  'masterCard.enroll': v.strictObject({
+    password: secret,
+    timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
+    /** The reader to enrol on; may be left out only when exactly one is attached. */
+    reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+    /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
+    uidOnly: v.optional(v.boolean(), false),
+  }),
   'masterCard.list': v.strictObject({ password: secret }),
   'masterCard.remove': v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
   'defaults.save': v.strictObject({ password: secret }),
