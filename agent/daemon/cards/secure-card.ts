@@ -76,9 +76,19 @@ export function failureKind(err: unknown): string {
 
 const transportOf = (channel: CardChannel): Transport => (apdu) => channel.transmit(apdu);
 
+/** SELECT of the NDEF application; a card without it (a plain card, a UID clone) is no NTAG 424 DNA. */
+async function select(transport: Transport): Promise<void> {
+  try {
+    await selectNdefApplication(transport);
+  } catch (err) {
+    if (err instanceof CardError && err.kind === 'unexpectedStatus') throw new NotSecureCardError();
+    throw err;
+  }
+}
+
 async function authenticate(transport: Transport, keyNo: number, key: Buffer): Promise<Session> {
   // A failed authentication ends the card's session; a new SELECT starts every attempt from a known state.
-  await selectNdefApplication(transport);
+  await select(transport);
   return authenticateEV2First(transport, keyNo, key);
 }
 
@@ -124,12 +134,7 @@ export interface CardKeyState {
 /** Which keys the card holds now (SELECT refused → NotSecureCardError). */
 export async function probeCard(channel: CardChannel, keys: CardKeys): Promise<CardKeyState> {
   const transport = transportOf(channel);
-  try {
-    await selectNdefApplication(transport);
-  } catch (err) {
-    if (err instanceof CardError && err.kind === 'unexpectedStatus') throw new NotSecureCardError();
-    throw err;
-  }
+  await select(transport);
   const master = await probeKey(transport, MASTER_KEY_NO, keys.master);
   const auth = await probeKey(transport, AUTH_KEY_NO, keys.auth);
   return { master, auth };
