@@ -429,3 +429,34 @@ t.test('a PUK and a secure master card: each recovery works while the other is s
   const withSavedPuk = await cli(env, ['puk', 'reset', '--stdin'], `${PUK}\nMeadow-Copper-58-Tidy\n`);
   t.equal(withSavedPuk.code, 0, `the saved PUK value works (${withSavedPuk.stderr})`);
 });
+
+t.test('a state from before secure cards: its card master key is made once at start; its cards are UID-only', async (t) => {
+  const env = await makeEnv((dir) => ({ rfid: { maxRetryMs: 200 }, webUi: { styleFile: join(dir, 'WebUIStyle_web') } }));
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const store = new GenerationStore(env.stateDir, stateSchema);
+  await store.load();
+  await store.update((current) => {
+    const old = structuredClone(requireProvisioned(current)) as Record<string, unknown>;
+    delete old.cardMasterKey;
+    delete old.pendingEnrolment;
+    // A record as older versions wrote it: no kind.
+    old.masterCards = [{ id: 'a1b2c3d4', uidHmac: 'ab'.repeat(32), enrolledAt: '2026-01-01T00:00:00.000Z', reader: 'Old Reader' }];
+    return old as State;
+  });
+  t.equal((await stateOf(env)).cardMasterKey, undefined);
+  const daemon = await startDaemon(env, { PCSCLITE_CSOCK_NAME: join(env.dir, 'no-pcscd.sock') });
+  t.teardown(() => daemon.stop());
+  const key = (await stateOf(env)).cardMasterKey;
+  t.match(key, /^[0-9a-f]{32}$/, 'made and written at start');
+  t.same((await status(env)).rfid.masterCards, [{ id: 'a1b2c3d4', kind: 'uidOnly' }], 'an old record is a UID-only card');
+  const human = await cli(env, ['status']);
+  t.match(human.stdout, /1 master card.*1 UID-only: copyable/);
+  const audit = JSON.parse((await cli(env, ['audit', '--json'])).stdout) as { findings: Array<{ id: string; severity: string }> };
+  t.match(audit.findings.find((f) => f.id === 'master-card-uid-only.a1b2c3d4'), { severity: 'high' }, 'allow is the default for existing state');
+  await daemon.stop();
+  const again = await startDaemon(env, { PCSCLITE_CSOCK_NAME: join(env.dir, 'no-pcscd.sock') });
+  t.teardown(() => again.stop());
+  t.equal((await stateOf(env)).cardMasterKey, key, 'kept across restarts');
+  t.notOk((await allLogText(env)).includes(key ?? 'none'), 'never logged');
+});
