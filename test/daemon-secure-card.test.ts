@@ -191,6 +191,22 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   await afterMute.remove();
   await removedFrom(env);
 
+  // The real card swiped off in the middle of its authentication: no clone attempt, and the next tap works.
+  await setManufacturerPassword(env);
+  const attempts = (await securityEvents(env, 'TamperDetectionActivated')).length;
+  for (const apdu of [3, 5]) {
+    const swiped = await ntag(s, cardState, { faults: [`exit-after=${apdu}`] })();
+    await removedFrom(env);
+    await swiped.remove();
+  }
+  await sleep(1500);
+  t.equal((await securityEvents(env, 'TamperDetectionActivated')).length, attempts, 'a pulled genuine card is no clone attempt');
+  t.equal((await status(env)).roles.manufacturer.isDefault, false, 'and resets nothing');
+  const afterSwipe = await ntag(s, cardState)();
+  await waitFor(env, 'tap after the swipes', (x) => x.roles.manufacturer.isDefault);
+  await afterSwipe.remove();
+  await removedFrom(env);
+
   // Enrolment refusals: a card personalised elsewhere, a plain card without --uid-only, two different cards.
   await setManufacturerPassword(env);
   const foreign = join(s.dir, 'foreign.json');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { holdView, IDLE, step, type CardInput, type HoldDecision, type HoldRules, type HoldState } from '../../../policy/master-card-hold.js';
 import type { ReaderEvent, ReaderWatch } from '../../../rfid/reader-watch.js';
@@ -19,6 +20,13 @@ const PROGRESS_EVERY_MS = 10_000;
 /** Clone attempts kept in memory for `audit` (the security log keeps every one). */
 const MAX_CLONE_ATTEMPTS = 100;
 const RECENT_CLONE_MS = 24 * 3600 * 1000;
+/**
+ * A genuine card swiped off mid-authentication looks like a card that stopped answering; pcscd
+ * reports the removal within about half a second. A failure of that kind counts as a clone attempt
+ * only if the card is still there after this long.
+ */
+const PULL_SETTLE_MS = 1000;
+const PULL_LIKE = new Set(['truncatedAnswer', 'timeout', 'unexpected']);
 
 export interface CardRecoveryDeps {
   rfid: Config['rfid'];
@@ -319,7 +327,7 @@ export class CardRecovery {
   }
 
   /** What an ordinary placement is for the hold rules: a master card (and whether its hold counts), or none. */
-  async #recognise(card: Presented): Promise<{ cardId: string | null; mayHold: boolean }> {
+  async #recognise(card: Presented, placement: number): Promise<{ cardId: string | null; mayHold: boolean }> {
     const none = { cardId: null, mayHold: false };
     if (this.deps.masterCards.isPending(card.uid)) {
       await this.#undoPending(card);
@@ -341,11 +349,19 @@ export class CardRecovery {
     } catch (err) {
       const detail = failureKind(err);
       // A card pulled during the exchange is no attempt; anything else is a card that could not prove the key.
-      if (detail !== 'cardRemoved') this.#cloneAttempt(known.id, card.reader, detail);
+      const pulled = detail === 'cardRemoved' || (PULL_LIKE.has(detail) && (await this.#leaves(card.reader, placement, PULL_SETTLE_MS)));
+      if (!pulled) this.#cloneAttempt(known.id, card.reader, detail);
       return none;
     } finally {
       known.authKey.fill(0);
     }
+  }
+
+  /** Whether the placement ends (the card is reported removed) within `ms`. */
+  async #leaves(reader: string, placement: number, ms: number): Promise<boolean> {
+    const deadline = this.deps.now() + ms;
+    while (this.#placements.get(reader) === placement && this.deps.now() < deadline) await sleep(50);
+    return this.#placements.get(reader) !== placement;
   }
 
   #cloneAttempt(cardId: string, reader: string, detail: string): void {
@@ -400,7 +416,7 @@ export class CardRecovery {
           return;
         }
         // Only a master card is named; other cards belong to the charging logic and are not logged.
-        void this.#recognise(card).then(({ cardId, mayHold }) => {
+        void this.#recognise(card, placement).then(({ cardId, mayHold }) => {
           if (this.#placements.get(event.reader) !== placement) return;
           this.#cards.set(event.reader, cardId);
           this.#feed({ type: 'present', reader: event.reader, cardId, mayHold, at: this.deps.now() });
