@@ -475,4 +475,10 @@ t.test('a state from before secure cards: its card master key is made once at st
   t.teardown(() => again.stop());
   t.equal((await stateOf(env)).cardMasterKey, key, 'kept across restarts');
   t.notOk((await allLogText(env)).includes(key ?? 'none'), 'never logged');
+  await again.stop();
+  const defaults = join(env.dir, 'defaults.json');
+  const reprovisioned = await cli(null, ['provision', '--config', env.configPath, '--defaults', defaults, '--force']);
+  t.equal(reprovisioned.code, 0, reprovisioned.stderr);
+  t.equal((await stateOf(env)).cardMasterKey, key, 'provision --force keeps it: cards personalised with it stay recoverable');
+  t.same((await stateOf(env)).masterCards, [], 'while every record is gone');
 });
