@@ -203,8 +203,10 @@ export class CardRecovery {
         enrolment?.reject(new RefusedError(`${what} within ${timeoutSeconds} s on ${reader}; nothing enrolled`));
       }, timeoutSeconds * 1000);
       const aborted = (): void => {
-        if (this.#enrolment?.busy) return; // the card's keys are being changed: finish, so the record is written
-        this.#enrolment?.reject(new StateError('the client went away; nothing enrolled'));
+        const enrolment = this.#enrolment;
+        // The card's keys are being changed: finish, so that the record is written; then end.
+        if (enrolment?.busy) enrolment.expired = true;
+        else enrolment?.reject(new StateError('the client went away; nothing enrolled'));
       };
       signal.addEventListener('abort', aborted);
       this.#enrolment = {
@@ -329,12 +331,11 @@ export class CardRecovery {
   /** What an ordinary placement is for the hold rules: a master card (and whether its hold counts), or none. */
   async #recognise(card: Presented, placement: number): Promise<{ cardId: string | null; mayHold: boolean }> {
     const none = { cardId: null, mayHold: false };
-    if (this.deps.masterCards.isPending(card.uid)) {
-      await this.#undoPending(card);
+    const known = this.deps.masterCards.identify(card.uid);
+    if (known === null) {
+      if (this.deps.masterCards.isPending(card.uid)) await this.#undoPending(card);
       return none;
     }
-    const known = this.deps.masterCards.identify(card.uid);
-    if (known === null) return none;
     if (known.kind === 'uidOnly') {
       const rule = this.deps.rfid.uidOnlyMasterCards;
       if (rule === 'refuse') {
@@ -345,6 +346,8 @@ export class CardRecovery {
     }
     try {
       await verifySecureCard(card.channel, known.authKey, card.uid);
+      // Recorded, yet still marked pending (its record was written by another path): the record wins.
+      if (this.deps.masterCards.isPending(card.uid)) await this.deps.masterCards.clearPending();
       return { cardId: known.id, mayHold: true };
     } catch (err) {
       const detail = failureKind(err);
