@@ -191,6 +191,13 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   await afterMute.remove();
   await removedFrom(env);
 
+  // A slow card (150 ms per answer, under rfid.apduTimeoutMs): each APDU has its own deadline, so it is recognised.
+  await setManufacturerPassword(env);
+  const slow = await ntag(s, cardState, { faults: ['slow=150'] })();
+  await waitFor(env, 'tap with a slow card', (x) => x.roles.manufacturer.isDefault);
+  await slow.remove();
+  await removedFrom(env);
+
   // The real card swiped off in the middle of its authentication: no clone attempt, and the next tap works.
   await setManufacturerPassword(env);
   const attempts = (await securityEvents(env, 'TamperDetectionActivated')).length;
@@ -363,6 +370,9 @@ t.test('a power cut during an enrolment: the pending record is kept across the r
   await waitFor(env, 'undone after the restart', (x) => x.rfid.pendingEnrolment === null);
   t.same((await cardFile(cut)).keys, [Z, Z, Z, Z, Z]);
   await back.remove();
+  const all = ((await call(env.socket, 'events', { limit: 10_000 })) as { events: Array<Record<string, unknown>> }).events;
+  t.match(all.filter((e) => e.change === 'masterCardEnrolmentUndone'), [{ event: 'ReconfigurationOfSecurityParameters', reader: READER }]);
+  t.same(await nonConforming('event.schema.json', all), [], 'every event conforms to schemas/event.schema.json');
 });
 
 t.test('UID-only master cards: allow, tapOnly, refuse; audit names each with the command that replaces it', async (t) => {
