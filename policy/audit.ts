@@ -36,6 +36,12 @@ export interface AuditFacts {
   masterCards: number;
   /** The card readers cannot be used (no PC/SC binding): why, and the command that enables them; null otherwise. */
   rfidUnavailable: null | { reason: string; enableCommand: string | null };
+  /** The master cards known by UID alone (copyable), and what rfid.uidOnlyMasterCards lets them do. Absent: none. */
+  uidOnlyMasterCards?: { ids: readonly string[]; rule: 'allow' | 'tapOnly' | 'refuse' };
+  /** Cards that showed a secure master card's UID but failed its authentication, recently. */
+  cloneAttempts?: null | { count: number; lastReader: string; lastAt: string };
+  /** A secure card's enrolment that was cut off, until that card is presented again. */
+  pendingEnrolment?: null | { reader: string; startedAt: string };
   tapResetsRoles: readonly Role[];
   logPasswordSet: boolean;
   webUi: WebUiMode;
@@ -133,7 +139,10 @@ export function audit(facts: AuditFacts): Finding[] {
       provision: 'EN 303 645 5.1-4',
     });
   }
-  if (!facts.puk.set && facts.masterCards === 0) {
+  const uidOnly = facts.uidOnlyMasterCards ?? { ids: [], rule: 'allow' as const };
+  // Refused UID-only cards recover nothing.
+  const usableMasterCards = facts.masterCards - (uidOnly.rule === 'refuse' ? uidOnly.ids.length : 0);
+  if (!facts.puk.set && usableMasterCards === 0) {
     add({
       id: 'no-recovery-path',
       severity: 'medium',
@@ -151,6 +160,53 @@ export function audit(facts: AuditFacts): Finding[] {
       meaning: 'its tries are used up (someone guessed); the operator has no PUK recovery until it is set again',
       fix: 'ccguard puk set',
       provision: 'EN 303 645 5.1-5',
+    });
+  }
+  if (facts.cloneAttempts) {
+    const c = facts.cloneAttempts;
+    add({
+      id: 'master-card-clone-attempts',
+      severity: 'high',
+      title: `${c.count} card${c.count === 1 ? '' : 's'} showed a secure master card's UID but could not prove its key`,
+      meaning: `a copy of a master card's UID (a clone, an emulator) was presented, last on ${c.lastReader} at ${c.lastAt}; it reset nothing. Someone is trying to take over the station`,
+      fix: 'check who had access to the station and to its master cards ("ccguard events" lists each TamperDetectionActivated); the finding clears 24 h after the last attempt or at a restart',
+      provision: 'EN 303 645 5.7-1',
+    });
+  }
+  for (const id of uidOnly.ids) {
+    const replace = `ccguard master-card enroll --reader READER   (an NTAG 424 DNA), then: ccguard master-card remove ${id}`;
+    if (uidOnly.rule === 'refuse') {
+      add({
+        id: `master-card-uid-only.${id}`,
+        severity: 'info',
+        title: `master card ${id} is known by its UID alone and is ignored`,
+        meaning: 'rfid.uidOnlyMasterCards is "refuse": the card does nothing, its record is left over',
+        fix: `ccguard master-card remove ${id}`,
+        provision: null,
+      });
+      continue;
+    }
+    const restores = uidOnly.rule === 'allow';
+    add({
+      id: `master-card-uid-only.${id}`,
+      severity: restores ? 'high' : 'medium',
+      title: `master card ${id} is known by its UID alone: it can be copied`,
+      meaning:
+        'its UID is sent in clear to any reader nearby and fits on a "magic" card or a phone; a copy ' +
+        (restores ? 'resets every password and, held, restores the manufacturer defaults' : 'resets the passwords (rfid.uidOnlyMasterCards "tapOnly": its hold restores nothing)'),
+      fix: replace,
+      provision: 'EN 303 645 5.4-1',
+    });
+  }
+  if (facts.pendingEnrolment) {
+    const p = facts.pendingEnrolment;
+    add({
+      id: 'master-card-enrolment-pending',
+      severity: 'info',
+      title: `a secure master card's enrolment on ${p.reader} was cut off (${p.startedAt})`,
+      meaning: 'the card was pulled or power was lost while its keys were changed; presenting it again finishes the enrolment (during "master-card enroll") or puts its factory keys back',
+      fix: `present that card on any reader, or: ccguard master-card enroll --reader "${p.reader}"`,
+      provision: null,
     });
   }
   if (facts.masterCards > 0 && facts.tapResetsRoles.includes('manufacturer')) {

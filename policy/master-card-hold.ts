@@ -14,8 +14,12 @@ export interface HoldRules {
 }
 
 export type CardInput =
-  /** A card was placed on `reader`; `cardId` is its master-card id, or null for any other card. */
-  | { type: 'present'; reader: string; cardId: string | null; at: number }
+  /**
+   * A card was placed on `reader`; `cardId` is its master-card id, or null for any other card.
+   * `mayHold` false: the card's tap counts but its hold never restores defaults (a copyable
+   * UID-only card under `rfid.uidOnlyMasterCards: tapOnly`). Absent: true.
+   */
+  | { type: 'present'; reader: string; cardId: string | null; mayHold?: boolean; at: number }
   | { type: 'removed'; reader: string; at: number }
   /** Time passed (the agent's timer for `nextDeadline`). */
   | { type: 'tick'; at: number };
@@ -65,12 +69,12 @@ export function step(state: HoldState, input: CardInput, rules: HoldRules): Step
         if (hold.dropoutAt !== null) hold = advance({ ...hold, dropoutAt: null }, input.at, rules, decisions);
       } else {
         if (!hold.done) decisions.push(cancel(hold, 'otherCard', input.at));
-        hold = input.cardId === null ? null : begin(input.cardId, input.reader, input.at, rules, decisions);
+        hold = input.cardId === null ? null : begin(input.cardId, input.reader, input.at, input.mayHold ?? true, rules, decisions);
       }
     } else if (input.cardId !== null) {
       // Cards on other readers belong to the charging logic unless they are master cards.
       if (hold !== null && !hold.done) decisions.push(cancel(hold, 'otherMasterCard', input.at));
-      hold = begin(input.cardId, input.reader, input.at, rules, decisions);
+      hold = begin(input.cardId, input.reader, input.at, input.mayHold ?? true, rules, decisions);
     }
   } else if (input.type === 'removed' && hold !== null && hold.reader === input.reader && hold.dropoutAt === null) {
     hold = advance({ ...hold, dropoutAt: input.at }, input.at, rules, decisions);
@@ -91,8 +95,10 @@ export function holdView(
   return { cardId: hold.cardId, reader: hold.reader, remainingSeconds: Math.ceil(remainingMs / 1000), cardOnReader: hold.dropoutAt === null };
 }
 
-function begin(cardId: string, reader: string, at: number, rules: HoldRules, decisions: HoldDecision[]): Hold {
+function begin(cardId: string, reader: string, at: number, mayHold: boolean, rules: HoldRules, decisions: HoldDecision[]): Hold {
   decisions.push({ type: 'tap', cardId, reader });
+  // A tap-only card's placement is tracked as one whose hold is already over: it must leave before it counts again.
+  if (!mayHold) return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: true };
   decisions.push({ type: 'holdStarted', cardId, reader, holdSeconds: rules.holdMs / 1000 });
   return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: false };
 }

@@ -1,11 +1,37 @@
 import { fileURLToPath } from 'node:url';
 import type { CardInterface as Card, Devices as DevicesType } from 'smartcard';
+import { CcguardError } from '../agent/common/errors.js';
+
+/**
+ * APDUs to the card of one placement. `transmit` rejects with CardGoneError once that card left the
+ * reader (or another was placed), and with CardNoAnswerError when the card does not answer in time.
+ */
+export interface CardChannel {
+  transmit(apdu: Buffer): Promise<Buffer>;
+}
+
+/** The card this channel was opened for is no longer on the reader. */
+export class CardGoneError extends CcguardError {
+  readonly code = 'refused' as const;
+  constructor(reader: string) {
+    super(`the card left ${reader} (or another was placed) before the exchange ended; present it again`);
+  }
+}
+
+/** The card did not answer an APDU within rfid.apduTimeoutMs. */
+export class CardNoAnswerError extends CcguardError {
+  readonly code = 'refused' as const;
+  constructor(reader: string, ms: number) {
+    super(`the card on ${reader} did not answer within ${ms} ms (mute or slow card, or pulled mid-exchange); present it again`);
+  }
+}
 
 /** What the reader edge reports. It knows cards only by UID, and nothing of master cards. */
 export type ReaderEvent =
   | { type: 'readerAttached'; reader: string }
   | { type: 'readerDetached'; reader: string }
-  | { type: 'cardPresent'; reader: string; uid: Buffer }
+  /** `channel` talks to this placement's card only; `atr` as the reader reported it (empty if none). */
+  | { type: 'cardPresent'; reader: string; uid: Buffer; atr: Buffer; channel: CardChannel }
   /** A card was placed but its UID could not be read (mute card, removed mid-read, no UID support). */
   | { type: 'cardUnreadable'; reader: string; reason: string }
   | { type: 'cardRemoved'; reader: string }
@@ -16,6 +42,8 @@ export type ReaderEvent =
 export interface ReaderWatchOptions {
   /** How long the UID read (GET DATA) may take before the card counts as unreadable. */
   uidTimeoutMs: number;
+  /** How long any other APDU (sent through a CardChannel) may take. */
+  apduTimeoutMs: number;
   /** Backoff between attempts to reach pcscd: from `firstRetryMs`, doubling up to `maxRetryMs`. */
   firstRetryMs: number;
   maxRetryMs: number;
@@ -179,7 +207,11 @@ export class ReaderWatch {
     try {
       // A mute card never answers, and the binding has no timeout of its own.
       const response = await Promise.race([card.transmit(GET_UID), timeout]);
-      event = parseUidResponse(reader, response);
+      const read = parseUidResponse(response);
+      event =
+        'uid' in read
+          ? { type: 'cardPresent', reader, uid: read.uid, atr: Buffer.from(card.atr ?? Buffer.alloc(0)), channel: this.#channel(reader, slot, placement, card) }
+          : { type: 'cardUnreadable', reader, reason: read.unreadable };
     } catch (err) {
       event = { type: 'cardUnreadable', reader, reason: (err as Error).message };
     } finally {
@@ -188,6 +220,32 @@ export class ReaderWatch {
     if (slot.placement !== placement || !slot.cardPresent || this.#slots.get(reader) !== slot) return;
     slot.reported = true;
     this.onEvent(event);
+  }
+
+  /** A channel bound to one placement: after the card left, every transmit is refused unsent. */
+  #channel(reader: string, slot: ReaderSlot, placement: number, card: Card): CardChannel {
+    const ms = this.options.apduTimeoutMs;
+    const current = (): boolean => slot.placement === placement && slot.cardPresent && this.#slots.get(reader) === slot;
+    return {
+      transmit: async (apdu) => {
+        if (!current()) throw new CardGoneError(reader);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(current() ? new CardNoAnswerError(reader, ms) : new CardGoneError(reader)), ms);
+        });
+        try {
+          const answer = await Promise.race([card.transmit(apdu), timeout]);
+          // An answer that arrives after the card was replaced belongs to no exchange of ours.
+          if (!current()) throw new CardGoneError(reader);
+          return answer;
+        } catch (err) {
+          if (!current()) throw new CardGoneError(reader);
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    };
   }
 
   #removeCard(reader: string): void {
@@ -245,11 +303,11 @@ export class ReaderWatch {
 }
 
 /** A GET DATA answer: UID then 90 00; anything else (an empty answer when the card left mid-read) is unreadable. */
-export function parseUidResponse(reader: string, response: Buffer): ReaderEvent {
-  if (response.length < 2) return { type: 'cardUnreadable', reader, reason: 'empty answer to GET DATA (card removed mid-read?)' };
+export function parseUidResponse(response: Buffer): { uid: Buffer } | { unreadable: string } {
+  if (response.length < 2) return { unreadable: 'empty answer to GET DATA (card removed mid-read?)' };
   const sw = response.readUInt16BE(response.length - 2);
   const uid = response.subarray(0, response.length - 2);
-  if (sw !== 0x9000) return { type: 'cardUnreadable', reader, reason: `GET DATA refused with status ${sw.toString(16).padStart(4, '0')}` };
-  if (!UID_LENGTHS.has(uid.length)) return { type: 'cardUnreadable', reader, reason: `UID of ${uid.length} bytes is not a contactless card UID` };
-  return { type: 'cardPresent', reader, uid: Buffer.from(uid) };
+  if (sw !== 0x9000) return { unreadable: `GET DATA refused with status ${sw.toString(16).padStart(4, '0')}` };
+  if (!UID_LENGTHS.has(uid.length)) return { unreadable: `UID of ${uid.length} bytes is not a contactless card UID` };
+  return { uid: Buffer.from(uid) };
 }

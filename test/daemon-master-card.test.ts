@@ -1,6 +1,5 @@
 // The master card end to end: the real daemon, a private pcscd with a vpcd reader, and
 // virtual cards (python3-virtualsmartcard) placed and removed by starting and killing them.
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,8 +10,9 @@ import { methods } from '../agent/wire/protocol.js';
 import { GenerationStore } from '../agent/store/generation-store.js';
 import { requireProvisioned, stateSchema } from '../agent/store/state.js';
 import type { StatusReport } from '../agent/wire/status-report.js';
-import { allLogText, BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
+import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { nonConforming, schemaErrors } from './helpers/json-schema.js';
+import { enrollTwice, type EnrolRun } from './helpers/master-card.js';
 import { PcscPeer } from './helpers/pcsc.js';
 
 /** The manufacturer's password; each reset to the default is followed by a new one (history refuses reuse). */
@@ -59,24 +59,9 @@ async function setManufacturerPassword(env: Env): Promise<void> {
   if (r.code !== 0) throw new Error(`passwd manufacturer: ${r.stderr}`);
 }
 
-/** Runs `master-card enroll` and places the card once the daemon is waiting for it. */
-async function enroll(env: Env, peer: PcscPeer, uid: string): Promise<{ code: number; stdout: string; stderr: string; card: { remove(): Promise<void> } }> {
-  const child = spawn(BIN, ['master-card', 'enroll', '--timeout', '20', '--stdin', '--json'], { env: { ...process.env, CCGUARD_SOCKET: env.socket } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const waiting = new Promise<void>((resolve) =>
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('place the card')) resolve();
-    }),
-  );
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  child.stdin.end(`${MFR}\n`);
-  await Promise.race([waiting, exited]);
-  await waitFor(env, 'the enrolment to wait', (s) => s.rfid.enrolling || child.exitCode !== null);
-  const card = await peer.placeCard(uid);
-  return { code: await exited, stdout, stderr, card };
+/** `master-card enroll --uid-only` on the first reader, the card presented twice. */
+async function enroll(env: Env, peer: PcscPeer, uid: string): Promise<EnrolRun> {
+  return enrollTwice(env, { password: MFR, reader: PcscPeer.READERS[0], uidOnly: true, timeoutSeconds: 20, place: () => peer.placeCard(uid) });
 }
 
 t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restarts', async (t) => {
@@ -110,24 +95,26 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   t.equal(enrolled.code, 0, enrolled.stderr);
   const card = JSON.parse(enrolled.stdout) as { id: string; reader: string };
   t.ok(v.is(methods['masterCard.enroll'].result, card), "master-card enroll --json is the contract's result");
-  t.match(card, { id: /^[0-9a-f]{8}$/, reader: PcscPeer.READERS[0] });
+  t.match(card, { id: /^[0-9a-f]{8}$/, reader: PcscPeer.READERS[0], kind: 'uidOnly' });
   t.equal((await status(env)).masterCards, 1);
   s = await status(env);
   t.equal(s.roles.manufacturer.isDefault, false, 'the enrolled card did not act as a tap');
   const readers = JSON.parse((await cli(env, ['readers', '--json'])).stdout) as { readers: Array<{ name: string; cardPresent: boolean; masterCard: boolean }> };
   t.equal(await schemaErrors('readers.schema.json', readers), null, 'readers --json conforms to schemas/readers.schema.json');
   t.same(readers.readers[0], { name: PcscPeer.READERS[0], cardPresent: true, masterCard: true });
-  await enrolled.card.remove();
+  await enrolled.card?.remove();
   await waitFor(env, 'card removed', (x) => !x.rfid.readers.some((r) => r.cardPresent));
 
   const again = await enroll(env, peer, MASTER_UID);
   t.equal(again.code, 1);
-  t.match(again.stderr, new RegExp(`already enrolled as master card ${card.id}`));
-  await again.card.remove();
+  t.match(again.stderr, new RegExp(`already enrolled as master card ${card.id}`), 'said at the first presentation');
+  t.equal(again.card, null, 'no second presentation was asked for');
+  await waitFor(env, 'card removed', (x) => !x.rfid.readers.some((r) => r.cardPresent));
 
   const list = await cli(env, ['master-card', 'list', '--stdin', '--json'], `${MFR}\n`);
   t.equal(await schemaErrors('master-cards.schema.json', JSON.parse(list.stdout)), null, 'master-card list --json conforms to schemas/master-cards.schema.json');
-  t.same((JSON.parse(list.stdout) as { masterCards: Array<{ id: string }> }).masterCards.map((c) => c.id), [card.id]);
+  t.same((JSON.parse(list.stdout) as { masterCards: Array<{ id: string; kind: string }> }).masterCards.map((c) => [c.id, c.kind]), [[card.id, 'uidOnly']]);
+  t.same((await status(env)).rfid.masterCards, [{ id: card.id, kind: 'uidOnly' }], 'status shows the kind');
 
   // Manufacturer defaults: PUK, the card, strong passwords; then settings drift from them.
   t.equal((await cli(env, ['puk', 'set', '--stdin'], `${MFR}\nK7#pl-Rx9!-4mQz\n`)).code, 0);
@@ -240,9 +227,13 @@ t.test('a restore cut off by a power loss is finished at the next start; enrolme
   t.equal(s.rfid.service, 'down');
 
   await setManufacturerPassword(env);
-  const timedOut = await cli(env, ['master-card', 'enroll', '--timeout', '1', '--stdin'], `${MFR}\n`);
-  t.equal(timedOut.code, 1);
-  t.match(timedOut.stderr, /no card was placed within 1 s \(no reader is attached \(PC\/SC service not running\)\); nothing enrolled/);
+  const noReader = await cli(env, ['master-card', 'enroll', '--timeout', '1', '--stdin'], `${MFR}\n`);
+  t.equal(noReader.code, 1);
+  t.match(noReader.stderr, /no card reader is attached \(PC\/SC service not running\); nothing enrolled/);
+  const named = await cli(env, ['master-card', 'enroll', '--reader', 'Nowhere\u001b[8m', '--timeout', '1', '--stdin'], `${MFR}\n`);
+  t.equal(named.code, 1);
+  t.match(named.stderr, /the reader named is not attached \(none is attached/);
+  t.notOk(named.stderr.includes('Nowhere'), 'the reader name sent is not echoed back');
   const wrong = await cli(env, ['master-card', 'enroll', '--timeout', '1', '--stdin'], 'Not-The-Password-1\n');
   t.equal(wrong.code, 1);
   t.match(wrong.stderr, /wrong password for manufacturer/);
@@ -270,7 +261,7 @@ t.test('rfid.tapResetsRoles: a vendor setting that leaves the manufacturer out o
   t.equal((await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${OPERATOR}\n`)).code, 0);
   const enrolled = await enroll(env, peer, MASTER_UID);
   t.equal(enrolled.code, 0, enrolled.stderr);
-  await enrolled.card.remove();
+  await enrolled.card?.remove();
   await waitFor(env, 'card removed', (x) => !x.rfid.readers.some((r) => r.cardPresent));
   const card = await peer.placeCard(MASTER_UID, { slot: 1 });
   const s = await waitFor(env, 'tap', (x) => x.roles.operator.isDefault);

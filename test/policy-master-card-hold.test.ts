@@ -187,3 +187,39 @@ t.test('property: a restore needs the same card held for holdMs with no gap of a
   );
   t.pass('held long enough, uninterrupted, by the same card');
 });
+
+t.test('mayHold false (a UID-only card under tapOnly): its tap counts, its hold never starts nor completes', async (t) => {
+  const tapOnly = (at: number, cardId: string, reader = R1): CardInput => ({ type: 'present', reader, cardId, mayHold: false, at });
+  const rows: Array<{ name: string; inputs: CardInput[]; until: number; want: string[] }> = [
+    { name: 'left on the reader far past holdMs', inputs: [tapOnly(0, 'U')], until: 1_000_000, want: ['tap'] },
+    { name: 'flicker within the grace: still one placement', inputs: [tapOnly(0, 'U'), removed(5000), tapOnly(5500, 'U')], until: 500_000, want: ['tap'] },
+    { name: 'taken off past the grace and placed again: a second tap', inputs: [tapOnly(0, 'U'), removed(5000), tapOnly(7000, 'U')], until: 500_000, want: ['tap', 'tap'] },
+    { name: 'a duplicate report changes nothing', inputs: [tapOnly(0, 'U'), tapOnly(10, 'U')], until: 500_000, want: ['tap'] },
+    {
+      name: 'placed while a full card holds on another reader: that hold is cancelled, none started',
+      inputs: [present(0, 'A', R2), tapOnly(1000, 'U')],
+      until: 500_000,
+      want: ['tap', 'holdStarted', 'holdCancelled', 'tap'],
+    },
+    {
+      name: 'a full card on another reader afterwards holds as usual',
+      inputs: [tapOnly(0, 'U'), present(1000, 'A', R2)],
+      until: 121_000,
+      want: ['tap', 'tap', 'holdStarted', ...Array(11).fill('holdProgress'), 'holdCompleted'],
+    },
+    {
+      name: 'replaced on the same reader by a full card: that card holds',
+      inputs: [tapOnly(0, 'U'), removed(1000), present(1200, 'A')],
+      until: 121_200,
+      want: ['tap', 'tap', 'holdStarted', ...Array(11).fill('holdProgress'), 'holdCompleted'],
+    },
+  ];
+  for (const row of rows) {
+    const { decisions, state } = run(row.inputs, RULES, row.until);
+    t.same(types(decisions), row.want, row.name);
+    t.equal(holdView(state, row.until, RULES)?.cardId === 'U', false, `${row.name}: status never shows a hold for it`);
+  }
+  // mayHold true is the same as absent.
+  const explicit = run([{ type: 'present', reader: R1, cardId: 'A', mayHold: true, at: 0 }], RULES, 120_000);
+  t.same(types(explicit.decisions), types(run([present(0, 'A')], RULES, 120_000).decisions));
+});

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # unix-dgram always builds); lintian and the ARM cross compilers for the packaging test; OpenSSH
 # (a real sshd on 127.0.0.1) and openssl for the web interface tests; 7-Zip to open exported logs,
 # script(1) for a terminal; pcscd, the vpcd virtual reader, virtual cards and pcsc_scan for the
-# master card tests, and libpcsclite-dev for the smartcard binding that npm ci builds (also for
+# master card tests (the virtual NTAG 424 DNA's AES from pycryptodome, its test client on pyscard
+# and python3-cryptography), and libpcsclite-dev for the smartcard binding that npm ci builds (also for
 # arm64 and armhf, which the cross-built packages link against); systemd-analyze for the unit's checks
 # and strace to record the daemon's system calls against the unit's SystemCallFilter.
 need=()
@@ -19,6 +20,9 @@ for tool in g++:g++ make:make python3:python3 lintian:lintian \
   /usr/sbin/pcscd:pcscd /usr/include/PCSC/winscard.h:libpcsclite-dev \
   /usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd \
   /usr/lib/python3/site-packages/virtualsmartcard:python3-virtualsmartcard pcsc_scan:pcsc-tools \
+  /usr/lib/python3/dist-packages/Cryptodome:python3-pycryptodome \
+  /usr/lib/python3/dist-packages/smartcard:python3-pyscard \
+  /usr/lib/python3/dist-packages/cryptography:python3-cryptography \
   /usr/lib/aarch64-linux-gnu/libpcsclite.so:libpcsclite-dev:arm64 \
   /usr/lib/arm-linux-gnueabihf/libpcsclite.so:libpcsclite-dev:armhf; do
   path=${tool%%:*}

@@ -29,5 +29,5 @@ t.test('the schemas refuse what breaks the contract', async (t) => {
   t.match(await schemaErrors('event.schema.json', { time: 'yesterday', event: 'StartupOfTheDevice' }), /date-time/);
   t.match(await schemaErrors('event.schema.json', { time: '2026-01-01T00:00:00.000Z', event: 'Tampered' }), /allowed values/);
   t.match(await schemaErrors('sync-status.schema.json', { peer: 'a@b:22' }), /required/);
-  t.equal(await schemaErrors('readers.schema.json', { service: 'off', serviceError: null, enableCommand: null, readers: [], hold: null, enrolling: false }), null);
+  t.equal(await schemaErrors('readers.schema.json', { service: 'off', serviceError: null, enableCommand: null, readers: [], hold: null, enrolling: false, enrolmentStep: null, masterCards: [], pendingEnrolment: null, cloneAttempts: null }), null);
 });

@@ -46,14 +46,17 @@ export function formatStatus(raw: unknown, colour: Colour = plain): string {
   }
   rows.push(['password policy', `strong passwords ${onOff(s.policy.enforceStrong)}, forced operator change ${onOff(s.policy.enforcePasswordChange)}`]);
   const puk = s.puk.blocked ? warn('PUK blocked') : s.puk.set ? `PUK set (${s.puk.triesLeft} tries left)` : 'no PUK';
-  const cards = `${s.masterCards} master card${s.masterCards === 1 ? '' : 's'}`;
+  const copyable = s.rfid.masterCards.filter((c) => c.kind === 'uidOnly').length;
+  const cards = `${s.masterCards} master card${s.masterCards === 1 ? '' : 's'}${copyable > 0 ? warn(` (${copyable} UID-only: copyable)`) : ''}`;
   rows.push(['recovery', !s.puk.set && s.masterCards === 0 ? warn(`${puk}, ${cards}`) : `${puk}, ${cards}`]);
   const rfid = s.rfid;
   const readers = rfid.readers.map((r) => `${r.name}${r.cardPresent ? (r.masterCard ? ' (master card on it)' : ' (card on it)') : ''}`);
   rows.push(['card readers', rfid.service === 'up' ? (readers.length > 0 ? readers.join('; ') : 'none attached') : rfid.service === 'off' ? 'not watched (rfid.enabled is false)' : warn(`PC/SC ${rfid.service}${rfid.serviceError ? `: ${rfid.serviceError}` : ''}`)]);
   if (rfid.enableCommand) rows.push(['to enable them', rfid.enableCommand]);
   if (rfid.hold) rows.push(['master card hold', colour('bold', `${rfid.hold.remainingSeconds} s left on ${rfid.hold.reader}${rfid.hold.cardOnReader ? '' : ' (card off the reader)'}`)]);
-  if (rfid.enrolling) rows.push(['enrolment', 'waiting for a card']);
+  if (rfid.enrolling) rows.push(['enrolment', `waiting: ${rfid.enrolmentStep ?? 'placeCard'}`]);
+  if (rfid.pendingEnrolment) rows.push(['enrolment cut off', warn(`on ${rfid.pendingEnrolment.reader} (${rfid.pendingEnrolment.startedAt}): present that card again`)]);
+  if (rfid.cloneAttempts) rows.push(['clone attempts', warn(`${rfid.cloneAttempts.count}, last on ${rfid.cloneAttempts.lastReader} at ${rfid.cloneAttempts.lastAt}`)]);
   rows.push(['log password', s.logPasswordSet ? 'set' : warn('not set')]);
   rows.push(['web interface', s.webUi === '2.0-only' ? s.webUi : warn(s.webUi)]);
   rows.push(['HTTPS', s.https ? 'on' : warn('off')]);

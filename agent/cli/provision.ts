@@ -95,6 +95,10 @@ export async function provision(
     format: 1,
     provisionedAt: now,
     deviceSecret: randomBytes(32).toString('hex'),
+    // Kept across --force: secure master cards personalised with it stay recoverable (their keys can
+    // be derived again and put back); a new one would leave them locked with keys nobody knows.
+    cardMasterKey: loaded.state?.cardMasterKey ?? randomBytes(16).toString('hex'),
+    pendingEnrolment: null,
     roles,
     policy: { ...PROVISIONED_POLICY },
     puk: null,

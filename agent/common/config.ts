@@ -98,6 +98,13 @@ const configSchema = v.strictObject({
       enabled: v.optional(v.boolean(), true),
       /** How long a card may take to answer GET DATA with its UID before it counts as unreadable. */
       uidTimeoutMs: v.optional(int(50, 30_000), 1000),
+      /** How long a card may take to answer any other APDU (secure master card exchanges). */
+      apduTimeoutMs: v.optional(int(50, 30_000), 500),
+      /**
+       * Master cards known by UID alone (copyable): `allow` tap and hold, `tapOnly` (a hold never
+       * restores defaults), `refuse` (they count as no master card).
+       */
+      uidOnlyMasterCards: v.optional(v.picklist(['allow', 'tapOnly', 'refuse']), 'allow'),
       /** Longest wait between attempts to reach pcscd. */
       maxRetryMs: v.optional(int(100, 600_000), 5000),
     }),

@@ -26,13 +26,28 @@ export const pukRecord = v.strictObject({
   setAt: v.string(),
 });
 
-export const masterCardRecord = v.strictObject({
-  id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
-  /** HMAC-SHA256 of the card's UID under the device secret: the UID itself is never stored. */
-  uidHmac: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-  enrolledAt: v.string(),
-  reader: v.string(),
-});
+const aesKeyHex = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
+const uidHmac = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+
+import { MASTER_CARD_KINDS, type MasterCardKind } from '../../policy/master-card-kinds.js';
+export { MASTER_CARD_KINDS, type MasterCardKind };
+
+export const masterCardRecord = v.pipe(
+  v.strictObject({
+    id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
+    /** HMAC-SHA256 of the card's UID under the device secret: the UID itself is never stored. */
+    uidHmac,
+    enrolledAt: v.string(),
+    reader: v.string(),
+    /** `uidOnly`: known by its UID alone (copyable); `ntag424`: proves its AES key 2. Absent in older states. */
+    kind: v.optional(v.picklist(MASTER_CARD_KINDS), 'uidOnly'),
+    /** ntag424: the card's diversified key 2, which recognition authenticates with. */
+    authKey: v.optional(aesKeyHex),
+    /** ntag424: the version its keys were written with. */
+    keyVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+  }),
+  v.check((r) => (r.kind === 'ntag424') === (r.authKey !== undefined), 'an ntag424 master card has an authKey, a uidOnly one has none'),
+);
 
 export const policySettings = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
 const webUiMode = v.picklist(WEB_UI_MODES);
@@ -53,6 +68,16 @@ export const stateSchema = v.strictObject({
   provisionedAt: v.string(),
   /** Per-device secret for keyed hashes (master-card UIDs). */
   deviceSecret: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /**
+   * AES-128 key every secure master card's keys are diversified from (AN10922). Absent in states
+   * written before it existed: the daemon makes one at start. Never logged, never synced.
+   */
+  cardMasterKey: v.optional(aesKeyHex),
+  /**
+   * A secure card whose keys are being changed: written before the first ChangeKey, cleared with the
+   * write of its record (or when its keys were put back to factory values).
+   */
+  pendingEnrolment: v.optional(v.nullable(v.strictObject({ uidHmac, reader: v.string(), startedAt: v.string() })), null),
   roles: v.strictObject(Object.fromEntries(ROLES.map((r) => [r, roleRecord])) as Record<Role, typeof roleRecord>),
   policy: policySettings,
   /** Reset Password PUK; absent in states written before it existed. */

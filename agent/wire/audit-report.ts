@@ -11,7 +11,7 @@ export const findingSchema = v.strictObject({
   id: v.pipe(
     v.string(),
     v.regex(
-      /^(not-provisioned|default-password\.(manufacturer|installer|operator|user)|manufacturer-unchanged|strong-passwords-off|forced-change-off|no-recovery-path|puk-blocked|tap-resets-manufacturer|no-log-password|legacy-web-interface|https-off|slave-out-of-sync|loose-permissions\..+|argon2-below-owasp|state-fallback|rfid-unavailable)$/,
+      /^(not-provisioned|default-password\.(manufacturer|installer|operator|user)|manufacturer-unchanged|strong-passwords-off|forced-change-off|no-recovery-path|puk-blocked|tap-resets-manufacturer|no-log-password|legacy-web-interface|https-off|slave-out-of-sync|loose-permissions\..+|argon2-below-owasp|state-fallback|rfid-unavailable|master-card-clone-attempts|master-card-enrolment-pending|master-card-uid-only\.[0-9a-f]{8})$/,
     ),
     v.description('stable identifier; a role, path or peer may follow a dot'),
   ),

@@ -75,7 +75,14 @@ export const methods = {
     result: v.strictObject({ files: count, logBytes: count, encrypted: v.boolean() }),
   },
   'masterCard.enroll': {
-    params: v.strictObject({ password: secret, timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60) }),
+    params: v.strictObject({
+      password: secret,
+      timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
+      /** The reader to enrol on; may be left out only when exactly one is attached. */
+      reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+      /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
+      uidOnly: v.optional(v.boolean(), false),
+    }),
     result: masterCardListingSchema,
   },
   'masterCard.list': { params: v.strictObject({ password: secret }), result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }) },

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { MASTER_CARD_KINDS } from '../../policy/master-card-kinds.js';
 import { count, masterCardId } from './status-report.js';
 
 /** Result shapes that daemon services return and more than one method or command shows. */
@@ -6,7 +7,13 @@ import { count, masterCardId } from './status-report.js';
 const revision = v.nullable(count);
 const timestamp = v.pipe(v.string(), v.isoTimestamp());
 
-export const masterCardListingSchema = v.strictObject({ id: masterCardId, enrolledAt: timestamp, reader: v.string() });
+export const masterCardListingSchema = v.strictObject({
+  id: masterCardId,
+  enrolledAt: timestamp,
+  reader: v.string(),
+  /** `uidOnly`: known by its UID alone, copyable; `ntag424`: proves its AES key. */
+  kind: v.picklist(MASTER_CARD_KINDS),
+});
 export type MasterCardListing = v.InferOutput<typeof masterCardListingSchema>;
 
 /** A double station master's view of its slave. */

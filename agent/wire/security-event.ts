@@ -19,6 +19,7 @@ export const SECURITY_EVENT_NAMES = [
   'MasterCardHoldStarted',
   'MasterCardHoldProgress',
   'MasterCardHoldCancelled',
+  'TamperDetectionActivated',
   'AttemptedReplayAttacks',
   'SyncPeerRejected',
 ] as const;

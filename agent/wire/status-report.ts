@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { MASTER_CARD_KINDS } from '../../policy/master-card-kinds.js';
 import { ROLES, type Role } from '../../policy/roles.js';
 import { WEB_UI_MODES } from '../../policy/web-ui.js';
 
@@ -49,8 +50,16 @@ export const rfidStatusSchema = v.strictObject({
   ),
   readers: v.array(readerStatusSchema),
   hold: v.nullable(v.strictObject({ remainingSeconds: count, reader: v.string(), cardId: masterCardId, cardOnReader: v.boolean() })),
-  /** A `master-card enroll` is waiting for the next card. */
+  /** A `master-card enroll` is waiting for a card. */
   enrolling: v.boolean(),
+  /** Where it is: waiting for the first presentation, for the card's removal, for the second, or writing the card. */
+  enrolmentStep: v.nullable(v.picklist(['placeCard', 'removeCard', 'placeCardAgain', 'personalising'])),
+  /** Each enrolled master card's id and kind (`uidOnly` cards can be copied). */
+  masterCards: v.array(v.strictObject({ id: masterCardId, kind: v.picklist(MASTER_CARD_KINDS) })),
+  /** A secure card's enrolment was cut off (card pulled, power cut): kept until that card is presented again. */
+  pendingEnrolment: v.nullable(v.strictObject({ reader: v.string(), startedAt: v.string() })),
+  /** Cards that showed an enrolled secure card's UID but failed its authentication, in the last 24 h (since start). */
+  cloneAttempts: v.nullable(v.strictObject({ count, lastReader: v.string(), lastAt: v.string() })),
 });
 export type RfidStatus = v.InferOutput<typeof rfidStatusSchema>;
 

@@ -23,9 +23,40 @@ export function requirePcscPeer(): void {
   if (missing.length > 0) throw new Error(`the PC/SC test peer needs Debian packages: apt-get install ${missing.join(' ')}`);
 }
 
+/** Fails with the packages to install when the virtual NTAG 424 DNA or its test client cannot run. */
+export function requireNtag424Peer(): void {
+  requirePcscPeer();
+  const missing = Object.entries(NTAG424_MODULES)
+    .filter(([, path]) => !existsSync(path))
+    .map(([pkg]) => pkg);
+  if (missing.length > 0) throw new Error(`the virtual NTAG 424 DNA needs Debian packages: apt-get install ${missing.join(' ')}`);
+}
+
+/** Debian package -> the module it installs for /usr/bin/python3. */
+const NTAG424_MODULES = {
+  'python3-pycryptodome': '/usr/lib/python3/dist-packages/Cryptodome',
+  'python3-pyscard': '/usr/lib/python3/dist-packages/smartcard',
+  'python3-cryptography': '/usr/lib/python3/dist-packages/cryptography',
+};
+
 export interface VirtualCard {
   /** Kills the card process: the card leaves the reader. */
   remove(): Promise<void>;
+}
+
+/** Fault modes of the virtual NTAG 424 DNA (see test/fixtures/ntag424_card.py). */
+export type Ntag424Fault = `mute-after=${number}` | `exit-after=${number}` | 'wrong-key' | 'uid-only' | `slow=${number}`;
+
+export interface Ntag424Options {
+  slot?: 0 | 1;
+  /** JSON file with the card's UID and keys. */
+  state: string;
+  /** 7 bytes in hex; needed when the state file does not exist yet. */
+  uid?: string;
+  faults?: Ntag424Fault[];
+  /** Test only: the card's challenge and transaction identifier, to replay AN12196's examples. */
+  fixedRndB?: string;
+  fixedTi?: string;
 }
 
 export class PcscPeer {
@@ -92,7 +123,24 @@ export class PcscPeer {
 
   /** Places a card with this UID on reader `slot` (0 or 1); a mute card never answers an APDU. */
   async placeCard(uidHex: string, options: { slot?: 0 | 1; mute?: boolean } = {}): Promise<VirtualCard> {
-    const args = [join(FIXTURES, 'uid_card.py'), String(this.port + (options.slot ?? 0)), uidHex, ...(options.mute ? ['--mute'] : [])];
+    return this.#startCard([join(FIXTURES, 'uid_card.py'), String(this.port + (options.slot ?? 0)), uidHex, ...(options.mute ? ['--mute'] : [])]);
+  }
+
+  /**
+   * Places a virtual NTAG 424 DNA (test/fixtures/ntag424_card.py) on reader `slot`. Its keys live in
+   * `options.state`: a missing file is a factory-fresh card, the same file is the same card placed again.
+   */
+  async placeNtag424(options: Ntag424Options): Promise<VirtualCard> {
+    requireNtag424Peer();
+    const args = [join(FIXTURES, 'ntag424_card.py'), '--port', String(this.port + (options.slot ?? 0)), '--state', options.state];
+    if (options.uid !== undefined) args.push('--uid', options.uid);
+    for (const fault of options.faults ?? []) args.push('--fault', fault);
+    if (options.fixedRndB !== undefined) args.push('--fixed-rndb', options.fixedRndB);
+    if (options.fixedTi !== undefined) args.push('--fixed-ti', options.fixedTi);
+    return this.#startCard(args);
+  }
+
+  async #startCard(args: string[]): Promise<VirtualCard> {
     const proc = spawn('/usr/bin/python3', args, {
       env: { ...process.env, PYTHONPATH: `${VICC_MODULE}:${join(FIXTURES, 'python')}` },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,12 @@ import { requireProvisioned, type MasterCardRecord, type State } from '../../sto
 import type { ResultOf } from '../../wire/protocol.js';
 import type { MasterCardListing } from '../../wire/results.js';
 
+/** What a placed card's UID matched: the record's id and how the card must prove itself. */
+export type IdentifiedCard = { id: string; kind: 'uidOnly' } | { id: string; kind: 'ntag424'; authKey: Buffer };
+
+/** What an enrolment writes: a UID-only record, or a secure one with its recognition key. */
+export type NewCard = { kind: 'uidOnly' } | { kind: 'ntag424'; authKey: Buffer; keyVersion: number };
+
 /**
  * The enrolled master cards. A card is known only by the HMAC of its UID under the device
  * secret, so neither the state nor a log can give a card's UID away, and matching compares
@@ -29,35 +35,102 @@ export class MasterCards {
   }
 
   list(): MasterCardListing[] {
-    return requireProvisioned(this.deps.store.current).masterCards.map(({ id, enrolledAt, reader }) => ({ id, enrolledAt, reader }));
+    return requireProvisioned(this.deps.store.current).masterCards.map(listing);
   }
 
-  /** The id of the enrolled card with this UID, or null (also while unprovisioned). */
-  identify(uid: Buffer): string | null {
+  /** The enrolled card with this UID, or null (also while unprovisioned). */
+  identify(uid: Buffer): IdentifiedCard | null {
     const state = this.deps.store.current;
     if (!state) return null;
     const own = match(state.masterCards, keyedHash(state.deviceSecret, uid));
     // On a double station's slave, the master's cards are keyed with the master's card key.
     const synced = state.syncReceived ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
-    return own ?? synced;
+    const record = own ?? synced;
+    if (record === null) return null;
+    if (record.kind === 'ntag424' && record.authKey !== undefined) return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.authKey, 'hex') };
+    return { id: record.id, kind: 'uidOnly' };
   }
 
-  async enroll(uid: Buffer, reader: string, origin: string): Promise<MasterCardListing> {
-    const record: MasterCardRecord = { id: '', uidHmac: '', enrolledAt: new Date().toISOString(), reader };
+  /** The keyed hash a record or a pending enrolment holds for this UID. */
+  uidHmac(uid: Buffer): string | null {
+    const state = this.deps.store.current;
+    return state ? keyedHash(state.deviceSecret, uid) : null;
+  }
+
+  /** The card master key (AES-128) secure cards' keys are diversified from; null while unprovisioned. */
+  cardMasterKey(): Buffer | null {
+    const key = this.deps.store.current?.cardMasterKey;
+    return key === undefined ? null : Buffer.from(key, 'hex');
+  }
+
+  /** States written before secure cards existed get their card master key once, at daemon start. */
+  async ensureCardMasterKey(): Promise<void> {
+    if (!this.deps.store.current || this.deps.store.current.cardMasterKey !== undefined) return;
+    await this.deps.store.update((current) => {
+      const state = structuredClone(requireProvisioned(current));
+      state.cardMasterKey ??= randomBytes(16).toString('hex');
+      return state;
+    });
+  }
+
+  /** The secure card whose keys are being changed, if this UID is it. */
+  isPending(uid: Buffer): boolean {
+    const state = this.deps.store.current;
+    if (!state?.pendingEnrolment) return false;
+    return timingSafeEqual(Buffer.from(state.pendingEnrolment.uidHmac, 'hex'), Buffer.from(keyedHash(state.deviceSecret, uid), 'hex'));
+  }
+
+  get pending(): { reader: string; startedAt: string } | null {
+    const p = this.deps.store.current?.pendingEnrolment;
+    return p ? { reader: p.reader, startedAt: p.startedAt } : null;
+  }
+
+  /** Written durably before the first ChangeKey of a card. */
+  async setPending(uid: Buffer, reader: string): Promise<void> {
+    await this.deps.store.update((current) => {
+      const state = structuredClone(requireProvisioned(current));
+      state.pendingEnrolment = { uidHmac: keyedHash(state.deviceSecret, uid), reader, startedAt: new Date().toISOString() };
+      return state;
+    });
+  }
+
+  /** The card's keys are back on factory values: nothing is pending any more. */
+  async clearPending(): Promise<void> {
+    await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), pendingEnrolment: null }));
+  }
+
+  /** Refuses a card already enrolled, with its id. */
+  refuseKnown(uid: Buffer): void {
+    const state = requireProvisioned(this.deps.store.current);
+    const existing = match(state.masterCards, keyedHash(state.deviceSecret, uid));
+    if (existing !== null) throw new RefusedError(`this card is already enrolled as master card ${existing.id}; nothing changed`);
+  }
+
+  /** Records the card and clears a pending enrolment in one state write. */
+  async enroll(uid: Buffer, reader: string, card: NewCard, origin: string): Promise<MasterCardListing> {
+    const record: MasterCardRecord = {
+      id: '',
+      uidHmac: '',
+      enrolledAt: new Date().toISOString(),
+      reader,
+      kind: card.kind,
+      ...(card.kind === 'ntag424' ? { authKey: card.authKey.toString('hex'), keyVersion: card.keyVersion } : {}),
+    };
     await this.deps.store.update((current) => {
       const state = structuredClone(requireProvisioned(current));
       const uidHmac = keyedHash(state.deviceSecret, uid);
       const existing = match(state.masterCards, uidHmac);
-      if (existing !== null) throw new RefusedError(`this card is already enrolled as master card ${existing}; nothing changed`);
+      if (existing !== null) throw new RefusedError(`this card is already enrolled as master card ${existing.id}; nothing changed`);
       let id: string;
       do id = randomBytes(4).toString('hex');
       while (state.masterCards.some((c) => c.id === id));
       Object.assign(record, { id, uidHmac });
       state.masterCards.push(record);
+      state.pendingEnrolment = null;
       return state;
     });
-    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolled', cardId: record.id, reader, by: 'manufacturer', origin });
-    return { id: record.id, enrolledAt: record.enrolledAt, reader };
+    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolled', cardId: record.id, kind: card.kind, reader, by: 'manufacturer', origin });
+    return listing(record);
   }
 
   async remove(manufacturerPassword: Secret, id: string, origin: string): Promise<ResultOf<'masterCard.remove'>> {
@@ -77,16 +150,20 @@ export class MasterCards {
   }
 }
 
+function listing({ id, enrolledAt, reader, kind }: MasterCardRecord): MasterCardListing {
+  return { id, enrolledAt, reader, kind };
+}
+
 function keyedHash(deviceSecret: string, uid: Buffer): string {
   return createHmac('sha256', Buffer.from(deviceSecret, 'hex')).update(uid).digest('hex');
 }
 
 /** Compares against every record, without stopping at a match, in constant time per record. */
-function match(records: readonly MasterCardRecord[], uidHmac: string): string | null {
+function match(records: readonly MasterCardRecord[], uidHmac: string): MasterCardRecord | null {
   const wanted = Buffer.from(uidHmac, 'hex');
-  let found: string | null = null;
+  let found: MasterCardRecord | null = null;
   for (const record of records) {
-    if (timingSafeEqual(Buffer.from(record.uidHmac, 'hex'), wanted) && found === null) found = record.id;
+    if (timingSafeEqual(Buffer.from(record.uidHmac, 'hex'), wanted) && found === null) found = record;
   }
   return found;
 }
