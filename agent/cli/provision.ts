@@ -109,6 +109,8 @@ export async function provision(
     syncReceived: null,
     pendingRestore: null,
     fallback: null,
+    syncPeerSealingKey: null,
+    syncSealingKeyPair: null,
   };
   await store.update(() => state);
   return { stateDir: config.stateDir, generation: store.generation, generated: options.defaults ? null : passwords };

@@ -115,6 +115,10 @@ export const stateSchema = v.strictObject({
     ),
     null,
   ),
+  /** On a double station's master: the slave's X25519 key that secure cards' keys are sealed to. */
+  syncPeerSealingKey: v.optional(v.nullable(v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{43}=$/))), null),
+  /** On its slave: its own X25519 key pair (base64), for the card keys the master seals to it. */
+  syncSealingKeyPair: v.optional(v.nullable(v.strictObject({ publicKey: v.string(), privateKey: v.string() })), null),
   pendingRestore: v.optional(
     v.nullable(v.strictObject({ logPassword: v.nullable(v.string()), webUi: webUiMode, https: v.boolean(), reason: v.string() })),
     null,

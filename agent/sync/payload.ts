@@ -2,11 +2,26 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { PUK_TRIES } from '../../policy/puk.js';
 import { ROLES, type Role } from '../../policy/roles.js';
-import { masterCardRecord, pukRecord, policySettings, roleRecord, type State } from '../store/state.js';
+import { MASTER_CARD_KINDS } from '../../policy/master-card-kinds.js';
+import { pukRecord, policySettings, roleRecord, type MasterCardRecord, type State } from '../store/state.js';
+import { seal } from './card-key-seal.js';
 
 const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 /** A role's record without what stays local (its failure count). */
 const credential = v.omit(roleRecord, ['failures']);
+/**
+ * A master card as the slave gets it: a secure card's key never in clear, only sealed to the
+ * slave's own X25519 key (learned from its answer to an earlier push); until then it is left out.
+ */
+const syncedMasterCard = v.strictObject({
+  id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
+  uidHmac: hex64,
+  enrolledAt: v.string(),
+  reader: v.string(),
+  kind: v.optional(v.picklist(MASTER_CARD_KINDS), 'uidOnly'),
+  keyVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+  authKeySealed: v.optional(v.pipe(v.string(), v.maxLength(256))),
+});
 
 /**
  * What a double station's master sends its slave: everything the vendor's guide says must be
@@ -19,15 +34,23 @@ export const syncPayloadSchema = v.strictObject({
   policy: policySettings,
   /** The PUK without its tries, which stay local. */
   puk: v.nullable(v.pick(pukRecord, ['hash', 'setAt'])),
-  masterCards: v.array(masterCardRecord),
+  masterCards: v.pipe(v.array(syncedMasterCard), v.maxLength(64)),
   /** The master's key for master-card UID HMACs, so the slave matches the same cards on its own readers. */
   cardKey: hex64,
 });
 
 export type SyncPayload = v.InferOutput<typeof syncPayloadSchema>;
 type SyncContent = Omit<SyncPayload, 'kind' | 'revision'>;
+type SyncedMasterCard = SyncPayload['masterCards'][number];
 
-/** The synced part of the master's state. */
+/** A card's record for the slave: its key sealed to `sealTo` when known, else left out. */
+function forSlave(card: MasterCardRecord, sealTo: string | null): SyncedMasterCard {
+  const { authKey, ...rest } = card;
+  if (authKey === undefined || sealTo === null) return rest;
+  return { ...rest, authKeySealed: seal(Buffer.from(authKey, 'hex'), sealTo, card.id) };
+}
+
+/** The synced part of the master's state, as the payload carries it (secure cards' keys sealed). */
 export function syncContent(state: State): SyncContent {
   return {
     roles: Object.fromEntries(
@@ -38,24 +61,38 @@ export function syncContent(state: State): SyncContent {
     ) as SyncContent['roles'],
     policy: { ...state.policy },
     puk: state.puk === null ? null : { hash: state.puk.hash, setAt: state.puk.setAt },
-    masterCards: state.masterCards.map((c) => ({ ...c })),
+    masterCards: state.masterCards.map((c) => forSlave(c, state.syncPeerSealingKey ?? null)),
     cardKey: state.deviceSecret,
   };
 }
 
-/** A digest of the synced content: a new revision is made only when it changes. */
-export function contentDigest(content: SyncContent): string {
+/**
+ * A digest of what the slave must hold: a new revision is made only when it changes. Taken over
+ * the records as stored (sealing is fresh each time) and the key they are sealed to.
+ */
+export function contentDigest(state: State): string {
+  // The key sealed to matters only when there is a card key to seal: learning it makes no revision otherwise.
+  const sealedTo = state.masterCards.some((c) => c.authKey !== undefined) ? (state.syncPeerSealingKey ?? null) : null;
+  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, sealedTo };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
-/** The slave's state with a newer payload applied; failure counts and PUK tries stay local. */
-export function applySyncPayload(state: State, payload: SyncPayload, at: string): State {
+/**
+ * The slave's state with a newer payload applied; failure counts and PUK tries stay local. A
+ * secure card whose sealed key does not open here (`openKey` gives null) is left out: a card the
+ * slave cannot check is no master card for it.
+ */
+export function applySyncPayload(state: State, payload: SyncPayload, at: string, openKey: (sealed: string, cardId: string) => Buffer | null): State {
   const next = structuredClone(state);
   for (const role of ROLES) next.roles[role] = { ...payload.roles[role], failures: next.roles[role].failures };
   next.policy = { ...payload.policy };
   if (payload.puk === null) next.puk = null;
   else if (next.puk?.hash !== payload.puk.hash) next.puk = { ...payload.puk, triesLeft: PUK_TRIES, blocked: false };
-  next.masterCards = payload.masterCards.map((c) => ({ ...c }));
+  next.masterCards = payload.masterCards.flatMap(({ authKeySealed, ...card }): MasterCardRecord[] => {
+    if (card.kind !== 'ntag424') return [card];
+    const key = authKeySealed === undefined ? null : openKey(authKeySealed, card.id);
+    return key === null || key.length !== 16 ? [] : [{ ...card, authKey: key.toString('hex') }];
+  });
   next.syncReceived = { revision: payload.revision, at, cardKey: payload.cardKey };
   return next;
 }

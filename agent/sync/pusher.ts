@@ -81,7 +81,7 @@ export class SyncPusher {
 
   /** After every durable change: a new revision when the synced content changed, then a push. */
   #changed(state: State): void {
-    const digest = contentDigest(syncContent(state));
+    const digest = contentDigest(state);
     if (state.syncRevision?.sha256 !== digest) {
       // Its own commit comes back here with the digest equal, and pushes.
       void this.deps.store
@@ -130,7 +130,12 @@ export class SyncPusher {
     }
     this.#inFlight = false;
     if (result.ok) {
-      const reply = result.reply as { revision?: number; applied?: boolean };
+      const reply = result.reply as { revision?: number; applied?: boolean; sealingKey?: unknown };
+      // The slave's key for sealing card keys: authentic, as it came over the pinned SSH channel.
+      if (typeof reply.sealingKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(reply.sealingKey) && reply.sealingKey !== state.syncPeerSealingKey) {
+        const sealingKey = reply.sealingKey;
+        await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), syncPeerSealingKey: sealingKey }));
+      }
       const acked = typeof reply.revision === 'number' ? reply.revision : revision;
       if (acked > revision) {
         // The slave is ahead (this master's state came back from a backup): continue above its revision.

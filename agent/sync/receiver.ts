@@ -6,6 +6,7 @@ import type { SecurityLog } from '../logs/logging.js';
 import { requireProvisioned, type State } from '../store/state.js';
 import { ed25519PublicKey, openEnvelope, type SyncEnvelope } from './envelope.js';
 import { applySyncPayload } from './payload.js';
+import { newSealingKeyPair, open } from './card-key-seal.js';
 import type { ResultOf } from '../wire/protocol.js';
 
 /** Thrown inside a store update to leave the state as it is. */
@@ -43,15 +44,30 @@ export class SyncReceiver {
         const state = requireProvisioned(current);
         const have = state.syncReceived?.revision ?? 0;
         if (payload.revision <= have) throw new NotNewer(have);
-        return applySyncPayload(state, payload, new Date().toISOString());
+        const keyPair = state.syncSealingKeyPair ?? newSealingKeyPair();
+        const openKey = (sealed: string, cardId: string): Buffer | null => {
+          try {
+            return open(sealed, keyPair, cardId);
+          } catch {
+            this.deps.log.warn({ cardId }, 'a secure master card from the master does not open with this slave\'s key; it is left out until the master seals it anew');
+            return null;
+          }
+        };
+        return { ...applySyncPayload(state, payload, new Date().toISOString(), openKey), syncSealingKeyPair: keyPair };
       });
     } catch (err) {
       if (!(err instanceof NotNewer)) throw err;
       // A retry repeats the newest revision; anything older is a replay.
       if (payload.revision < err.have) this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', origin, revision: payload.revision, have: err.have });
-      return { applied: false, revision: err.have };
+      return { applied: false, revision: err.have, ...this.#sealingKey() };
     }
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master', origin });
-    return { applied: true, revision: payload.revision };
+    return { applied: true, revision: payload.revision, ...this.#sealingKey() };
+  }
+
+  /** The slave's public sealing key, for the master to seal secure cards' keys to. */
+  #sealingKey(): { sealingKey?: string } {
+    const pair = this.deps.store.current?.syncSealingKeyPair;
+    return pair ? { sealingKey: pair.publicKey } : {};
   }
 }

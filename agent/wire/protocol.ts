@@ -95,7 +95,11 @@ export const methods = {
   audit: { params: none, result: auditReportSchema },
   'audit.acknowledgeFallback': { params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
   'sync.status': { params: none, result: syncStatusSchema },
-  'sync.apply': { params: v.strictObject({ envelope: syncEnvelopeSchema }), result: v.strictObject({ applied: v.boolean(), revision: count }) },
+  'sync.apply': {
+    params: v.strictObject({ envelope: syncEnvelopeSchema }),
+    /** `sealingKey`: the slave's X25519 public key (base64), which the master seals secure cards' keys to. */
+    result: v.strictObject({ applied: v.boolean(), revision: count, sealingKey: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{43}=$/))) }),
+  },
   events: {
     params: v.strictObject({
       follow: v.optional(v.boolean(), false),
