@@ -440,8 +440,7 @@ t.test('a PUK and a secure master card: each recovery works while the other is s
   await held.remove();
   await removedFrom(env);
 
-  // Saved while blocked: the restore puts the saved PUK back with a fresh try counter, as
-  // policy/defaults-restore.ts and the PUK's blocked message say (a restore unblocks it).
+  // Saved while blocked: the restore puts the PUK back as saved, blocked.
   await setManufacturerPassword(env);
   for (let i = 0; i < 10; i++) {
     await cli(env, ['puk', 'reset', '--stdin'], `Wrong-Puk-${i}-yy\nMeadow-Copper-58-Tidy\n`);
@@ -451,11 +450,17 @@ t.test('a PUK and a secure master card: each recovery works while the other is s
   t.equal((await cli(env, ['policy', 'set', '--strong', 'off', '--stdin'], `${MFR}\n`)).code, 0);
   const held2 = await ntag(s, cardState)();
   const st2 = await waitFor(env, 'restore', (x) => x.policy.enforceStrong, (HOLD_SECONDS + 6) * 1000);
-  t.same(st2.puk, { set: true, triesLeft: 10, blocked: false }, 'the saved PUK, unblocked by the restore');
+  t.same(st2.puk, { set: true, triesLeft: 0, blocked: true }, 'the saved PUK, blocked as it was saved');
   await held2.remove();
   await removedFrom(env);
-  const withSavedPuk = await cli(env, ['puk', 'reset', '--stdin'], `${PUK}\nMeadow-Copper-58-Tidy\n`);
-  t.equal(withSavedPuk.code, 0, `the saved PUK value works (${withSavedPuk.stderr})`);
+  const blocked = await cli(env, ['puk', 'reset', '--stdin'], `${PUK}\nMeadow-Copper-58-Tidy\n`);
+  t.equal(blocked.code, 4, 'even the right PUK is refused while blocked');
+  t.match(blocked.stderr, /blocked/);
+  // The manufacturer (back on its default password after the hold) sets the PUK again: unblocked.
+  await setManufacturerPassword(env);
+  t.equal((await cli(env, ['puk', 'set', '--stdin'], `${MFR}\n${PUK}\n`)).code, 0);
+  const withPuk = await cli(env, ['puk', 'reset', '--stdin'], `${PUK}\nMeadow-Copper-58-Tidy\n`);
+  t.equal(withPuk.code, 0, `the PUK set again works (${withPuk.stderr})`);
 });
 
 t.test('a state from before secure cards: its card master key is made once at start; its cards are UID-only', async (t) => {

@@ -12,7 +12,7 @@ import type { PukStatus } from '../../wire/status-report.js';
 
 const BLOCKED_MESSAGE =
   'the Reset Password PUK is blocked after too many wrong attempts; the manufacturer unblocks it by setting it again ' +
-  '("ccguard puk set"), or a restore of the manufacturer defaults does';
+  '("ccguard puk set"), or by restoring manufacturer defaults saved while it was not blocked';
 
 const METHOD = 'resetPasswordPuk';
 
