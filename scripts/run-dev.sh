@@ -9,21 +9,10 @@ cd "$(dirname "$0")/.."
 # unix-dgram always builds), and for the card readers the PC/SC headers the smartcard binding is
 # built against and pcscd. smartcard is optional: without libpcsclite-dev npm leaves it out and the
 # agent runs with RFID unavailable (status, readers and audit say how to enable it).
-need=()
-for tool in g++:g++ make:make python3:python3 /usr/include/PCSC/winscard.h:libpcsclite-dev /usr/sbin/pcscd:pcscd; do
-  path=${tool%%:*}
-  if [ "${path#/}" != "$path" ]; then [ -e "$path" ] || need+=("${tool#*:}")
-  else command -v "$path" >/dev/null 2>&1 || need+=("${tool#*:}"); fi
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian packages: ${need[*]}"
-    apt-get update -qq || echo "apt-get update reported errors; installing anyway" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
-  else
-    echo "missing Debian packages: ${need[*]} (as root: apt-get install --no-install-recommends ${need[*]}); going on without them" >&2
-  fi
-fi
+# shellcheck source=debian-packages.sh
+. scripts/debian-packages.sh
+install_missing_debs g++:g++ make:make python3:python3 /usr/include/PCSC/winscard.h:libpcsclite-dev /usr/sbin/pcscd:pcscd ||
+  echo "going on without them" >&2
 
 # npm ci when the installed tree is older than the lock file (a fresh clone, a pull); its prepare
 # step builds. Otherwise only the build, which takes a second.
