@@ -66,7 +66,7 @@ async function station(t: Test, rfid: Record<string, unknown> = {}, config: Reco
   }));
   t.teardown(() => cleanup(env));
   await provisionWithDefaults(env);
-  const peer = await startPeer(env.dir);
+  const peer = await PcscPeer.startWithRetry(env.dir);
   t.teardown(() => peer.stop());
   const daemon = await startDaemon(env, peer.env);
   t.teardown(() => daemon.stop());
@@ -76,17 +76,6 @@ async function station(t: Test, rfid: Record<string, unknown> = {}, config: Reco
   return { env, peer, daemon, dir: env.dir };
 }
 
-/** pcscd writes one pid file for every private pcscd on the machine: another test's may hold it a moment. */
-async function startPeer(dir: string): Promise<PcscPeer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await PcscPeer.start(dir);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await sleep(500 * attempt);
-    }
-  }
-}
 
 const removedFrom = (env: Env, slot = 0): Promise<unknown> => waitFor(env, 'reader empty', (x) => x.rfid.readers[slot]?.cardPresent === false);
 

@@ -37,21 +37,11 @@ async function stateOf(env: Env): Promise<State> {
   }
 }
 
-async function startPeer(dir: string): Promise<PcscPeer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await PcscPeer.start(dir);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await sleep(500 * attempt);
-    }
-  }
-}
 
 t.test('the slave recognises the master\'s secure card after a sync; its key never travels in clear; a copy is refused there too', async (t) => {
   const base = await makeEnv();
   t.teardown(() => cleanup(base));
-  const peer = await startPeer(base.dir);
+  const peer = await PcscPeer.startWithRetry(base.dir);
   t.teardown(() => peer.stop());
   const sshdDir = join(base.dir, 'sshd');
   await mkdir(sshdDir);

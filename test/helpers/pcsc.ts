@@ -70,6 +70,18 @@ export class PcscPeer {
     readonly port: number,
   ) {}
 
+  /** Like `start`, retried: pcscd writes one pid file for every private pcscd, and another test's may hold it a moment. */
+  static async startWithRetry(dir: string): Promise<PcscPeer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await PcscPeer.start(dir);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
   static async start(dir: string): Promise<PcscPeer> {
     requirePcscPeer();
     const conf = join(dir, 'reader.conf.d');
