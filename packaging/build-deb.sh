@@ -36,7 +36,7 @@ npx tsc -p . --outDir "$work/tsc" --sourceMap false
 # The password blocklist, from the word lists of the build-time (dev) dependencies.
 node packaging/build-blocklist.mjs "$work/tsc/policy" >/dev/null
 cp -r bin "$app/"
-cp -r "$work/tsc/agent" "$work/tsc/policy" "$app/dist/"
+cp -r "$work/tsc/agent" "$work/tsc/policy" "$work/tsc/rfid" "$app/dist/"
 cp package-lock.json "$app/"
 # The SO_PEERCRED binding is a local dependency (file:native/peercred): its sources go along and
 # npm ci below compiles it for the target, like unix-dgram.

@@ -15,7 +15,8 @@ import unix from 'unix-dgram';
 import { call, daemonAnswers } from '../agent/wire/client.js';
 import type { StatusReport } from '../agent/wire/status-report.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, ROOT, type Env } from './helpers/harness.js';
-import { PcscPeer } from './helpers/pcsc.js';
+import { enrollTwice } from './helpers/master-card.js';
+import { PcscPeer, type VirtualCard } from './helpers/pcsc.js';
 import { freePort } from './helpers/ports.js';
 import { startSshd } from './helpers/sshd.js';
 import { loadSyscallSets, parseStraceSummary, unitFilter, unitFilterOf } from './helpers/syscall-filter.js';
@@ -96,18 +97,6 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
     await sleep(100);
   }
-}
-
-/** `master-card enroll`, the card placed once the daemon waits for it. */
-async function enroll(env: Env, peer: PcscPeer): Promise<{ code: number; stderr: string; remove(): Promise<void> }> {
-  const child = spawn(BIN, ['master-card', 'enroll', '--timeout', '20', '--stdin'], { env: { ...process.env, CCGUARD_SOCKET: env.socket } });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  child.stdin.end(`${MFR}\n`);
-  await until('the enrolment to wait', () => status(env), (s) => s.rfid.enrolling || child.exitCode !== null);
-  const card = await peer.placeCard(MASTER_UID);
-  return { code: await exited, stderr, remove: () => card.remove() };
 }
 
 t.test('the filter logic refuses what the unit denies, names the set, and follows systemd.exec(5)', async (t) => {
@@ -200,11 +189,14 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   t.equal((await cli(master, ['webui', 'set', '2.0', '--as', 'manufacturer', '--stdin'], `${MFR}\n`)).code, 0, 'style file written');
   t.equal((await cli(master, ['defaults', 'save', '--stdin'], `${MFR}\n`)).code, 0);
 
-  const enrolled = await enroll(master, peer);
+  // A secure card: personalised at enrolment (ChangeKey), authenticated at each tap (AES, CMAC).
+  const cardState = join(master.dir, 'master-card.json');
+  const secureCard = (): Promise<VirtualCard> => peer.placeNtag424({ state: cardState, uid: MASTER_UID, slot: 0, faults: [] });
+  const enrolled = await enrollTwice(master, { password: MFR, reader: PcscPeer.READERS[0], timeoutSeconds: 20, place: secureCard });
   t.equal(enrolled.code, 0, `master card enrolled: ${enrolled.stderr}`);
-  await enrolled.remove();
+  await enrolled.card?.remove();
   await until('card removed', () => status(master), (s) => !s.rfid.readers.some((r) => r.cardPresent));
-  const held = await peer.placeCard(MASTER_UID);
+  const held = await secureCard();
   await until('tap: every role on its default', () => status(master), (s) => s.roles.operator.isDefault && s.roles.manufacturer.isDefault);
   const restored = (): Promise<unknown[]> =>
     (call(master.socket, 'events', { limit: 10_000 }) as Promise<{ events: Array<{ event: string }> }>).then((r) => r.events.filter((e) => e.event === 'ResetOrReboot'));
