@@ -25,13 +25,18 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   say({ event: 'key', uid: uid.toUpperCase() });
 });
 
+/** Reads the card; `getDataMs` and `secureMs` (the exchange after GET DATA, `apdus` APDUs) show where the time goes. */
 async function read(transmit: (apdu: Buffer) => Promise<Buffer>): Promise<Record<string, unknown>> {
+  const started = performance.now();
   const answer = await withTimeout(transmit, UID_TIMEOUT_MS)(GET_UID);
+  const getDataMs = performance.now() - started;
   if (answer.length < 2 || answer.readUInt16BE(answer.length - 2) !== 0x9000) return { event: 'error', message: 'GET DATA refused' };
   const uid = Buffer.from(answer.subarray(0, answer.length - 2));
   const key = keys.get(uid.toString('hex').toUpperCase());
-  if (key === undefined) return { event: 'present', kind: 'uidOnly', bytes: uid.length };
-  const transport = withTimeout(transmit, APDU_TIMEOUT_MS);
+  if (key === undefined) return { event: 'present', kind: 'uidOnly', bytes: uid.length, getDataMs };
+  let apdus = 0;
+  const secureStarted = performance.now();
+  const transport = withTimeout((apdu) => (apdus++, transmit(apdu)), APDU_TIMEOUT_MS);
   await selectNdefApplication(transport);
   const session = await authenticateEV2First(transport, AUTH_KEY_NO, key);
   try {
@@ -40,7 +45,7 @@ async function read(transmit: (apdu: Buffer) => Promise<Buffer>): Promise<Record
   } finally {
     session.close();
   }
-  return { event: 'present', kind: 'ntag424', bytes: uid.length };
+  return { event: 'present', kind: 'ntag424', bytes: uid.length, getDataMs, secureMs: performance.now() - secureStarted, apdus };
 }
 
 const devices = new Devices();

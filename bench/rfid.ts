@@ -26,6 +26,7 @@ const SECURE_UID = '04112233445566';
 const TWIN_UID = '04CAFEF00D0001';
 const READER = PcscPeer.READERS[0];
 const MFR = 'Quartz-Fjord-91-Lantern';
+const POLL_MS = 400;
 const CLK_TCK = 100; // USER_HZ on Linux
 /** The budget of issue 18: the authentication may add this much to the UID-only path. */
 const BUDGET_MS = 150;
@@ -106,12 +107,17 @@ interface ProbeLine {
   kind?: 'uidOnly' | 'ntag424';
   at?: number;
   message?: string;
+  getDataMs?: number;
+  secureMs?: number;
+  apdus?: number;
 }
 
 /** One placement's times (ms): from starting the card process, and from pcscd reporting the card. */
 interface Timing {
   fromPlaced: number;
   fromInserted: number;
+  /** The bare script's own split (its line), where it timed one. */
+  line?: ProbeLine;
 }
 
 async function main(): Promise<void> {
@@ -167,6 +173,9 @@ async function main(): Promise<void> {
     const placement = async (place: () => Promise<VirtualCard>, daemonResets: boolean, kind: ProbeLine['kind']): Promise<{ daemon: Timing | null; probe: Timing }> => {
       const p = probe as Probe;
       const reset = daemonResets ? new Promise<number>((resolve) => (resetSeen = () => resolve(wallNow()))) : Promise.resolve(null);
+      // pcscd polls vpcd every ~400 ms: a random start samples every phase of the poll alike
+      // (a fixed loop would lock each kind of placement to its own phase).
+      await sleep(Math.random() * POLL_MS);
       const inserted = p.next('inserted');
       const seen = p.next('present');
       const placed = wallNow();
@@ -180,7 +189,7 @@ async function main(): Promise<void> {
       await gone;
       await empty();
       const timing = (at: number): Timing => ({ fromPlaced: at - placed, fromInserted: at - insertedAt });
-      return { daemon: d === null ? null : timing(d), probe: timing(present.at) };
+      return { daemon: d === null ? null : timing(d), probe: { ...timing(present.at), line: present.line } };
     };
 
     const daemonUid: Timing[] = [];
@@ -267,6 +276,13 @@ function report(daemonUid: Timing[], probeUid: Timing[], daemonSecure: Timing[],
   // UID-only: the daemon and the script saw the same placement, so the difference pairs up.
   const paired = daemonUid.map((d, i) => d.fromPlaced - (probeUid[i]?.fromPlaced ?? NaN));
   console.log(`  UID-only, same placement, daemon − bare script: ${fmt(paired)}`);
+  // Where the secure card's time goes: the reader's round trips (the protocol's CPU is bench/ntag424.ts, µs).
+  const lines = probeSecure.flatMap((p) => (p.line ? [p.line] : []));
+  const secure = lines.map((l) => l.secureMs ?? NaN);
+  const perApdu = lines.map((l) => (l.secureMs ?? NaN) / (l.apdus ?? NaN));
+  console.log(
+    `bare script's split: GET DATA ${fmt(probeUid.map((p) => p.line?.getDataMs ?? NaN))}; SELECT + AuthenticateEV2First + GetCardUID (${lines[0]?.apdus ?? '?'} APDUs): ${fmt(secure)}, ${ms(median(perApdu))} per APDU round trip (pcscd + vpcd + the virtual card)`,
+  );
 }
 
 async function run(env: Env, args: string[], stdin: string): Promise<void> {
