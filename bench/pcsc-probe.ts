@@ -3,8 +3,9 @@
 // of the NDEF application, AuthenticateEV2First with key 2, GetCardUID over CommMode.Full, with
 // rfid/ntag424 and the same per-APDU deadlines). It prints a line when pcscd reports a card, when it
 // has read (and for a secure card, verified) it, and when a card leaves.
-// Keys come on stdin as JSON lines {"uid": HEX, "key": HEX} (never argv or env); each is acknowledged
-// by UID only.
+// Commands come on stdin as JSON lines: {"uid": HEX, "key": HEX} gives a card's key (never argv or
+// env; acknowledged by UID only); {"active": BOOLEAN} switches reading on or off (while off, the
+// script sends no APDU and only reports cards coming and going), acknowledged as "mode".
 import { timingSafeEqual } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Devices } from 'smartcard';
@@ -16,13 +17,19 @@ const UID_TIMEOUT_MS = 1000;
 const APDU_TIMEOUT_MS = 500;
 const AUTH_KEY_NO = 2;
 const keys = new Map<string, Buffer>();
+let active = false;
 
 const say = (line: Record<string, unknown>): boolean => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const { uid, key } = JSON.parse(line) as { uid: string; key: string };
-  keys.set(uid.toUpperCase(), Buffer.from(key, 'hex'));
-  say({ event: 'key', uid: uid.toUpperCase() });
+  const command = JSON.parse(line) as { uid: string; key: string } | { active: boolean };
+  if ('active' in command) {
+    active = command.active;
+    say({ event: 'mode', active });
+    return;
+  }
+  keys.set(command.uid.toUpperCase(), Buffer.from(command.key, 'hex'));
+  say({ event: 'key', uid: command.uid.toUpperCase() });
 });
 
 /** Reads the card; `getDataMs` and `secureMs` (the exchange after GET DATA, `apdus` APDUs) show where the time goes. */
@@ -52,6 +59,7 @@ const devices = new Devices();
 devices.on('card-inserted', ({ card }) => {
   // When pcscd reported the card, on a clock the bench can compare with its own.
   say({ event: 'inserted', at: performance.timeOrigin + performance.now() });
+  if (!active) return;
   read((apdu) => card.transmit(apdu)).then(say, (err: Error) => say({ event: 'error', message: err.message }));
 });
 devices.on('card-removed', ({ reader }) => say({ event: 'removed', reader: reader.name }));

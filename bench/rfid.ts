@@ -5,7 +5,7 @@
 // secure card is enrolled and personalised by the daemon (`master-card enroll`, presented twice).
 //   npm run bench:rfid        (BENCH_TAPS placements of each kind, BENCH_IDLE_SECONDS of idle)
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +16,12 @@ import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, ty
 import { enrollTwice, waitFor } from '../test/helpers/master-card.js';
 import { PcscPeer, type VirtualCard } from '../test/helpers/pcsc.js';
 
-const TAPS = Number(process.env.BENCH_TAPS ?? 12);
+const TAPS = Number(process.env.BENCH_TAPS ?? 10);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 /** A plain card enrolled with --uid-only. */
 const UID = '04A1B2C3D4E5F6';
 /** An NTAG 424 DNA enrolled (personalised) by the daemon. */
 const SECURE_UID = '04112233445566';
-/** The secure card's keys under a UID the daemon does not know: the bare script's card (the daemon only reads its UID). */
-const TWIN_UID = '04CAFEF00D0001';
 const READER = PcscPeer.READERS[0];
 const MFR = 'Quartz-Fjord-91-Lantern';
 const POLL_MS = 400;
@@ -97,13 +95,20 @@ class Probe {
     await ack;
   }
 
+  /** Switches the script's reading on or off (off: no APDU, only card-inserted and removed). */
+  async setActive(active: boolean): Promise<void> {
+    const ack = this.next('mode');
+    this.#proc.stdin.write(`${JSON.stringify({ active })}\n`);
+    await ack;
+  }
+
   stop(): void {
     this.#proc.kill('SIGTERM');
   }
 }
 
 interface ProbeLine {
-  event: 'present' | 'removed' | 'key' | 'error' | 'inserted';
+  event: 'present' | 'removed' | 'key' | 'mode' | 'error' | 'inserted';
   kind?: 'uidOnly' | 'ntag424';
   at?: number;
   message?: string;
@@ -120,11 +125,25 @@ interface Timing {
   line?: ProbeLine;
 }
 
+type Kind = 'uidOnly' | 'ntag424';
+type Series = Record<Kind, Timing[]>;
+
+/** Rejects with `what` when `promise` takes longer than `ms` (a card the daemon did not take would hang the bench). */
+async function within<T>(promise: Promise<T>, ms: number, what: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => void what().then((m) => reject(new Error(m))), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function main(): Promise<void> {
   const env = await makeEnv((dir) => ({ rfid: { holdSeconds: 3600 }, webUi: { styleFile: join(dir, 'WebUIStyle_web') } }));
   await provisionWithDefaults(env);
   const peer = await startPeer(env.dir);
-  const daemon = await startDaemon(env, peer.env);
+  let daemon = await startDaemon(env, peer.env);
   let probe: Probe | null = null;
   try {
     await waitFor(env, 'the two readers', (s) => s.rfid.readers.length === 2);
@@ -133,12 +152,13 @@ async function main(): Promise<void> {
 
     // Enrolment as a technician does it: each card presented twice on the named reader.
     const secureState = join(env.dir, 'secure-card.json');
-    for (const [what, place, uidOnly] of [
-      ['UID-only', () => peer.placeCard(UID), true],
-      ['NTAG 424 DNA', () => peer.placeNtag424({ state: secureState, uid: SECURE_UID }), false],
-    ] as const) {
-      const enrolled = await enrollTwice(env, { password: MFR, reader: READER, uidOnly, place, timeoutSeconds: 30 });
-      if (enrolled.code !== 0) throw new Error(`enrolling the ${what} card failed: ${enrolled.stderr}`);
+    const place: Record<Kind, () => Promise<VirtualCard>> = {
+      uidOnly: () => peer.placeCard(UID),
+      ntag424: () => peer.placeNtag424({ state: secureState, uid: SECURE_UID }),
+    };
+    for (const kind of ['uidOnly', 'ntag424'] as const) {
+      const enrolled = await enrollTwice(env, { password: MFR, reader: READER, uidOnly: kind === 'uidOnly', place: place[kind], timeoutSeconds: 30 });
+      if (enrolled.code !== 0) throw new Error(`enrolling the ${kind} card failed: ${enrolled.stderr}`);
       await enrolled.card?.remove();
       await empty();
     }
@@ -148,76 +168,88 @@ async function main(): Promise<void> {
     const records = requireProvisioned(store.current).masterCards;
     const authKey = records.find((r) => r.kind === 'ntag424')?.authKey;
     if (records.length !== 2 || authKey === undefined) throw new Error(`expected a UID-only and a secure master card, the state holds ${records.map((r) => r.kind).join(', ')}`);
-    const personalised = JSON.parse(await readFile(secureState, 'utf8')) as { uid: string };
-    const twinState = join(env.dir, 'twin-card.json');
-    await writeFile(twinState, JSON.stringify({ ...personalised, uid: TWIN_UID }));
 
-    // The reference: a bare binding script on the same pcscd.
+    // The reference: a bare binding script on the same pcscd, silent (no APDU) while the daemon is timed.
     probe = new Probe(peer.env);
-    await probe.addKey(TWIN_UID, authKey);
-    await sleep(1000);
+    const p = probe;
+    await p.addKey(SECURE_UID, authKey);
 
     // The daemon's side: the security event recorded after the reset is durable.
     let resetSeen: (() => void) | null = null;
-    const follow = call(env.socket, 'events', { follow: true, limit: 1 }, {
-      onEvent: (e) => {
-        if ((e as { change?: string }).change === 'passwordReset') resetSeen?.();
-      },
-    }).catch(() => undefined);
+    const followResets = async (): Promise<void> => {
+      void call(env.socket, 'events', { follow: true, limit: 1 }, {
+        onEvent: (e) => {
+          if ((e as { change?: string }).change === 'passwordReset') resetSeen?.();
+        },
+      }).catch(() => undefined);
+      await sleep(1000);
+    };
+    await followResets();
 
-    /**
-     * Places a card and times the daemon's reset (when `daemonResets`) and the bare script's answer,
-     * then removes it and waits until both clients saw the reader empty (a card placed again
-     * within one pcscd poll would look like the same card).
-     */
-    const placement = async (place: () => Promise<VirtualCard>, daemonResets: boolean, kind: ProbeLine['kind']): Promise<{ daemon: Timing | null; probe: Timing }> => {
-      const p = probe as Probe;
-      const reset = daemonResets ? new Promise<number>((resolve) => (resetSeen = () => resolve(wallNow()))) : Promise.resolve(null);
+    /** Starts a card at a random point of pcscd's poll; resolves with the start time and pcscd's card-inserted time. */
+    const placeAt = async (kind: Kind): Promise<{ card: VirtualCard; placed: number; inserted: Promise<number> }> => {
       // pcscd polls vpcd every ~400 ms: a random start samples every phase of the poll alike
       // (a fixed loop would lock each kind of placement to its own phase).
       await sleep(Math.random() * POLL_MS);
-      const inserted = p.next('inserted');
-      const seen = p.next('present');
+      const inserted = p.next('inserted').then((line) => line.at as number);
       const placed = wallNow();
-      const card = await place();
-      const [d, present, ins] = await Promise.all([reset, seen.then((line) => ({ line, at: wallNow() })), inserted]);
-      resetSeen = null;
-      if (present.line.kind !== kind) throw new Error(`the bare script saw a ${String(present.line.kind)} card, expected ${String(kind)}`);
-      const insertedAt = ins.at as number;
+      return { card: await place[kind](), placed, inserted };
+    };
+    /** Removes the card and waits until pcscd reports the reader empty (a card placed again within one poll would look like the same card). */
+    const removeCard = async (card: VirtualCard): Promise<void> => {
       const gone = p.next('removed');
       await card.remove();
       await gone;
+    };
+    const daemonTap = async (kind: Kind): Promise<Timing> => {
+      const reset = new Promise<number>((resolve) => (resetSeen = () => resolve(wallNow())));
+      const { card, placed, inserted } = await placeAt(kind);
+      const [at, insertedAt] = await within(Promise.all([reset, inserted]), 15_000, async () => `the daemon did not reset after a ${kind} placement; status: ${JSON.stringify((await waitFor(env, 'status', () => true)).rfid)}`);
+      resetSeen = null;
+      await removeCard(card);
       await empty();
-      const timing = (at: number): Timing => ({ fromPlaced: at - placed, fromInserted: at - insertedAt });
-      return { daemon: d === null ? null : timing(d), probe: { ...timing(present.at), line: present.line } };
+      return { fromPlaced: at - placed, fromInserted: at - insertedAt };
+    };
+    const bareRead = async (kind: Kind): Promise<Timing> => {
+      const seen = p.next('present').then((line) => ({ line, at: wallNow() }));
+      const { card, placed, inserted } = await placeAt(kind);
+      const [present, insertedAt] = await within(Promise.all([seen, inserted]), 15_000, async () => `the bare script did not read a ${kind} card`);
+      if (present.line.kind !== kind) throw new Error(`the bare script saw a ${String(present.line.kind)} card, expected ${kind}`);
+      await removeCard(card);
+      return { fromPlaced: present.at - placed, fromInserted: present.at - insertedAt, line: present.line };
     };
 
-    const daemonUid: Timing[] = [];
-    const probeUid: Timing[] = [];
-    const daemonSecure: Timing[] = [];
-    const probeSecure: Timing[] = [];
+    const daemonTimes: Series = { uidOnly: [], ntag424: [] };
+    const bareTimes: Series = { uidOnly: [], ntag424: [] };
     const started = performance.now();
-    // Interleaved, so drift of the machine's load touches every series alike.
-    for (let i = 0; i < TAPS; i++) {
-      const plain = await placement(() => peer.placeCard(UID), true, 'uidOnly');
-      daemonUid.push(plain.daemon as Timing);
-      probeUid.push(plain.probe);
-      daemonSecure.push((await placement(() => peer.placeNtag424({ state: secureState }), true, 'uidOnly')).daemon as Timing);
-      probeSecure.push((await placement(() => peer.placeNtag424({ state: twinState }), false, 'ntag424')).probe);
-    }
-    const tapsSeconds = (performance.now() - started) / 1000;
+    // The daemon reads every card placed, so the bare script runs with the daemon stopped; the
+    // daemon's taps come before and after it (ABA), and the kinds alternate, so that drift of the
+    // machine's load touches every series alike.
+    const daemonBlock = async (taps: number): Promise<void> => {
+      for (let i = 0; i < taps; i++) for (const kind of ['uidOnly', 'ntag424'] as const) daemonTimes[kind].push(await daemonTap(kind));
+    };
+    await daemonBlock(Math.ceil(TAPS / 2));
+    const before = await waitFor(env, 'status', () => true);
+    if (before.rfid.cloneAttempts !== null) throw new Error(`the daemon counted ${before.rfid.cloneAttempts.count} clone attempts during the bench`);
+    await daemon.stop();
+    await p.setActive(true);
+    for (let i = 0; i < TAPS; i++) for (const kind of ['uidOnly', 'ntag424'] as const) bareTimes[kind].push(await bareRead(kind));
+    await p.setActive(false);
+    daemon = await startDaemon(env, peer.env);
+    await waitFor(env, 'the two readers', (s) => s.rfid.readers.length === 2);
+    await followResets();
+    await daemonBlock(TAPS - Math.ceil(TAPS / 2));
     const after = await waitFor(env, 'status', () => true);
     if (after.rfid.cloneAttempts !== null) throw new Error(`the daemon counted ${after.rfid.cloneAttempts.count} clone attempts during the bench`);
+    report(daemonTimes, bareTimes, (performance.now() - started) / 1000);
 
-    report(daemonUid, probeUid, daemonSecure, probeSecure, tapsSeconds);
-
-    probe.stop();
+    p.stop();
     probe = null;
     const pid = daemon.proc.pid as number;
-    const before = await cpuSeconds(pid);
+    const cpuBefore = await cpuSeconds(pid);
     const idleStarted = performance.now();
     await sleep(IDLE_SECONDS * 1000);
-    const used = (await cpuSeconds(pid)) - before;
+    const used = (await cpuSeconds(pid)) - cpuBefore;
     const elapsed = (performance.now() - idleStarted) / 1000;
     console.log(`idle CPU with two readers, no card, over ${elapsed.toFixed(0)} s: ${used.toFixed(2)} s = ${((100 * used) / elapsed).toFixed(3)} % of a core (goal < 0.5 %)`);
 
@@ -230,7 +262,6 @@ async function main(): Promise<void> {
     const downUsed = (await cpuSeconds(pid)) - downBefore;
     const downElapsed = (performance.now() - downStarted) / 1000;
     console.log(`idle CPU with pcscd down (retrying), over ${downElapsed.toFixed(0)} s: ${downUsed.toFixed(2)} s = ${((100 * downUsed) / downElapsed).toFixed(3)} % of a core`);
-    void follow;
   } finally {
     probe?.stop();
     await daemon.stop();
@@ -240,48 +271,39 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-function report(daemonUid: Timing[], probeUid: Timing[], daemonSecure: Timing[], probeSecure: Timing[], seconds: number): void {
+function report(daemon: Series, bare: Series, seconds: number): void {
   const placed = (xs: Timing[]): number[] => xs.map((x) => x.fromPlaced);
   const inserted = (xs: Timing[]): number[] => xs.map((x) => x.fromInserted);
-  console.log(`tap latency over ${TAPS} placements of each kind (${seconds.toFixed(0)} s), interleaved`);
-  console.log('from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms):');
-  console.log(`  UID-only,      daemon (reset durable):        ${fmt(placed(daemonUid))}`);
-  console.log(`  UID-only,      bare script (GET DATA):        ${fmt(placed(probeUid))}`);
-  console.log(`  NTAG 424 DNA,  daemon (reset durable):        ${fmt(placed(daemonSecure))}`);
-  console.log(`  NTAG 424 DNA,  bare script (same APDUs):      ${fmt(placed(probeSecure))}`);
-  console.log('from pcscd reporting the card (the bare script\'s card-inserted; without the polling phase):');
-  console.log(`  UID-only,      daemon (reset durable):        ${fmt(inserted(daemonUid))}`);
-  console.log(`  UID-only,      bare script (GET DATA):        ${fmt(inserted(probeUid))}`);
-  console.log(`  NTAG 424 DNA,  daemon (reset durable):        ${fmt(inserted(daemonSecure))}`);
-  console.log(`  NTAG 424 DNA,  bare script (same APDUs):      ${fmt(inserted(probeSecure))}`);
+  console.log(`tap latency over ${TAPS} placements of each kind and side (${seconds.toFixed(0)} s); the bare script ran alone on pcscd, the daemon's taps before and after it`);
   for (const [label, pick] of [
-    ['placed', placed],
-    ['pcscd reported', inserted],
+    ['from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms)', placed],
+    ["from pcscd reporting the card (the bare script's card-inserted; without the polling phase)", inserted],
   ] as const) {
-    const added = median(pick(daemonSecure)) - median(pick(daemonUid));
-    const bareAdded = median(pick(probeSecure)) - median(pick(probeUid));
-    console.log(`medians from ${label}:`);
+    console.log(`${label}:`);
+    console.log(`  UID-only,     daemon (reset durable):    ${fmt(pick(daemon.uidOnly))}`);
+    console.log(`  UID-only,     bare script (GET DATA):    ${fmt(pick(bare.uidOnly))}`);
+    console.log(`  NTAG 424 DNA, daemon (reset durable):    ${fmt(pick(daemon.ntag424))}`);
+    console.log(`  NTAG 424 DNA, bare script (same APDUs):  ${fmt(pick(bare.ntag424))}`);
+    const added = median(pick(daemon.ntag424)) - median(pick(daemon.uidOnly));
+    const bareAdded = median(pick(bare.ntag424)) - median(pick(bare.uidOnly));
     console.log(
-      `  secure − UID-only, daemon:       ${ms(added)} (goal ≤ ${BUDGET_MS} ms: ${added <= BUDGET_MS ? 'met' : 'NOT met'}); bare script: ${ms(bareAdded)}; daemon/bare ratio of the added time: ${(added / bareAdded).toFixed(2)}`,
+      `  secure − UID-only (medians): daemon ${ms(added)} (goal ≤ ${BUDGET_MS} ms: ${added <= BUDGET_MS ? 'met' : 'NOT met'}), bare script ${ms(bareAdded)}, ratio daemon/bare ${(added / bareAdded).toFixed(2)}`,
     );
-    for (const [kind, d, p] of [
-      ['UID-only', daemonUid, probeUid],
-      ['NTAG 424 DNA', daemonSecure, probeSecure],
+    for (const [kind, name] of [
+      ['uidOnly', 'UID-only'],
+      ['ntag424', 'NTAG 424 DNA'],
     ] as const) {
-      console.log(
-        `  daemon − bare script, ${kind.padEnd(12)}: ${ms(median(pick(d)) - median(pick(p)))}, ratio daemon/bare ${(median(pick(d)) / median(pick(p))).toFixed(2)}`,
-      );
+      const d = median(pick(daemon[kind]));
+      const b = median(pick(bare[kind]));
+      console.log(`  daemon − bare script, ${name.padEnd(12)} (medians): ${ms(d - b)}, ratio daemon/bare ${(d / b).toFixed(2)}`);
     }
   }
-  // UID-only: the daemon and the script saw the same placement, so the difference pairs up.
-  const paired = daemonUid.map((d, i) => d.fromPlaced - (probeUid[i]?.fromPlaced ?? NaN));
-  console.log(`  UID-only, same placement, daemon − bare script: ${fmt(paired)}`);
   // Where the secure card's time goes: the reader's round trips (the protocol's CPU is bench/ntag424.ts, µs).
-  const lines = probeSecure.flatMap((p) => (p.line ? [p.line] : []));
-  const secure = lines.map((l) => l.secureMs ?? NaN);
+  const lines = bare.ntag424.flatMap((t) => (t.line ? [t.line] : []));
   const perApdu = lines.map((l) => (l.secureMs ?? NaN) / (l.apdus ?? NaN));
+  console.log(`bare script's split: GET DATA ${fmt(bare.uidOnly.map((t) => t.line?.getDataMs ?? NaN))}`);
   console.log(
-    `bare script's split: GET DATA ${fmt(probeUid.map((p) => p.line?.getDataMs ?? NaN))}; SELECT + AuthenticateEV2First + GetCardUID (${lines[0]?.apdus ?? '?'} APDUs): ${fmt(secure)}, ${ms(median(perApdu))} per APDU round trip (pcscd + vpcd + the virtual card)`,
+    `  SELECT + AuthenticateEV2First + GetCardUID (${lines[0]?.apdus ?? '?'} APDUs): ${fmt(lines.map((l) => l.secureMs ?? NaN))}; ${ms(median(perApdu))} per APDU round trip (pcscd + vpcd + the virtual card)`,
   );
 }
 
