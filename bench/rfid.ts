@@ -276,7 +276,7 @@ function report(daemon: Series, bare: Series, seconds: number): void {
   const inserted = (xs: Timing[]): number[] => xs.map((x) => x.fromInserted);
   console.log(`tap latency over ${TAPS} placements of each kind and side (${seconds.toFixed(0)} s); the bare script ran alone on pcscd, the daemon's taps before and after it`);
   for (const [label, pick] of [
-    ['from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms)', placed],
+    ['from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms, so the differences below carry that phase: compare the next block)', placed],
     ["from pcscd reporting the card (the bare script's card-inserted; without the polling phase)", inserted],
   ] as const) {
     console.log(`${label}:`);
