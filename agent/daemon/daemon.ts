@@ -81,7 +81,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const cards = new CardRecovery({ rfid: config.rfid, store, credentials, masterCards, factory, security, log, now });
   await cards.start();
   const pusher = config.sync.peer ? new SyncPusher({ sync: config.sync, peer: config.sync.peer, store, security, log, now }) : null;
-  const receiver = new SyncReceiver({ masterKey: config.sync.masterKey ?? null, store, security, log });
+  const receiver = new SyncReceiver({ masterKey: config.sync.masterKey ?? null, store, credentials, security, log });
   const logExports = new LogExports({ config, credentials, logPassword, security, log });
 
   const services: Services = {

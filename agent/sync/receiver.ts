@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { CcguardError, RefusedError } from '../common/errors.js';
 import type { GenerationStore } from '../store/generation-store.js';
 import type { SecurityLog } from '../logs/logging.js';
-import { requireProvisioned, type State } from '../store/state.js';
+import type { State } from '../store/state.js';
+import type { Credentials } from '../daemon/credentials/credentials.js';
 import { ed25519PublicKey, openEnvelope, type SyncEnvelope } from './envelope.js';
 import { applySyncPayload } from './payload.js';
 import { newSealingKeyPair, open } from './card-key-seal.js';
@@ -25,7 +26,7 @@ export class SyncReceiver {
   readonly #key: KeyObject | null;
 
   constructor(
-    private readonly deps: { masterKey: string | null; store: GenerationStore<State>; security: SecurityLog; log: Logger },
+    private readonly deps: { masterKey: string | null; store: GenerationStore<State>; credentials: Credentials; security: SecurityLog; log: Logger },
   ) {
     this.#key = deps.masterKey === null ? null : ed25519PublicKey(deps.masterKey);
   }
@@ -40,8 +41,7 @@ export class SyncReceiver {
       throw err;
     }
     try {
-      await this.deps.store.update((current) => {
-        const state = requireProvisioned(current);
+      await this.deps.credentials.applyFromMaster((state) => {
         const have = state.syncReceived?.revision ?? 0;
         if (payload.revision <= have) throw new NotNewer(have);
         const keyPair = state.syncSealingKeyPair ?? newSealingKeyPair();

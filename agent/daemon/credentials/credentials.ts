@@ -234,6 +234,14 @@ export class Credentials {
     return state;
   }
 
+  /**
+   * A double station's slave takes the role records its master pushed, with the rest of the push
+   * (policy, PUK, cards), in one atomic write. Failure counts stay local (the change keeps them).
+   */
+  async applyFromMaster(change: (current: State) => State): Promise<State> {
+    return this.deps.store.update((current) => change(this.#require(current)));
+  }
+
   async #storePassword(role: Role, hash: string, mustChange: boolean): Promise<void> {
     await this.storeVetted(role, hash, mustChange);
   }
