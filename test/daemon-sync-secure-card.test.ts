@@ -1,12 +1,10 @@
 // A double station with a secure master card: the master enrols an NTAG 424 DNA, pushes the card to
 // its slave over a real sshd with the card's key sealed to the slave's own X25519 key, and the
 // slave recognises the card on its reader (one private pcscd, both daemons reading it in shared mode).
-import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import t from 'tap';
 import * as v from 'valibot';
 import { stateSchema, type State } from '../agent/store/state.js';
@@ -14,11 +12,9 @@ import { syncContent } from '../agent/sync/payload.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { enrollTwice, securityEvents, status, waitFor } from './helpers/master-card.js';
 import { PcscPeer, requireNtag424Peer } from './helpers/pcsc.js';
-import { freePort } from './helpers/ports.js';
-import { startSshd } from './helpers/sshd.js';
+import { prepareSshd, startSshd } from './helpers/sshd.js';
 
 requireNtag424Peer();
-const run = promisify(execFile);
 const UID = '04C1D2E3F4A5B6';
 const READER = PcscPeer.READERS[0];
 const MFR = 'Lagoon-Ember-72-Trellis';
@@ -43,11 +39,7 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   t.teardown(() => cleanup(base));
   const peer = await PcscPeer.startWithRetry(base.dir);
   t.teardown(() => peer.stop());
-  const sshdDir = join(base.dir, 'sshd');
-  await mkdir(sshdDir);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshdDir, 'host_key')]);
-  const hostKey = (await readFile(join(sshdDir, 'host_key.pub'), 'utf8')).trim();
-  const port = await freePort();
+  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
   const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
   const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
 

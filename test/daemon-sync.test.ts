@@ -1,21 +1,18 @@
 // A double station: master and slave agents, and a real OpenSSH sshd on 127.0.0.1 whose
 // ForceCommand runs the slave's `ccguard sync receive`.
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { call } from '../agent/wire/client.js';
 import type { SyncStatus } from '../agent/wire/results.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 import { nonConforming, schemaErrors } from './helpers/json-schema.js';
-import { freePort } from './helpers/ports.js';
-import { startSshd, type Sshd } from './helpers/sshd.js';
+import { prepareSshd, startSshd, type Sshd } from './helpers/sshd.js';
 
-const run = promisify(execFile);
 const NEW = ['Harbor-Violet-46-Quill', 'Cobalt-Meadow-27-Anchor', 'Saffron-Ridge-83-Mosaic'] as const;
 
 const syncStatus = async (env: Env): Promise<SyncStatus> => (await call(env.socket, 'sync.status', {})) as SyncStatus;
@@ -50,11 +47,7 @@ function receive(slave: Env, stdin: string): Promise<{ code: number; stdout: str
 t.test('master and slave over SSH: changes reach the slave, it catches up, a wrong pin and a replay change nothing', async (t) => {
   const base = await makeEnv();
   t.teardown(() => cleanup(base));
-  const sshdDir = join(base.dir, 'sshd');
-  await mkdir(sshdDir);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshdDir, 'host_key')]);
-  const hostKey = (await readFile(join(sshdDir, 'host_key.pub'), 'utf8')).trim();
-  const port = await freePort();
+  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
   const peer = { host: '127.0.0.1', port, user: userInfo().username, hostKey };
   const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
 

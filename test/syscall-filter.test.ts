@@ -5,7 +5,7 @@
 // slave applying it, SIGHUP, SIGTERM), and every system call recorded is checked against the
 // unit's SystemCallFilter, with the sets read from systemd-analyze.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,8 +17,7 @@ import type { StatusReport } from '../agent/wire/status-report.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, ROOT, type Env } from './helpers/harness.js';
 import { enrollTwice } from './helpers/master-card.js';
 import { PcscPeer, type VirtualCard } from './helpers/pcsc.js';
-import { freePort } from './helpers/ports.js';
-import { startSshd } from './helpers/sshd.js';
+import { prepareSshd, startSshd } from './helpers/sshd.js';
 import { loadSyscallSets, parseStraceSummary, unitFilter, unitFilterOf } from './helpers/syscall-filter.js';
 
 const run = promisify(execFile);
@@ -140,11 +139,7 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   //    with a virtual card reader, sd_notify with a watchdog, HTTPS and the web interface style file.
   const base = await makeEnv();
   t.teardown(() => cleanup(base));
-  const sshdDir = join(base.dir, 'sshd');
-  await mkdir(sshdDir);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sshdDir, 'host_key')]);
-  const hostKey = (await readFile(join(sshdDir, 'host_key.pub'), 'utf8')).trim();
-  const port = await freePort();
+  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
   const master = await makeEnv((dir) => ({
     sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, firstRetryMs: 200, maxRetryMs: 1000 },
     rfid: { holdSeconds: 1, dropoutGraceMs: 300, uidTimeoutMs: 1500, maxRetryMs: 500 },

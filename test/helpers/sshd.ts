@@ -28,6 +28,14 @@ export interface SshdOptions {
   port?: number;
 }
 
+/** A slave's sshd to be: its directory with a host key, the key's line to pin, and a free port. */
+export async function prepareSshd(parent: string): Promise<{ dir: string; hostKey: string; port: number }> {
+  const dir = join(parent, 'sshd');
+  await mkdir(dir, { recursive: true });
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  return { dir, hostKey: (await readFile(join(dir, 'host_key.pub'), 'utf8')).trim(), port: await freePort() };
+}
+
 export async function startSshd(dir: string, options: SshdOptions = {}): Promise<Sshd> {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
   await mkdir(dir, { recursive: true });
