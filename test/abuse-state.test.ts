@@ -67,7 +67,7 @@ t.test('one flipped byte in the newest generation: status and audit report the f
 
 for (const [what, change, header] of [
   ['a newer state format (valid checksum)', (p: string) => p.replace('"format":1', '"format":2'), undefined],
-  ['a newer state file header', (p: string) => p, (h: string) => h.replace('ccguard-state v1', 'ccguard-state v2')],
+  ['a newer state format with another header version', (p: string) => p.replace('"format":1', '"format":2'), (h: string) => h.replace('ccguard-state v1', 'ccguard-state v2')],
 ] as const) {
   t.test(`${what}: the daemon refuses to start, says why, and renames nothing`, async (t) => {
     const env = await makeEnv();
@@ -91,3 +91,38 @@ for (const [what, change, header] of [
     t.same((await readdir(env.stateDir)).sort(), before, 'no file renamed or removed');
   });
 }
+
+t.test('a flipped bit in a header line is damage, not a newer ccguard: the newest falls back, an older one never stops a start', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  let daemon = await startDaemon(env);
+  t.equal((await cli(env, ['passwd', 'user', '--stdin'], `${DEFAULTS.user}\n${NEW_USER}\n`)).code, 0);
+  await daemon.stop();
+  const files = (await readdir(env.stateDir)).filter((n) => /^state\.\d+\.json$/.test(n)).sort();
+  t.equal(files.length, 2, 'two generations kept');
+  const [older, newest] = files.map((f) => join(env.stateDir, f)) as [string, string];
+  const flip = async (file: string): Promise<void> => {
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('ccguard-state v1', 'ccguard-state v9')); // 0x31 ^ 0x08
+  };
+
+  // An older generation damaged: the newest is good, and the daemon starts on it.
+  await flip(older);
+  daemon = await startDaemon(env);
+  let s = await statusJson(env);
+  t.equal(s.stateFallback, null, 'no fallback: the newest generation is in use');
+  t.equal((await cli(env, ['login', 'user', '--stdin'], `${NEW_USER}\n`)).code, 0);
+  // One more change: the damaged older generation is dropped, a good previous one kept.
+  t.equal((await cli(env, ['passwd', 'user', '--stdin'], `${NEW_USER}\n${NEW_MANUFACTURER}\n`)).code, 0);
+  await daemon.stop();
+
+  // The newest damaged in its header: the previous one is used and the fallback reported.
+  const current = (await readdir(env.stateDir)).filter((n) => /^state\.\d+\.json$/.test(n)).sort().pop() as string;
+  await flip(join(env.stateDir, current));
+  daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  s = await statusJson(env);
+  t.match(s.stateFallback, { reason: /header/ }, 'a fallback, with the damaged header as the reason');
+  t.ok((await readdir(env.stateDir)).includes(`${current}.corrupt`), 'the damaged file is set aside');
+});

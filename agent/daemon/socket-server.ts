@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import * as v from 'valibot';
 import { describeIssues } from '../common/schema-issues.js';
-import { CcguardError, StateError, ThrottledError } from '../common/errors.js';
+import { CcguardError, InvalidInputError, StateError, ThrottledError } from '../common/errors.js';
 import { LineFramer } from '../wire/line-framer.js';
 import type { SecurityLog } from '../logs/logging.js';
 import {
@@ -81,7 +81,7 @@ export const SOCKET_LIMITS = {
    */
   invalidPerSecond: 5000,
   /**
-   * Security events answered by `events` per second, daemon-wide (each request costs its `limit`):
+   * Security events answered by `events` per second, daemon-wide (each answer costs the events it holds):
    * a connection whose last request was `events` waits for this budget, so a flood of reads
    * cannot fill the event loop ahead of other clients' logins.
    */
@@ -337,7 +337,8 @@ export class SocketServer {
 
   /** Admits `conn` as a follower, closing another uid's follower if that uid holds more than its share. */
   #admitFollower(conn: Connection): void {
-    if (conn.following) return;
+    // One subscription per connection: more would multiply every event's work on one client's behalf.
+    if (conn.following) throw new InvalidInputError('this connection already follows the events; open another connection to follow twice');
     if (this.#followers.size >= this.#maxFollowers) {
       const perUid = countByUid(this.#followers);
       let top: Connection | null = null;
@@ -437,7 +438,8 @@ export class SocketServer {
     }
     conn.lastInvalid = false;
     conn.lastReadEvents = method === 'events';
-    if (method === 'events') this.#eventsBucket = spend(this.#eventsBucket, (parsed.output as ParamsOf<'events'>).limit);
+    // The budget holds daemon-wide: while it is in debt, a fresh connection's first `events` is refused too.
+    const eventsRefused = method === 'events' && this.#eventsBudget() < 0;
     const { signal } = conn.gone;
     const caller: Caller = { origin: `socket:${origin ?? 'unnamed'}`, peer: conn.peer };
     const ctx: RequestContext = {
@@ -455,9 +457,12 @@ export class SocketServer {
         await this.options.beforeEach?.();
         // Work for a client that has gone away is dropped before it starts.
         if (signal.aborted) return undefined;
+        if (eventsRefused) throw new ThrottledError('the daemon answers a bounded number of security events per second; try again in a moment', 1000);
         return handler(parsed.output, ctx);
       });
       if (signal.aborted) return;
+      // Charged by what was answered: a small log costs little, a deep read of the files a lot.
+      if (method === 'events') this.#eventsBucket = spend(this.#eventsBucket, (result as ResultOf<'events'> | undefined)?.events.length ?? 0);
       reply({ v: PROTOCOL_VERSION, id, ok: true, result } satisfies Response);
     } catch (err) {
       if (err instanceof CcguardError) {

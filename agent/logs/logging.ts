@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { currentCaller } from '../daemon/caller.js';
 import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
+import pLimit from 'p-limit';
 import { lastLines, type TailOptions } from './tail-reader.js';
 
 export interface SecurityEvent {
@@ -83,6 +84,7 @@ export class SecurityLog {
   readonly #noise = new Map<SecurityEventName, NoiseCounts>();
   /** The newest events (both files), once primed; null before. */
   #ring: SecurityEvent[] | null = null;
+  readonly #oneReader = pLimit(1);
   #window: NodeJS.Timeout | null = null;
   readonly #intervalMs: number;
 
@@ -129,7 +131,12 @@ export class SecurityLog {
     this.#ring = await this.#read(RECENT_IN_MEMORY, {});
   }
 
-  async #read(limit: number, tail: TailOptions): Promise<SecurityEvent[]> {
+  /** Reads the files, one reader at a time daemon-wide: a burst of deep reads queues instead of filling the pool. */
+  #read(limit: number, tail: TailOptions): Promise<SecurityEvent[]> {
+    return this.#oneReader(() => this.#readFiles(limit, tail));
+  }
+
+  async #readFiles(limit: number, tail: TailOptions): Promise<SecurityEvent[]> {
     const [main, noise] = await Promise.all([lastLines(series(this.main), limit, parseEvent, tail), lastLines(series(this.noise), limit, parseEvent, tail)]);
     if (noise.length === 0) return main;
     return [...main, ...noise].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-limit);

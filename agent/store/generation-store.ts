@@ -93,46 +93,60 @@ export class GenerationStore<T> {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => b - a);
-    // Every generation is read before anything is set aside: a newer ccguard's state renames nothing.
+    // Newest first, up to the first good one (older ones never stop a start); each is checked for
+    // a newer ccguard's format before anything is set aside, so such a state renames nothing.
     const candidates: Array<{ generation: number; file: string; text: string; mtime: Date }> = [];
+    let good: { generation: number; state: T } | null = null;
     for (const generation of generations) {
       const file = join(this.dir, fileName(generation));
       await assertPrivate(file, false);
       const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-      const newer = this.#newerFormat(text);
+      const newer = this.#newerFormat(text, generation);
       if (newer !== null) {
         throw new NewerStateError(
           `${file} was written by a newer ccguard (${newer}); this version cannot read it and changed nothing: ` +
             'install that newer ccguard again (a downgrade needs the state re-provisioned)',
         );
       }
+      const result = this.#decode(text, generation);
+      if (result.ok) {
+        good = { generation, state: result.state };
+        break;
+      }
       candidates.push({ generation, file, text, mtime: info.mtime });
     }
     const rejected: Array<Rejected & { text: string }> = [];
     for (const { generation, file, text, mtime } of candidates) {
-      const result = this.#decode(text, generation);
-      if (result.ok) {
-        if (rejected.length > 0) await syncDirectory(this.dir);
-        this.#generation = generation;
-        this.#current = result.state;
-        // A crash between a write and its clean-up can leave one generation too many.
-        await this.#dropOlderThan(generation - 1);
-        return { state: result.state, generation, rejected: rejected.map(({ text: lost, ...r }) => ({ ...r, mayHaveLost: differences(lost, result.state) })) };
-      }
-      rejected.push({ file, reason: result.reason, generation, writtenAt: mtime.toISOString(), mayHaveLost: [], text });
+      rejected.push({ file, reason: this.#decodeFailure(text, generation), generation, writtenAt: mtime.toISOString(), mayHaveLost: [], text });
       await rename(file, `${file}.corrupt`);
     }
     if (rejected.length > 0) await syncDirectory(this.dir);
+    if (good !== null) {
+      const { generation, state } = good;
+      this.#generation = generation;
+      this.#current = state;
+      // A crash between a write and its clean-up can leave one generation too many.
+      await this.#dropOlderThan(generation - 1);
+      return { state, generation, rejected: rejected.map(({ text: lost, ...r }) => ({ ...r, mayHaveLost: differences(lost, state) })) };
+    }
     this.#generation = 0;
     this.#current = null;
     return { state: null, generation: 0, rejected: rejected.map(({ text: _text, ...r }) => r) };
   }
 
-  /** A description of the newer format when `text` is a newer ccguard's, else null. */
-  #newerFormat(text: string): string | null {
+  #decodeFailure(text: string, generation: number): string {
+    const result = this.#decode(text, generation);
+    return result.ok ? 'unknown' : result.reason;
+  }
+
+  /**
+   * A description of the newer format when `text` is a newer ccguard's, else null. A newer state
+   * says so inside its checksummed payload (`format`); the header line has no checksum of its own,
+   * so a version digit there that does not match is damage, not a newer ccguard.
+   */
+  #newerFormat(text: string, generation: number): string | null {
     const header = HEADER_RE.exec(text);
-    if (!header) return null;
-    if (Number(header[1]) > HEADER_VERSION) return `state file header v${header[1]}, this version reads v${HEADER_VERSION}`;
+    if (!header || Number(header[2]) !== generation) return null;
     const payload = text.slice(header[0].length);
     if (createHash('sha256').update(payload).digest('hex') !== header[3]) return null;
     try {
@@ -146,7 +160,7 @@ export class GenerationStore<T> {
 
   #decode(text: string, generation: number): { ok: true; state: T } | { ok: false; reason: string } {
     const header = HEADER_RE.exec(text);
-    if (!header) return { ok: false, reason: 'missing or damaged header' };
+    if (!header || Number(header[1]) !== HEADER_VERSION) return { ok: false, reason: 'missing or damaged header' };
     if (Number(header[2]) !== generation) return { ok: false, reason: 'generation in header does not match file name' };
     const payload = text.slice(header[0].length);
     if (createHash('sha256').update(payload).digest('hex') !== header[3]) {
