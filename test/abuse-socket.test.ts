@@ -344,3 +344,27 @@ t.test('invalid frames are answered at a bounded rate: noise costs its sender ti
   t.ok(seconds >= 1.5, `${FRAMES} invalid frames took ${seconds.toFixed(1)} s (budget ${SOCKET_LIMITS.invalidPerSecond}/s, the first second's worth at once)`);
   t.ok(statusMs < 2000, `a status in the middle took ${statusMs.toFixed(0)} ms (bound 2000)`);
 });
+
+t.test('one follow per connection: a second one is refused, and an event is sent once', async (t) => {
+  const env = await makeEnv();
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  const follows = Array.from({ length: 50 }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'events', params: { follow: true, limit: 1 } }));
+  const socket = await open(env.socket);
+  t.teardown(() => socket.destroy());
+  const got: Array<Record<string, any>> = [];
+  lines(socket, (m) => got.push(m));
+  socket.write(`${follows.join('\n')}\n`);
+  for (let i = 0; i < 100 && got.filter((m) => 'ok' in m).length < 50; i++) await sleep(50);
+  const answers = got.filter((m) => 'ok' in m);
+  t.equal(answers.length, 50, 'every request answered');
+  t.equal(answers.filter((a) => a.ok === true).length, 1, 'one follow admitted');
+  t.ok(answers.filter((a) => a.ok === false).every((a) => a.error.code === 'invalid' && /already follows/.test(a.error.message)), 'the others refused, saying why');
+  const before = got.filter((m) => 'event' in m).length;
+  await cli(env, ['login', 'user', '--stdin'], 'not-the-password\n');
+  for (let i = 0; i < 40 && got.filter((m) => 'event' in m).length === before; i++) await sleep(50);
+  await sleep(200);
+  t.equal(got.filter((m) => 'event' in m).length - before, 1, 'the failed login reaches this connection once');
+});
