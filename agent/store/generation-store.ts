@@ -193,6 +193,9 @@ export class GenerationStore<T> {
   update(change: (current: T | null) => T): Promise<T> {
     const run = this.#queue.then(async () => {
       const next = change(this.#current);
+      // Never write what `load` would reject: a bad value would ride along into every later generation.
+      const checked = v.safeParse(this.schema, next);
+      if (!checked.success) throw new StateError(`refusing to write a state that does not match its schema: ${describeIssues(checked.issues)}`);
       const generation = this.#generation + 1;
       await writeFileAtomic(join(this.dir, fileName(generation)), encode(generation, JSON.stringify(next)), 0o600, this.#owner);
       this.#generation = generation;

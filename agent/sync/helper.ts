@@ -55,18 +55,23 @@ async function push(job: Job): Promise<PushResult> {
     client.on('ready', () => {
       client.exec(job.command, (err, stream) => {
         if (err) return finish({ ok: false, code: 'remote', message: `cannot run "${job.command}" on ${peer}: ${err.message}` });
+        // The slave's answer is one short line; more is a misbehaving peer, and is cut, not kept.
         let out = '';
         let errOut = '';
-        stream.on('data', (d: Buffer) => (out += d.toString()));
-        stream.stderr.on('data', (d: Buffer) => (errOut += d.toString()));
+        stream.on('data', (d: Buffer) => {
+          if (out.length < MAX_REPLY) out += d.toString();
+        });
+        stream.stderr.on('data', (d: Buffer) => {
+          if (errOut.length < MAX_REPLY) errOut += d.toString();
+        });
         stream.on('close', (code: number | null) => {
           const line = out.trim().split('\n').at(-1) ?? '';
           try {
-            const reply = JSON.parse(line) as { ok?: boolean; result?: unknown; error?: { message?: string } };
-            if (reply.ok === true) finish({ ok: true, reply: reply.result });
-            else finish({ ok: false, code: 'remote', message: `${peer} refused the push: ${reply.error?.message ?? line}` });
+            const reply = JSON.parse(line) as { ok?: boolean; result?: unknown; error?: { code?: unknown; message?: unknown } };
+            if (reply.ok === true) finish({ ok: true, reply: answerFields(reply.result) });
+            else finish({ ok: false, code: 'remote', message: `${peer} refused the push: ${peerText(reply.error?.message)}` });
           } catch {
-            finish({ ok: false, code: 'remote', message: `"${job.command}" on ${peer} exited with ${code}: ${(errOut || out).trim().slice(0, 300)}` });
+            finish({ ok: false, code: 'remote', message: `"${job.command}" on ${peer} exited with ${code}: ${peerText(errOut || out)}` });
           }
         });
         stream.end(envelope);
@@ -87,6 +92,21 @@ async function push(job: Job): Promise<PushResult> {
       },
     });
   });
+}
+
+/** What a peer's answer may hold at most, and the part of its text that reaches the master's log and status. */
+const MAX_REPLY = 64 * 1024;
+function peerText(text: unknown): string {
+  if (typeof text !== 'string') return 'no reason given';
+  // eslint-disable-next-line no-control-regex -- control characters from the peer are exactly what goes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, 200);
+}
+
+/** Only the fields the master reads from the slave's answer; nothing else of it is passed on. */
+function answerFields(result: unknown): Record<string, unknown> {
+  if (result === null || typeof result !== 'object') return {};
+  const { revision, applied, sealingKey } = result as Record<string, unknown>;
+  return { revision, applied, sealingKey };
 }
 
 const chunks: Buffer[] = [];

@@ -136,7 +136,8 @@ export class SyncPusher {
         const sealingKey = reply.sealingKey;
         await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), syncPeerSealingKey: sealingKey }));
       }
-      const acked = typeof reply.revision === 'number' ? reply.revision : revision;
+      // The slave's word is checked like any input: a revision the state could not hold is ignored.
+      const acked = Number.isSafeInteger(reply.revision) && (reply.revision as number) >= 1 && (reply.revision as number) < 2 ** 40 ? (reply.revision as number) : revision;
       if (acked > revision) {
         // The slave is ahead (this master's state came back from a backup): continue above its revision.
         this.deps.log.warn({ slaveRevision: acked, revision }, 'the slave has a newer sync revision; renumbering');
@@ -187,8 +188,13 @@ function runHelper(job: string, timeoutMs: number): Promise<PushResult> {
     const child = spawn(process.execPath, [HELPER], { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // The helper prints one line; a bound keeps a misbehaving one from growing the daemon.
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.length < 256 * 1024) out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < 64 * 1024) err += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       try {
