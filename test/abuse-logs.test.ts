@@ -113,6 +113,19 @@ t.test('recent events come from memory once primed: a flood of events requests r
   t.same(await security.recent(10, {}), [], 'while the files themselves (now gone) hold nothing');
 });
 
+t.test('a cloned card presented again and again: an allowance per interval in security.log, the rest counted as noise', async (t) => {
+  const dir = await tempDir(t);
+  const { security, close } = securityLog(dir, 1 << 20, 2, 200);
+  for (let i = 0; i < 50; i++) security.record('TamperDetectionActivated', { cause: 'masterCardCloneAttempt', cardId: 'a1b2c3d4', reader: 'R', detail: 'notNtag424' });
+  close();
+  const main = (await readFile(join(dir, 'security.log'), 'utf8')).trim().split('\n');
+  t.equal(main.length, 10, 'the first 10 of the interval, each with its details');
+  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const counted = noise.filter((e) => e.event === 'TamperDetectionActivated').reduce((n, e) => n + (e.count as number), 0);
+  t.equal(counted, 40, 'the other 40 counted');
+  t.match(noise.at(-1), { kinds: { masterCardCloneAttempt: 39 } });
+});
+
 t.test('rotation split: noise filling its files leaves the security files alone', async (t) => {
   const dir = await tempDir(t);
   // An interval of 0 writes noise as fast as it comes: the worst case for its file.

@@ -28,6 +28,9 @@ const AGENT_FILE = 'ccguard.log';
 function isNoise(event: SecurityEventName, fields: Record<string, unknown>): boolean {
   return event === 'InvalidMessages' || (event === 'MaintenanceLoginFailed' && fields.reason === 'throttled');
 }
+/** Events anyone can repeat at will, and how many of each an interval keeps in `security.log`. */
+const PUBLIC_EVENTS: ReadonlySet<SecurityEventName> = new Set(['TamperDetectionActivated', 'AttemptedReplayAttacks']);
+const PUBLIC_ALLOWANCE = 10;
 /** At most one noise event per interval; the first after a quiet interval is written at once. */
 export const NOISE_INTERVAL_MS = 60_000;
 /** How many of the newest events `recent` answers from memory (the default `events` limit is 100). */
@@ -84,6 +87,7 @@ export class SecurityLog {
   readonly #noise = new Map<SecurityEventName, NoiseCounts>();
   /** The newest events (both files), once primed; null before. */
   #ring: SecurityEvent[] | null = null;
+  readonly #publicWindows = new Map<SecurityEventName, { startedAt: number; count: number }>();
   readonly #oneReader = pLimit(1);
   #window: NodeJS.Timeout | null = null;
   readonly #intervalMs: number;
@@ -98,7 +102,7 @@ export class SecurityLog {
   }
 
   record(event: SecurityEventName, fields: Record<string, unknown> = {}): void {
-    if (isNoise(event, fields)) {
+    if (isNoise(event, fields) || this.#overPublicAllowance(event)) {
       this.#countNoise(event, fields);
       return;
     }
@@ -142,6 +146,23 @@ export class SecurityLog {
     return [...main, ...noise].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-limit);
   }
 
+  /**
+   * Events anyone at the station or on the network can repeat (a cloned card presented again and
+   * again, an old sync envelope replayed) go to `security.log` up to an allowance per interval;
+   * beyond it they are counted as noise, so repetition cannot rotate out what matters.
+   */
+  #overPublicAllowance(event: SecurityEventName): boolean {
+    if (!PUBLIC_EVENTS.has(event)) return false;
+    const now = performance.now();
+    const window = this.#publicWindows.get(event);
+    if (!window || now - window.startedAt >= this.#intervalMs) {
+      this.#publicWindows.set(event, { startedAt: now, count: 1 });
+      return false;
+    }
+    window.count++;
+    return window.count > PUBLIC_ALLOWANCE;
+  }
+
   /** Writes the noise counted so far (on stop, so nothing counted is lost). */
   flushNoise(): void {
     const all = [...this.#noise.values()];
@@ -175,7 +196,7 @@ export class SecurityLog {
       this.#noise.set(event, counts);
     }
     counts.count++;
-    bump(counts.kinds, token(fields.kind) ?? token(fields.method) ?? token(fields.role) ?? token(fields.channel) ?? 'other');
+    bump(counts.kinds, token(fields.kind) ?? token(fields.cause) ?? token(fields.method) ?? token(fields.role) ?? token(fields.channel) ?? 'other');
     const uid = currentCaller()?.peer?.uid;
     bump(counts.peerUids, uid === undefined ? 'unknown' : String(uid));
     if (this.#window === null) {
