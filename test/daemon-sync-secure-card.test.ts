@@ -92,6 +92,10 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   t.notMatch(payload, new RegExp(masterRecord?.authKey ?? 'x'), 'the key is not in the payload in clear');
   t.notMatch(payload, new RegExp((await stateOf(master)).cardMasterKey ?? 'x'), 'nor is the card master key');
   t.match(payload, /authKeySealed/, 'it is sealed');
+  const masterState = await stateOf(master);
+  t.notMatch(payload, new RegExp(masterState.deviceSecret), 'nor the UID HMAC key');
+  t.match(payload, /cardKeySealed/, 'which is sealed too');
+  t.equal((await stateOf(slave)).syncReceived?.cardKey, masterState.deviceSecret, 'and opened by the slave');
 
   // A tap on the reader: the slave recognises the card by its AES key and resets its roles. The
   // master leaves the reader first: on a station each controller has its own, and two sessions

@@ -127,7 +127,6 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
     policy: { enforceStrong: false, enforcePasswordChange: false },
     puk: null,
     masterCards: [],
-    cardKey: '0'.repeat(64),
   });
   const signature = privateKey.sign(Buffer.from(oldPayload));
   if (signature instanceof Error) throw signature;

@@ -95,7 +95,7 @@ export const stateSchema = v.strictObject({
   syncRevision: v.optional(v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), sha256: v.string() })), null),
   /** On its slave: the newest revision applied, and the master's key for matching its master cards' UIDs. */
   syncReceived: v.optional(
-    v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) })),
+    v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.nullable(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))) })),
     null,
   ),
   /**

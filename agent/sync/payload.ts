@@ -35,13 +35,18 @@ export const syncPayloadSchema = v.strictObject({
   /** The PUK without its tries, which stay local. */
   puk: v.nullable(v.pick(pukRecord, ['hash', 'setAt'])),
   masterCards: v.pipe(v.array(syncedMasterCard), v.maxLength(64)),
-  /** The master's key for master-card UID HMACs, so the slave matches the same cards on its own readers. */
-  cardKey: hex64,
+  /**
+   * The master's key for master-card UID HMACs, so the slave matches the same cards on its own
+   * readers: sealed to the slave's key like the card keys, and left out until that key is known.
+   */
+  cardKeySealed: v.optional(v.pipe(v.string(), v.maxLength(256))),
 });
 
 export type SyncPayload = v.InferOutput<typeof syncPayloadSchema>;
 type SyncContent = Omit<SyncPayload, 'kind' | 'revision'>;
 type SyncedMasterCard = SyncPayload['masterCards'][number];
+/** What the UID HMAC key is sealed under (card ids are 8 hex digits: no clash). */
+const UID_KEY_LABEL = 'uid-hmac-key';
 
 /** A card's record for the slave: its key sealed to `sealTo` when known, else left out. */
 function forSlave(card: MasterCardRecord, sealTo: string | null): SyncedMasterCard {
@@ -62,7 +67,7 @@ export function syncContent(state: State): SyncContent {
     policy: { ...state.policy },
     puk: state.puk === null ? null : { hash: state.puk.hash, setAt: state.puk.setAt },
     masterCards: state.masterCards.map((c) => forSlave(c, state.syncPeerSealingKey ?? null)),
-    cardKey: state.deviceSecret,
+    ...(state.syncPeerSealingKey ? { cardKeySealed: seal(Buffer.from(state.deviceSecret, 'hex'), state.syncPeerSealingKey, UID_KEY_LABEL) } : {}),
   };
 }
 
@@ -71,9 +76,9 @@ export function syncContent(state: State): SyncContent {
  * the records as stored (sealing is fresh each time) and the key they are sealed to.
  */
 export function contentDigest(state: State): string {
-  // The key sealed to matters only when there is a card key to seal: learning it makes no revision otherwise.
-  const sealedTo = state.masterCards.some((c) => c.authKey !== undefined) ? (state.syncPeerSealingKey ?? null) : null;
-  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, sealedTo };
+  // The key sealed to matters only when there are cards to match: learning it makes no revision otherwise.
+  const sealedTo = state.masterCards.length > 0 ? (state.syncPeerSealingKey ?? null) : null;
+  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, uidKey: state.deviceSecret, sealedTo };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
@@ -93,6 +98,7 @@ export function applySyncPayload(state: State, payload: SyncPayload, at: string,
     const key = authKeySealed === undefined ? null : openKey(authKeySealed, card.id);
     return key === null || key.length !== 16 ? [] : [{ ...card, authKey: key.toString('hex') }];
   });
-  next.syncReceived = { revision: payload.revision, at, cardKey: payload.cardKey };
+  const uidKey = payload.cardKeySealed === undefined ? null : openKey(payload.cardKeySealed, UID_KEY_LABEL);
+  next.syncReceived = { revision: payload.revision, at, cardKey: uidKey?.length === 32 ? uidKey.toString('hex') : null };
   return next;
 }

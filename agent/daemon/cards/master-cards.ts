@@ -44,7 +44,7 @@ export class MasterCards {
     if (!state) return null;
     const own = match(state.masterCards, keyedHash(state.deviceSecret, uid));
     // On a double station's slave, the master's cards are keyed with the master's card key.
-    const synced = state.syncReceived ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
+    const synced = state.syncReceived?.cardKey ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
     const record = own ?? synced;
     if (record === null) return null;
     if (record.kind === 'ntag424' && record.authKey !== undefined) return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.authKey, 'hex') };
