@@ -13,7 +13,7 @@ import pino from 'pino';
 import t from 'tap';
 import { terminalSafeJson, visible } from '../agent/common/visible.js';
 import { formatEvent, formatReaders, table } from '../agent/cli/human-format.js';
-import { runAsCaller } from '../agent/daemon/caller.js';
+import { runAsCaller } from '../agent/common/request-context.js';
 import { SecurityLog, type SecurityFile } from '../agent/logs/logging.js';
 import { prettyLine } from '../agent/logs/pretty.js';
 import { RotatingFile } from '../agent/logs/rotating-file.js';

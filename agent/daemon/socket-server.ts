@@ -24,7 +24,7 @@ import {
   type ResultOf,
 } from '../wire/protocol.js';
 import { daemonAnswers } from '../wire/client.js';
-import { runAsCaller, type Caller, type Peer } from './caller.js';
+import { runAsCaller, type Caller, type Peer } from '../common/request-context.js';
 import { fullBucket, refill, spend, type Bucket } from '../../policy/token-bucket.js';
 import { peerCredentialsUnavailable, peerOf } from './peer-credentials.js';
 

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecurityEventName } from '../wire/security-event.js';
 import pino, { type Logger } from 'pino';
-import { currentCaller } from '../daemon/caller.js';
+import { currentCaller } from '../common/request-context.js';
 import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
 import pLimit from 'p-limit';
