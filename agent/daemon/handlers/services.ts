@@ -1,10 +1,10 @@
 import type { Config } from '../../common/config.js';
-import type { LogExports } from '../../logs/export-service.js';
+import type { LogExports } from '../logs/export-service.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { State } from '../../store/state.js';
-import type { SyncPusher } from '../../sync/pusher.js';
-import type { SyncReceiver } from '../../sync/receiver.js';
+import type { SyncPusher } from '../sync/pusher.js';
+import type { SyncReceiver } from '../sync/receiver.js';
 import type { StatusReport } from '../../wire/status-report.js';
 import type { CardRecovery } from '../cards/card-recovery.js';
 import type { MasterCards } from '../cards/master-cards.js';

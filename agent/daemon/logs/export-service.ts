@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import { decideExportEncryption } from '../../policy/log-export.js';
-import type { ExportRole } from '../../policy/roles.js';
-import type { Config } from '../common/config.js';
-import { RefusedError } from '../common/errors.js';
-import type { Secret } from '../common/secret.js';
-import type { Credentials } from '../daemon/credentials/credentials.js';
-import type { LogPassword } from '../daemon/credentials/log-password.js';
-import type { LogExport } from './log-export.js';
-import type { SecurityLog } from './logging.js';
+import { decideExportEncryption } from '../../../policy/log-export.js';
+import type { ExportRole } from '../../../policy/roles.js';
+import type { Config } from '../../common/config.js';
+import { RefusedError } from '../../common/errors.js';
+import type { Secret } from '../../common/secret.js';
+import type { Credentials } from '../credentials/credentials.js';
+import type { LogPassword } from '../credentials/log-password.js';
+import type { LogExport } from '../../logs/log-export.js';
+import type { SecurityLog } from '../../logs/logging.js';
 
 /** Log exports on behalf of a role: its password checked, the encryption rule applied, the export recorded. */
 export class LogExports {
@@ -26,7 +26,7 @@ export class LogExports {
     const decision = decideExportEncryption({ encryptExports: config.logs.encryptExports, logPasswordSet: key !== null, unencryptedRequested: unencrypted });
     if ('refused' in decision) throw new RefusedError(decision.refused);
     // The zip writer is loaded only when an export is made (archiver's load time, test-peers.md).
-    const { exportLogs } = await import('./log-export.js');
+    const { exportLogs } = await import('../../logs/log-export.js');
     const zip = await exportLogs(config.logDir, decision.encrypt ? key : null, config.logs.exportCompressionLevel);
     security.record('LogExported', {
       by: as,
