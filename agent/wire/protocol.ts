@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../../policy/roles.js';
 import { WEB_UI_MODES } from '../../policy/web-ui.js';
 import { Secret } from '../common/secret.js';
-import { syncEnvelopeSchema } from '../sync/envelope.js';
+import { syncEnvelopeSchema } from './sync-envelope.js';
 import { auditReportSchema } from './audit-report.js';
 import { masterCardListingSchema, syncStatusSchema } from './results.js';
 import { securityEventSchema } from './security-event.js';
