@@ -5,7 +5,6 @@ import { describeIssues } from '../common/schema-issues.js';
 import { syncPayloadSchema, type SyncPayload } from './payload.js';
 import type { SyncEnvelope } from '../wire/sync-envelope.js';
 
-
 /** An OpenSSH "ssh-ed25519 BASE64 [comment]" line as a Node key (the blob is: string type, string key). */
 export function ed25519PublicKey(line: string): KeyObject {
   const blob = Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64');
