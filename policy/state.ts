@@ -1,7 +1,8 @@
+// The state's schema and types: the store validates with them, and the pure transitions in policy/
+// (credential-state, defaults-restore) are typed by them, so they sit in the lowest layer.
 import * as v from 'valibot';
-import { ROLES, type Role } from '../../policy/roles.js';
-import { WEB_UI_MODES } from '../../policy/web-ui.js';
-import { RefusedError } from '../common/errors.js';
+import { ROLES, type Role } from './roles.js';
+import { WEB_UI_MODES } from './web-ui.js';
 
 const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
 
@@ -29,7 +30,7 @@ export const pukRecord = v.strictObject({
 const aesKeyHex = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
 const uidHmac = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 
-import { MASTER_CARD_KINDS, type MasterCardKind } from '../../policy/master-card-kinds.js';
+import { MASTER_CARD_KINDS, type MasterCardKind } from './master-card-kinds.js';
 export { MASTER_CARD_KINDS, type MasterCardKind };
 
 export const masterCardRecord = v.pipe(
@@ -139,8 +140,3 @@ export function provisionedSettings(): SettingsSnapshot {
   return { policy: { ...PROVISIONED_POLICY }, puk: null, masterCards: [], logPassword: null, webUi: '1.0', https: false };
 }
 
-/** The state, or the refusal every action on an unprovisioned device gets. */
-export function requireProvisioned(state: State | null): State {
-  if (!state) throw new RefusedError('this device is not provisioned: run "ccguard provision --config FILE" first');
-  return state;
-}
