@@ -10,6 +10,6 @@ exec bash test/tap.sh \
   dist/test/default-password.test.js \
   dist/test/generation-store.test.js \
   dist/test/rotating-file.test.js \
-  dist/test/import-boundaries.test.js \
+  dist/test/unit/layers.test.js \
   dist/test/schemas.test.js \
   dist/test/schemas-drift.test.js
