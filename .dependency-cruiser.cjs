@@ -41,7 +41,7 @@ module.exports = {
     {
       name: 'only-daemon-imports-rfid',
       severity: 'error',
-      comment: 'The card reader is the daemon\'s: no other part of agent/ imports rfid/.',
+      comment: "The card reader is the daemon's: no other part of agent/ imports rfid/.",
       from: { path: '^agent/', pathNot: '^agent/daemon/' },
       to: { path: '^rfid/' },
     },

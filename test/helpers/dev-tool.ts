@@ -11,13 +11,15 @@ export interface ToolRun {
   output: string;
 }
 
-export function runDevTool(tool: string, args: readonly string[], cwd = ROOT): Promise<ToolRun> {
+/** Runs `tool` in `cwd` (the repository by default), with `input` on its stdin if given. */
+export function runDevTool(tool: string, args: readonly string[], cwd = ROOT, input?: string): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    execFile(join(ROOT, 'node_modules', '.bin', tool), args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(join(ROOT, 'node_modules', '.bin', tool), args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`;
       if (err === null) resolve({ code: 0, output });
       else if (typeof err.code === 'number') resolve({ code: err.code, output });
       else reject(err); // not started (missing tool) or killed: no verdict to assert on
     });
+    child.stdin?.end(input ?? '');
   });
 }
