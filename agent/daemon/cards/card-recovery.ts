@@ -12,10 +12,10 @@ import type { SecurityLog } from '../../logs/logging.js';
 import type { MasterCards } from './master-cards.js';
 import { cardKeys, failureKind, moveKeys, probeCard, verifySecureCard, ForeignCardError, NotSecureCardError, KEY_VERSION } from './secure-card.js';
 import type { CardChannel } from '../../../rfid/reader-watch.js';
-import type { Secret } from '../../common/secret.js';
 import type { State } from '../../store/state.js';
 import type { MasterCardListing } from '../../wire/results.js';
 import type { ReaderStatus, RfidStatus } from '../../wire/status-report.js';
+import type { Actor } from '../credentials/authenticator.js';
 
 const PROGRESS_EVERY_MS = 10_000;
 /** Clone attempts kept in memory for `audit` (the security log keeps every one). */
@@ -155,12 +155,11 @@ export class CardRecovery {
    * A card already lying there does not count; the card taken is not acted on as a tap.
    */
   async enroll(
-    manufacturerPassword: Secret,
+    _actor: Actor,
     options: { timeoutSeconds: number; reader: string | undefined; uidOnly: boolean },
     origin: string,
     signal: AbortSignal,
   ): Promise<MasterCardListing> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
     if (this.#enrolment) throw new RefusedError('another enrolment is already waiting for a card; finish or cancel it first');
     if (this.#service === 'off' || this.#service === 'unavailable') {
       throw new RefusedError(`no card reader can be used (rfid service ${this.#service}${this.#serviceError ? `: ${this.#serviceError}` : ''})`);
