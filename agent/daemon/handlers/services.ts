@@ -14,7 +14,7 @@ import type { ResetPuk } from '../credentials/reset-puk.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
 import type { HttpsSettings } from '../settings/https-settings.js';
 import type { WebUiStyle } from '../settings/web-ui-style.js';
-import type { Handlers } from '../socket-server.js';
+import type { Handlers } from '../socket/index.js';
 import type { Method } from '../../wire/protocol.js';
 import type { StateFallbacks } from '../state-fallback.js';
 
