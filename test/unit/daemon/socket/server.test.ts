@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import t from 'tap';
 import { StateError, ThrottledError } from '../../../../agent/common/errors.js';
 import { openLogs } from '../../../../agent/logs/logging.js';
@@ -161,4 +162,23 @@ t.test("a method's declared cost: `events` answers draw on the daemon-wide budge
     error: { code: 'throttled', message: 'the daemon answers a bounded number of security events per second; try again in a moment', waitSeconds: 1 },
   });
   for (const client of [c, fresh]) client.socket.destroy();
+});
+
+t.test('streaming: data frames (a header line, then the bytes) before the response', async (t) => {
+  const { path } = await serve(t, {
+    'logs.export': async (_p, ctx) => {
+      let calls = 0;
+      await ctx.stream(Readable.from([Buffer.from('abc'), Buffer.from('de')]), () => ({ done: ++calls, total: 5 }));
+      return { files: 1, logBytes: 5, encrypted: false };
+    },
+  });
+  const socket = connect(path);
+  let received = '';
+  socket.setEncoding('utf8').on('data', (data: string) => void (received += data));
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.write(`${JSON.stringify({ v: 1, id: 'x', method: 'logs.export', params: { as: 'manufacturer', password: 'p', unencrypted: true } })}\n`);
+  const end = '{"v":1,"id":"x","ok":true,"result":{"files":1,"logBytes":5,"encrypted":false}}\n';
+  for (let i = 0; i < 200 && !received.endsWith(end); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(received, `{"v":1,"id":"x","bytes":3,"done":1,"total":5}\nabc{"v":1,"id":"x","bytes":2,"done":2,"total":5}\nde${end}`);
+  socket.destroy();
 });
