@@ -10,10 +10,10 @@ export interface DecodedRequest {
   origin: string | undefined;
 }
 
-/** Why a frame was refused: `kind` is a fixed token for the security log, `message` never quotes the frame. */
+/** Why a frame was refused (`oversize` by the framer, the rest here): `kind` is a fixed token for the security log, `message` never quotes the frame. */
 export interface InvalidFrame {
   id: RequestId | null;
-  kind: 'json' | 'shape' | 'envelope' | 'method' | 'params';
+  kind: 'oversize' | 'json' | 'shape' | 'envelope' | 'method' | 'params';
   message: string;
 }
 

@@ -173,7 +173,7 @@ export class SocketServer {
       });
   }
 
-  #invalid(conn: Connection, invalid: InvalidFrame | { id: null; kind: 'oversize'; message: string }, reply?: (message: object) => void): void {
+  #invalid(conn: Connection, invalid: InvalidFrame, reply?: (message: object) => void): void {
     conn.invalidCount++;
     conn.lastInvalid = true;
     this.#admission.chargeInvalid();
