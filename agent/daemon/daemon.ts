@@ -30,7 +30,7 @@ import { FactoryDefaults } from './settings/factory-defaults.js';
 import { HttpsCertificate } from './settings/https-certificate.js';
 import { HttpsSettings } from './settings/https-settings.js';
 import { WebUiStyle } from './settings/web-ui-style.js';
-import { SocketServer } from './socket-server.js';
+import { SocketServer } from './socket/index.js';
 import { Authenticator } from './credentials/authenticator.js';
 import { authenticateAtDispatch } from './handlers/authenticate.js';
 import { StateFallbacks } from './state-fallback.js';

@@ -39,6 +39,12 @@ const open = { kind: 'open' } as const;
 const manufacturer = <A extends Action>(action: A) => ({ kind: 'password', action, roleFrom: 'manufacturer', secret: 'password' }) as const;
 
 /**
+ * What answering a method costs the daemon beyond its handler, charged to a daemon-wide budget:
+ * `securityEvents`, one token per security event in the result (a deep read of the log files).
+ */
+export type MethodCost = 'securityEvents';
+
+/**
  * The contract of the control socket: each method's parameters (secrets become `Secret` objects
  * at this edge) and the result the daemon answers with. The daemon's handlers are typed from
  * `result` and `schemas/*.json` are generated from it (`npm run schemas`): a result only gains fields.
@@ -129,8 +135,9 @@ export const methods = {
     }),
     /** The past events, oldest first; with `follow`, each new one comes as an `event` line after it. */
     result: v.strictObject({ events: v.array(securityEventSchema) }),
+    cost: 'securityEvents',
   },
-} as const satisfies Record<string, { auth: Access; params: v.GenericSchema; result: v.GenericSchema }>;
+} as const satisfies Record<string, { auth: Access; params: v.GenericSchema; result: v.GenericSchema; cost?: MethodCost }>;
 
 type Contract = typeof methods;
 export type Method = keyof Contract;
@@ -146,6 +153,12 @@ export const methodParams = Object.fromEntries(Object.entries(methods).map(([met
 
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(methodParams, name);
+}
+
+/** The budget a method's answers are charged to, if any. */
+export function costOf(method: Method): MethodCost | undefined {
+  const entry = methods[method];
+  return 'cost' in entry ? entry.cost : undefined;
 }
 
 const requestId = v.union([

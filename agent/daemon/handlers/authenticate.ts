@@ -3,7 +3,7 @@ import { RefusedError } from '../../common/errors.js';
 import { Secret } from '../../common/secret.js';
 import { methods, type AccessOf, type Method, type ParamsOf, type ResultOf } from '../../wire/protocol.js';
 import type { Actor, Authenticator } from '../credentials/authenticator.js';
-import type { Handlers, RequestContext } from '../socket-server.js';
+import type { Handlers, RequestContext } from '../socket/index.js';
 
 /** What a method's handler is given: an `Actor` when its contract entry asks for a secret, else nothing. */
 export type ActorOf<M extends Method> = AccessOf<M> extends { kind: 'open' } ? null : Actor;
