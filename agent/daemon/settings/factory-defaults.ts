@@ -5,6 +5,7 @@ import { withRestoredSettings } from '../../../policy/defaults-restore.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { LogPassword } from '../credentials/log-password.js';
 import type { SecurityLog } from '../../logs/logging.js';
+import type { ChangeFields } from '../../wire/security-events.js';
 import type { Secret } from '../../common/secret.js';
 import { provisionedSettings, requireProvisioned, type SettingsSnapshot, type State } from '../../store/state.js';
 import type { WebUiStyle } from './web-ui-style.js';
@@ -81,7 +82,7 @@ export class FactoryDefaults {
 }
 
 /** The snapshot as a security event may show it: no hash, no Log Password. */
-export function describe(settings: SettingsSnapshot): Record<string, unknown> {
+export function describe(settings: SettingsSnapshot): Omit<ChangeFields<'manufacturerDefaults'>, 'change' | 'by' | 'origin'> {
   return {
     policy: settings.policy,
     pukSet: settings.puk !== null,
