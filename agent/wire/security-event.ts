@@ -1,9 +1,9 @@
 import * as v from 'valibot';
-import { eventEntry, fieldShapes, SECURITY_EVENT_NAMES, type SecurityEventName } from './security-events.js';
+import { EVENT_DEFINITIONS, eventEntry, fieldShapes, origin, SECURITY_EVENT_NAMES, type SecurityEventName } from './security-events.js';
 
-/** Who asked, added by the log to an event recorded during a socket request. */
+/** Who asked, added by the log to an event recorded during a socket request (an event's own fields come after). */
 const who = {
-  origin: v.optional(v.pipe(v.string(), v.description('where the request came from (the origin the client claims, the sync peer)'))),
+  origin: v.optional(origin),
   peer: v.optional(
     v.pipe(
       v.strictObject({ uid: v.number(), gid: v.number(), pid: v.number() }),
@@ -24,7 +24,7 @@ const counted = {
 function lines(event: SecurityEventName): v.GenericSchema[] {
   const entry = eventEntry(event);
   const named = { event: v.literal(event) };
-  const recorded = fieldShapes(event).map((fields) => v.looseObject({ ...named, ...fields, ...who }));
+  const recorded = fieldShapes(event).map((fields) => v.looseObject({ ...named, ...who, ...fields }));
   if (entry.noise === 'never' && entry.publicAllowance === undefined) return recorded;
   const total = entry.noise === 'whenThrottled' ? v.looseObject({ ...named, reason: v.literal('throttled'), ...counted }) : v.looseObject({ ...named, ...counted });
   return [...recorded, total];
@@ -43,3 +43,6 @@ export const securityEventSchema = v.intersect([
 ]);
 
 export type SecurityEvent = v.InferOutput<typeof securityEventSchema>;
+
+/** Named once in the JSON Schema: the catalogue's recurring parts, and the peer. */
+export const SECURITY_EVENT_DEFINITIONS = { ...EVENT_DEFINITIONS, peer: who.peer.wrapped };

@@ -16,8 +16,10 @@ const role = v.picklist(ROLES);
 const webUiMode = v.picklist(WEB_UI_MODES);
 const policy = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
-/** The claimed origin of the request (`socket:cli`), or the sync peer's address. */
-const origin = v.string();
+export const origin = v.pipe(v.string(), v.description('where the request came from: the origin the client claims (socket:cli), or the sync peer'));
+
+/** Parts that recur across events, named once in the JSON Schema (`$defs`). */
+export const EVENT_DEFINITIONS = { role, origin, policy, webUiMode, masterCardId };
 /** The PUK reset of the operator's password, named as the method that authenticated. */
 const PUK_METHOD = v.literal('resetPasswordPuk');
 
@@ -59,8 +61,7 @@ export const SECURITY_EVENTS = {
       mustChange: v.optional(v.boolean()),
       method: v.optional(PUK_METHOD),
       triesLeft: v.optional(count),
-      /** A right PUK with a new password the rules refused: the PUK was accepted, the password not set. */
-      newPassword: v.optional(v.literal('refused')),
+      newPassword: v.optional(v.pipe(v.literal('refused'), v.description('a right PUK with a new password the rules refused: the password was not set'))),
     }),
     noise: 'never',
   },
@@ -97,8 +98,7 @@ export const SECURITY_EVENTS = {
       change('webUi', {
         from: webUiMode,
         to: webUiMode,
-        /** A role, the reason of a factory restore, or `outside ccguard` (the file changed under it). */
-        by: v.string(),
+        by: v.pipe(v.string(), v.description('a role, the reason of a factory restore, or "outside ccguard" (the file changed under it)')),
         origin: v.optional(origin),
         path: v.optional(v.string()),
       }),
@@ -123,8 +123,7 @@ export const SECURITY_EVENTS = {
     description: 'frames or requests that are not valid (counted per interval, never quoted)',
     fields: v.strictObject({
       channel: v.picklist(['socket', 'sync']),
-      /** The server's own token for what was wrong. */
-      kind: v.optional(v.string()),
+      kind: v.optional(v.pipe(v.string(), v.description("the server's own token for what was wrong"))),
       origin: v.optional(origin),
       reason: v.optional(v.string()),
     }),
