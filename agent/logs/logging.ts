@@ -10,8 +10,6 @@ import { RotatingFile } from './rotating-file.js';
 import pLimit from 'p-limit';
 import { lastLines, type TailOptions } from './tail-reader.js';
 
-export type { SecurityEvent };
-
 const SECURITY_FILE = 'security.log';
 /** Noise (invalid frames, malformed requests) has its own file, so it can never rotate out what matters. */
 const NOISE_FILE = 'security-noise.log';

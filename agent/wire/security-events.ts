@@ -33,7 +33,7 @@ function change<const TChange extends string, const TEntries extends v.ObjectEnt
  * `whenThrottled`: noise when its reason is `throttled` (refused unchecked, the guesser is waiting).
  * Noise is what anyone with the socket can cause at will with no secret checked.
  */
-export type NoiseRule = 'never' | 'always' | 'whenThrottled';
+type NoiseRule = 'never' | 'always' | 'whenThrottled';
 
 interface CatalogueEntry {
   description: string;

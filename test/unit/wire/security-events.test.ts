@@ -9,6 +9,7 @@ import { eventEntry, fieldShapes, isNoise, SECURITY_EVENT_NAMES } from '../../..
 import { SAMPLES } from '../../helpers/security-event-samples.js';
 
 const AGENT_DIST = fileURLToPath(new URL('../../../agent/', import.meta.url));
+const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
 
 async function compiledSources(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -71,4 +72,17 @@ t.test('no event names a field like the kernel peer the log adds, but the one kn
   // socket request gets the requester's peer written over it (reported, kept: fields are never renamed).
   const clashing = SECURITY_EVENT_NAMES.filter((event) => fieldShapes(event).some((shape) => 'peer' in shape));
   t.same(clashing, ['SyncPeerRejected']);
+});
+
+t.test("the README's security events name every event and every kind of change, and no other", async (t) => {
+  const readme = await readFile(README, 'utf8');
+  const section = readme.slice(readme.indexOf('### Security events'), readme.indexOf('## State on disk'));
+  t.ok(section.length > 0 && section.length < readme.length, 'the section is found');
+  const named = (text: string): Set<string> => new Set([...text.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] ?? ''));
+  const events = [...named(section)].filter((word) => /^[A-Z]/.test(word));
+  t.same(events.sort(), [...SECURITY_EVENT_NAMES].sort(), 'events');
+  const changeRow = section.split('\n').find((line) => line.startsWith('| `ReconfigurationOfSecurityParameters`')) ?? '';
+  const kinds = fieldShapes('ReconfigurationOfSecurityParameters').map((shape) => (shape.change as v.LiteralSchema<string, undefined>).literal);
+  const documented = [...named(changeRow.slice(changeRow.indexOf('which:')))];
+  t.same(documented.sort(), kinds.sort(), 'kinds of change');
 });
