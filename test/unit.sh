@@ -12,4 +12,5 @@ exec bash test/tap.sh \
   dist/test/rotating-file.test.js \
   dist/test/import-boundaries.test.js \
   dist/test/schemas.test.js \
-  dist/test/schemas-drift.test.js
+  dist/test/schemas-drift.test.js \
+  'dist/test/unit/wire/*.test.js'

@@ -33,7 +33,7 @@ export class StateFallbacks {
     return this.deps.store.current?.fallback ?? null;
   }
 
-  async acknowledge(actor: Actor): Promise<{ acknowledged: StateFallback }> {
+  async acknowledge(actor: Actor<'manufacturer'>): Promise<{ acknowledged: StateFallback }> {
     const fallback = this.current;
     if (fallback === null) throw new RefusedError('there is no state fallback to acknowledge; "ccguard audit" shows none');
     await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), fallback: null }));

@@ -1,3 +1,4 @@
+import type { ExportRole } from '../../policy/roles.js';
 import type { Logger } from 'pino';
 import { decideExportEncryption } from '../../policy/log-export.js';
 import type { Config } from '../common/config.js';
@@ -17,7 +18,7 @@ export class LogExports {
   ) {}
 
   /** Opens the export; the caller streams `zip.archive` and calls `zip.abort()` if the transfer fails. */
-  async open(actor: Actor, unencrypted: boolean): Promise<{ zip: LogExport; encrypted: boolean }> {
+  async open(actor: Actor<ExportRole>, unencrypted: boolean): Promise<{ zip: LogExport; encrypted: boolean }> {
     const { config, logPassword, security } = this.deps;
     const key = config.logs.encryptExports ? await logPassword.read() : null;
     const decision = decideExportEncryption({ encryptExports: config.logs.encryptExports, logPasswordSet: key !== null, unencryptedRequested: unencrypted });
@@ -47,7 +48,7 @@ export class LogExports {
     this.#active.clear();
   }
 
-  interrupted(actor: Actor, err: unknown): void {
+  interrupted(actor: Actor<ExportRole>, err: unknown): void {
     this.deps.log.warn({ err: (err as Error).message, by: actor.role }, 'log export interrupted');
   }
 }

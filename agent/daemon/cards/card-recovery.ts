@@ -155,7 +155,7 @@ export class CardRecovery {
    * A card already lying there does not count; the card taken is not acted on as a tap.
    */
   async enroll(
-    _actor: Actor,
+    _actor: Actor<'manufacturer'>,
     options: { timeoutSeconds: number; reader: string | undefined; uidOnly: boolean },
     origin: string,
     signal: AbortSignal,

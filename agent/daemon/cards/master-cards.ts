@@ -127,7 +127,7 @@ export class MasterCards {
     return listing(record);
   }
 
-  async remove(actor: Actor, id: string): Promise<ResultOf<'masterCard.remove'>> {
+  async remove(actor: Actor<'manufacturer'>, id: string): Promise<ResultOf<'masterCard.remove'>> {
     const state = await this.deps.store.update((current) => {
       const next = structuredClone(requireProvisioned(current));
       const before = next.masterCards.length;

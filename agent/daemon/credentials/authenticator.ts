@@ -18,8 +18,8 @@ declare const issued: unique symbol;
  * Only this module makes one (the brand cannot be named elsewhere), so a service that takes an
  * `Actor` cannot be reached without the secret having been checked.
  */
-export interface Actor {
-  readonly role: Role;
+export interface Actor<R extends Role = Role> {
+  readonly role: R;
   /** `puk`: the Reset Password PUK stood in for the operator's password. */
   readonly via: 'password' | 'puk';
   readonly [issued]: true;

@@ -42,16 +42,16 @@ export class Credentials {
   }
 
   /** The manufacturer sets another role's password. */
-  async setPasswordAs(actor: Actor, role: Role, next: Secret): Promise<void> {
+  async setPasswordAs(actor: Actor<'manufacturer'>, role: Role, next: Secret): Promise<void> {
     const hash = await this.vetNewPassword(role, next);
     const policy = this.#state().policy;
     // A password handed over by the manufacturer is one the operator must replace when the setting asks for it.
-    const mustChange = role === 'operator' && role !== actor.role && policy.enforcePasswordChange;
+    const mustChange = role === 'operator' && policy.enforcePasswordChange;
     await this.storeVetted(role, hash, mustChange);
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'password', role, by: actor.role });
   }
 
-  async setPolicy(actor: Actor, change: PolicyChange): Promise<State['policy']> {
+  async setPolicy(actor: Actor<'manufacturer'>, change: PolicyChange): Promise<State['policy']> {
     const before = this.#state().policy;
     const next = await this.deps.store.update((current) => {
       const state = structuredClone(this.#require(current));

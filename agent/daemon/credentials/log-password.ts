@@ -58,7 +58,7 @@ export class LogPassword {
   }
 
   /** The manufacturer password was checked at dispatch, before anything is said about the Log Password given. */
-  async set(actor: Actor, logPassword: Secret): Promise<void> {
+  async set(actor: Actor<'manufacturer'>, logPassword: Secret): Promise<void> {
     const refusal = checkLogPassword(logPassword.reveal());
     if (refusal) throw new RefusedError(`Log Password refused: ${refusal.message}`, [refusal.rule]);
     await writeFileAtomic(this.#file, logPassword.reveal(), 0o600, this.deps.store.owner);

@@ -29,7 +29,7 @@ export class ResetPuk {
   }
 
   /** The manufacturer password was checked at dispatch, before anything is said about the PUK given. */
-  async set(actor: Actor, puk: Secret): Promise<PukStatus> {
+  async set(actor: Actor<'manufacturer'>, puk: Secret): Promise<PukStatus> {
     const refusal = checkPukFormat(puk.reveal());
     if (refusal) throw new RefusedError(`PUK refused: ${refusal.message}`, [refusal.rule]);
     const hash = await this.deps.hasher.hash(puk.reveal());
@@ -47,7 +47,7 @@ export class ResetPuk {
    * clears its throttling and must-change. Only then is the new password vetted, so every wrong
    * PUK gets the same answer whatever the new password is; a refused one leaves the PUK valid.
    */
-  async reset(actor: Actor, newPassword: Secret): Promise<void> {
+  async reset(actor: Actor<'operator'>, newPassword: Secret): Promise<void> {
     if (actor.via !== 'puk') throw new RefusedError('a new operator password through the PUK needs the PUK');
     const accepted = { role: 'operator', method: PUK_METHOD, triesLeft: this.status().triesLeft } as const;
     let hash: string;

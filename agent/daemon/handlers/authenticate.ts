@@ -1,12 +1,15 @@
-import { mayPerform, PERMISSIONS, ROLES, type Access, type Role } from '../../../policy/roles.js';
+import { mayPerform, PERMISSIONS, ROLES, type Access, type Action, type Role, type RolesFor } from '../../../policy/roles.js';
 import { RefusedError } from '../../common/errors.js';
 import { Secret } from '../../common/secret.js';
 import { methods, type AccessOf, type Method, type ParamsOf, type ResultOf } from '../../wire/protocol.js';
 import type { Actor, Authenticator } from '../credentials/authenticator.js';
 import type { Handlers, RequestContext } from '../socket/index.js';
 
-/** What a method's handler is given: an `Actor` when its contract entry asks for a secret, else nothing. */
-export type ActorOf<M extends Method> = AccessOf<M> extends { kind: 'open' } ? null : Actor;
+/**
+ * What a method's handler is given: nothing for an open method, else an `Actor` whose role is one
+ * the method's action allows (dispatch checked it against the permission table).
+ */
+export type ActorOf<M extends Method> = AccessOf<M> extends { action: infer A extends Action } ? Actor<RolesFor<A>> : null;
 
 /** Handlers as the areas write them: called only once the caller has been authenticated. */
 export type ActingHandlers = {

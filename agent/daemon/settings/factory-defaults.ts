@@ -5,6 +5,7 @@ import { withRestoredSettings } from '../../../policy/defaults-restore.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { LogPassword } from '../credentials/log-password.js';
 import type { SecurityLog } from '../../logs/logging.js';
+import type { ChangeFields } from '../../wire/security-events.js';
 import { provisionedSettings, requireProvisioned, type SettingsSnapshot, type State } from '../../store/state.js';
 import type { WebUiStyle } from './web-ui-style.js';
 import type { ResultOf } from '../../wire/protocol.js';
@@ -30,7 +31,7 @@ export interface FactoryDefaultsDeps {
 export class FactoryDefaults {
   constructor(private readonly deps: FactoryDefaultsDeps) {}
 
-  async save(actor: Actor): Promise<ResultOf<'defaults.save'>> {
+  async save(actor: Actor<'manufacturer'>): Promise<ResultOf<'defaults.save'>> {
     const logPassword = await this.deps.logPassword.read();
     const savedAt = new Date().toISOString();
     const state = await this.deps.store.update((current) => {
@@ -79,7 +80,7 @@ export class FactoryDefaults {
 }
 
 /** The snapshot as a security event may show it: no hash, no Log Password. */
-export function describe(settings: SettingsSnapshot): Record<string, unknown> {
+export function describe(settings: SettingsSnapshot): Omit<ChangeFields<'manufacturerDefaults'>, 'change' | 'by' | 'origin'> {
   return {
     policy: settings.policy,
     pukSet: settings.puk !== null,

@@ -1,3 +1,4 @@
+import type { SettingsRole } from '../../../policy/roles.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import { requireProvisioned, type State } from '../../store/state.js';
@@ -29,14 +30,14 @@ export class HttpsSettings {
     return this.deps.store.current?.https.enabled ?? false;
   }
 
-  async set(actor: Actor, enabled: boolean): Promise<ResultOf<'https.set'>> {
+  async set(actor: Actor<SettingsRole>, enabled: boolean): Promise<ResultOf<'https.set'>> {
     if (enabled) await this.ensureCertificate(actor.role);
     await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), https: { enabled } }));
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'https', enabled, by: actor.role });
     return { https: enabled, certificate: this.#info };
   }
 
-  async rotate(actor: Actor): Promise<ResultOf<'https.rotate'>> {
+  async rotate(actor: Actor<SettingsRole>): Promise<ResultOf<'https.rotate'>> {
     const info = await this.deps.certificate.create();
     this.#info = info;
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: info.sha256, by: actor.role });

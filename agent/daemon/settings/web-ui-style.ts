@@ -1,3 +1,4 @@
+import type { SettingsRole } from '../../../policy/roles.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -45,7 +46,7 @@ export class WebUiStyle {
   }
 
   /** The actor (operator or manufacturer, its password checked at dispatch) sets the mode. */
-  async set(actor: Actor, requested: WebUiMode): Promise<WebUiMode> {
+  async set(actor: Actor<SettingsRole>, requested: WebUiMode): Promise<WebUiMode> {
     const by = actor.role;
     const current = await this.#reread();
     const decision = decideModeChange(current, requested);
