@@ -25,8 +25,8 @@ export interface Actor<R extends Role = Role> {
   readonly [issued]: true;
 }
 
-function actor(role: Role, via: Actor['via']): Actor {
-  return Object.freeze({ role, via }) as Actor;
+function actor<R extends Role>(role: R, via: Actor['via']): Actor<R> {
+  return Object.freeze({ role, via }) as Actor<R>;
 }
 
 export const PUK_BLOCKED_MESSAGE =
@@ -83,7 +83,7 @@ export class Authenticator {
    * `role`'s password. A right password that must be changed throws MustChangeError unless
    * `allowMustChange` (changing it is the one thing such a role may do).
    */
-  async password(role: Role, password: Secret, allowMustChange: boolean): Promise<Actor> {
+  async password<R extends Role>(role: R, password: Secret, allowMustChange: boolean): Promise<Actor<R>> {
     const record = (): RoleRecord => this.#state().roles[role];
     // Read once admitted: attempts waited for may have changed it.
     let checked: RoleRecord | null = null;
@@ -128,7 +128,7 @@ export class Authenticator {
    * the check runs on the hasher's suspect lane, so a flood of wrong PUKs costs its sender, not
    * the operators logging in. Every wrong PUK gets the same answer after the same work.
    */
-  async puk(puk: Secret): Promise<Actor> {
+  async puk(puk: Secret): Promise<Actor<'operator'>> {
     const current = (): PukRecord | null => this.#state().puk;
     usablePuk(current());
     let taken: PukRecord | null = null;
