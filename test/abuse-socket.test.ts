@@ -6,7 +6,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { SOCKET_LIMITS } from '../agent/daemon/socket-server.js';
+import { SOCKET_LIMITS } from '../agent/daemon/socket/index.js';
 import { call } from '../agent/wire/client.js';
 import { allLogText, BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from './helpers/harness.js';
 

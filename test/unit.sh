@@ -14,4 +14,5 @@ exec bash test/tap.sh \
   dist/test/unit/lint.test.js \
   dist/test/unit/format.test.js \
   dist/test/schemas.test.js \
-  dist/test/schemas-drift.test.js
+  dist/test/schemas-drift.test.js \
+  'dist/test/unit/wire/*.test.js'
