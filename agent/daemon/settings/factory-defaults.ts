@@ -31,7 +31,7 @@ export interface FactoryDefaultsDeps {
 export class FactoryDefaults {
   constructor(private readonly deps: FactoryDefaultsDeps) {}
 
-  async save(actor: Actor<'manufacturer'>): Promise<ResultOf<'defaults.save'>> {
+  async save(_actor: Actor<'manufacturer'>): Promise<ResultOf<'defaults.save'>> {
     const logPassword = await this.deps.logPassword.read();
     const savedAt = new Date().toISOString();
     const state = await this.deps.store.update((current) => {

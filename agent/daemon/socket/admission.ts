@@ -27,6 +27,7 @@ export class Admission {
 
   /** Whether `conn` may start its next request now; the costly parts of the snapshot are read only when the rule needs them. */
   startDecision(conn: Connection): StartDecision {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the snapshot's getters have their own `this`
     const self = this;
     return startDecision({
       inFlight: conn.inFlight,
