@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The quick loop (npm run test:unit): the pure and in-process tests, in seconds, with no Debian
-# package, no daemon and no peer (pcscd, sshd, 7z); and the tree's rules (layers, lint, format). ae2-encrypt is left out: it compares with 7z.
+# package, no daemon and no peer (pcscd, sshd, 7z), and the tree's rules (layers, lint, format).
+# ae2-encrypt is left out: it compares with 7z.
 # npm test runs these too, with everything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
