@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^(agent|rfid)/' },
     },
     {
+      name: 'policy-does-no-io',
+      severity: 'error',
+      comment: 'policy/ holds the pure rules: of node, only computation (hashes, HMACs), no files, sockets, processes or timers.',
+      from: { path: '^policy/' },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
+    },
+    {
       name: 'rfid-imports-no-agent',
       severity: 'error',
       // The typed error base (CcguardError) is the one exception: it is what every process throws.

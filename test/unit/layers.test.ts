@@ -13,7 +13,7 @@ t.test('the sources keep to the layers', async (t) => {
   t.equal(run.code, 0, run.output);
 });
 
-t.test('the rules see an upward import, a type-only cycle and a cli → daemon import', async (t) => {
+t.test('the rules see an upward import, a type-only cycle, I/O in policy and a cli → daemon import', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ccguard-layers-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const files: Record<string, string> = {
@@ -22,6 +22,7 @@ t.test('the rules see an upward import, a type-only cycle and a cli → daemon i
     // A type-only cycle between policy/ and the store: both directions are type imports.
     'policy/rule.ts': "import type { Shape } from '../agent/store/shape.js';\nexport type Rule = (s: Shape) => Shape;\n",
     'agent/store/shape.ts': "import type { Rule } from '../../policy/rule.js';\nexport interface Shape { rule?: Rule }\n",
+    'policy/clock.ts': "import { setTimeout } from 'node:timers/promises';\nexport const wait = setTimeout;\n",
     'agent/daemon/service.ts': 'export const service = 1;\n',
     'agent/logs/log.ts': "import { service } from '../daemon/service.js';\nexport const log = service;\n",
     'agent/cli/command.ts': "import { service } from '../daemon/service.js';\nexport const command = service;\n",
@@ -32,7 +33,7 @@ t.test('the rules see an upward import, a type-only cycle and a cli → daemon i
   }
   const run = await runDevTool('depcruise', ['--config', CONFIG, 'agent', 'policy'], dir);
   t.not(run.code, 0, run.output);
-  for (const rule of ['no-circular', 'policy-imports-only-policy', 'logs-imports-no-higher-layer', 'cli-imports-no-daemon']) {
+  for (const rule of ['no-circular', 'policy-imports-only-policy', 'policy-does-no-io', 'logs-imports-no-higher-layer', 'cli-imports-no-daemon']) {
     t.match(run.output, rule, `${rule} reported`);
   }
 });
