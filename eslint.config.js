@@ -1,6 +1,7 @@
 // ESLint's and typescript-eslint's recommended rules on the TypeScript sources; run by `npm run lint`
 // and, as a tap test, by `npm run test:unit` (test/unit/lint.test.ts).
 import eslint from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -17,6 +18,12 @@ export default tseslint.config(
       // (A rest sibling does the same: `({ at, ...rest }) => rest`.)
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
+  },
+  {
+    // The few plain-JS files: the CLI's entry, the build and test scripts, the tools' configs.
+    files: ['**/*.{js,mjs,cjs}'],
+    extends: [eslint.configs.recommended],
+    languageOptions: { globals: { ...globals.node } },
   },
   {
     // Tests match control characters (ESC sequences, C0 controls) on purpose: that is what they check.
