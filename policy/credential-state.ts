@@ -12,6 +12,7 @@ export function withNewPassword(state: State, role: Role, hash: string, mustChan
   r.mustChange = mustChange;
   r.history = [hash, ...r.history].slice(0, HISTORY_DEPTH);
   r.failures = 0;
+  r.failuresBySource = {};
   r.changedAt = nowIso;
   return next;
 }
@@ -25,6 +26,7 @@ export function withDefaultPasswords(state: State, roles: readonly Role[], nowIs
     r.isDefault = true;
     r.mustChange = true;
     r.failures = 0;
+    r.failuresBySource = {};
     r.changedAt = nowIso;
   }
   return next;

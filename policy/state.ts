@@ -2,9 +2,15 @@
 // (credential-state, defaults-restore) are typed by them, so they sit in the lowest layer.
 import * as v from 'valibot';
 import { ROLES, type Role } from './roles.js';
+import { MAX_SOURCES } from './sources.js';
 import { WEB_UI_MODES } from './web-ui.js';
 
 const argon2Hash = v.pipe(v.string(), v.startsWith('$argon2id$'));
+/** Failures per source, bounded like the counters that write them (a hostile file cannot grow it). */
+const failureCounts = v.pipe(
+  v.record(v.pipe(v.string(), v.maxLength(128)), v.pipe(v.number(), v.integer(), v.minValue(0))),
+  v.check((counts) => Object.keys(counts).length <= MAX_SOURCES, `at most ${MAX_SOURCES} sources`),
+);
 
 export const roleRecord = v.strictObject({
   hash: argon2Hash,
@@ -15,15 +21,20 @@ export const roleRecord = v.strictObject({
   mustChange: v.boolean(),
   /** Hashes of the last passwords, newest first, the current one included. */
   history: v.array(argon2Hash),
+  /** Consecutive failures of all sources (what `status` shows). */
   failures: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The same failures per source (policy/sources.ts); older states have none. */
+  failuresBySource: v.optional(failureCounts, {}),
   changedAt: v.string(),
 });
 
 export const pukRecord = v.strictObject({
   hash: argon2Hash,
-  /** Tries left before the PUK blocks; each attempt takes one durably before it is checked. */
+  /** Tries left to all sources before the PUK blocks; each attempt takes one durably before it is checked. */
   triesLeft: v.pipe(v.number(), v.integer(), v.minValue(0)),
   blocked: v.boolean(),
+  /** Tries taken per source (policy/puk.ts); older states have none. */
+  failuresBySource: v.optional(failureCounts, {}),
   setAt: v.string(),
 });
 

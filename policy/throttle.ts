@@ -56,3 +56,36 @@ export type HashLane = 'routine' | 'suspect';
 export function laneFor(state: Pick<ThrottleState, 'failures' | 'inFlight'>): HashLane {
   return state.failures === 0 && state.inFlight === 0 ? 'routine' : 'suspect';
 }
+
+/** The role-wide half: past a ceiling of failures from untrusted sources, every untrusted source slows. */
+export interface CeilingRules extends ThrottleRules {
+  /** Failures from untrusted sources together after which each untrusted attempt waits role-wide. */
+  roleCeiling: number;
+}
+
+export interface RoleWideState {
+  /** Failures of the role from untrusted sources (persisted, per source). */
+  untrustedFailures: number;
+  /** Monotonic time of the last untrusted failure, or of start-up when the failures were loaded. */
+  lastUntrustedFailureAt: number | null;
+  /** Until when a master card tap lifts the ceiling (the people at the station are recovering). */
+  graceUntil: number | null;
+}
+
+/**
+ * The wait the role-wide ceiling adds for an attempt from a source, 0 for none. The trusted
+ * path (root on the controller) and a card tap's grace window are never slowed by it; below the
+ * ceiling nobody is. Above it the wait grows with the failures past the ceiling, like a source's.
+ */
+export function roleWideWait(state: RoleWideState, trusted: boolean, now: number, rules: CeilingRules): number {
+  if (trusted || (state.graceUntil !== null && now < state.graceUntil)) return 0;
+  if (state.untrustedFailures < rules.roleCeiling) return 0;
+  const delay = delayAfter(state.untrustedFailures - rules.roleCeiling + rules.freeFailures, rules);
+  const since = state.lastUntrustedFailureAt === null ? Infinity : now - state.lastUntrustedFailureAt;
+  return since < delay ? Math.ceil(delay - since) : 0;
+}
+
+/** Whether the failure that brought the untrusted count from `before` to `after` crossed the ceiling. */
+export function crossedCeiling(before: number, after: number, rules: Pick<CeilingRules, 'roleCeiling'>): boolean {
+  return before < rules.roleCeiling && after >= rules.roleCeiling;
+}

@@ -88,7 +88,7 @@ export async function provision(
   const roles = Object.fromEntries(
     ROLES.map((role, i): [Role, RoleRecord] => {
       const hash = hashes[i] as string;
-      return [role, { hash, defaultHash: hash, isDefault: true, mustChange: true, history: [hash], failures: 0, changedAt: now }];
+      return [role, { hash, defaultHash: hash, isDefault: true, mustChange: true, history: [hash], failures: 0, failuresBySource: {}, changedAt: now }];
     }),
   ) as Record<Role, RoleRecord>;
   const state: State = {

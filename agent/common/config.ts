@@ -54,6 +54,10 @@ const configSchema = v.strictObject({
       freeFailures: v.optional(int(1, 100), 5),
       baseDelayMs: v.optional(int(1, 3_600_000), 1000),
       maxDelayMs: v.optional(int(1, 24 * 3_600_000), 15 * 60 * 1000),
+      /** Failures of a role from all sources but root together, after which each of those sources also waits role-wide. */
+      roleCeiling: v.optional(int(1, 10_000), 20),
+      /** How long after a master card tap the role-wide wait slows nobody. */
+      tapGraceMs: v.optional(int(0, 24 * 3_600_000), 15 * 60 * 1000),
     }),
     {},
   ),

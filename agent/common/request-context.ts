@@ -1,5 +1,6 @@
 // Who asked for the work in progress: the socket server sets it for each request, and the security
 // log adds it to every event recorded while the request runs, without threading it through services.
+import { sourceOf, TRUSTED_SOURCE } from '../../policy/sources.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** The kernel's word on the client process (SO_PEERCRED), unlike the origin it claims. */
@@ -24,4 +25,13 @@ export function runAsCaller<T>(caller: Caller, work: () => T): T {
 /** The caller of the request being handled, or undefined outside a request (a card tap, a timer). */
 export function currentCaller(): Caller | undefined {
   return storage.getStore();
+}
+
+/**
+ * Where the work in progress comes from, as failures are counted (policy/sources.ts): the
+ * request's peer; work outside a request (a card tap, a timer) is the controller's own.
+ */
+export function currentSource(): string {
+  const caller = storage.getStore();
+  return caller ? sourceOf(caller.peer?.uid ?? null) : TRUSTED_SOURCE;
 }

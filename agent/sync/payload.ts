@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import { PUK_TRIES } from '../../policy/puk.js';
+import { PUK_SHARED_TRIES } from '../../policy/puk.js';
 import { ROLES, type Role } from '../../policy/roles.js';
 import { MASTER_CARD_KINDS } from '../../policy/master-card-kinds.js';
 import { pukRecord, policySettings, roleRecord, type MasterCardRecord, type State } from '../store/state.js';
 import { seal } from './card-key-seal.js';
 
 const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
-/** A role's record without what stays local (its failure count). */
-const credential = v.omit(roleRecord, ['failures']);
+/** A role's record without what stays local (its failure counts). */
+const credential = v.omit(roleRecord, ['failures', 'failuresBySource']);
 /**
  * A master card as the slave gets it: a secure card's key never in clear, only sealed to the
  * slave's own X25519 key (learned from its answer to an earlier push); until then it is left out.
@@ -89,10 +89,13 @@ export function contentDigest(state: State): string {
  */
 export function applySyncPayload(state: State, payload: SyncPayload, at: string, openKey: (sealed: string, cardId: string) => Buffer | null): State {
   const next = structuredClone(state);
-  for (const role of ROLES) next.roles[role] = { ...payload.roles[role], failures: next.roles[role].failures };
+  for (const role of ROLES) {
+    const local = next.roles[role];
+    next.roles[role] = { ...payload.roles[role], failures: local.failures, failuresBySource: local.failuresBySource };
+  }
   next.policy = { ...payload.policy };
   if (payload.puk === null) next.puk = null;
-  else if (next.puk?.hash !== payload.puk.hash) next.puk = { ...payload.puk, triesLeft: PUK_TRIES, blocked: false };
+  else if (next.puk?.hash !== payload.puk.hash) next.puk = { ...payload.puk, triesLeft: PUK_SHARED_TRIES, blocked: false, failuresBySource: {} };
   next.masterCards = payload.masterCards.flatMap(({ authKeySealed, ...card }): MasterCardRecord[] => {
     if (card.kind !== 'ntag424') return [card];
     const key = authKeySealed === undefined ? null : openKey(authKeySealed, card.id);

@@ -135,8 +135,21 @@ export const SECURITY_EVENTS = {
     noise: 'never',
   },
   ResetPasswordPukBlocked: {
-    description: 'the last PUK try was wrong: the PUK is blocked',
-    fields: v.strictObject({ origin }),
+    description: "the last PUK try was wrong: the PUK is blocked for the source that tried (scope source) or, its shared tries used up, for everyone",
+    fields: v.strictObject({ origin, scope: v.optional(v.picklist(['source', 'all'])) }),
+    noise: 'never',
+  },
+  GuessingCeilingReached: {
+    description:
+      'critical: wrong secrets from sources other than root on the controller reached the ceiling for a role (or the PUK); every such source now waits role-wide, root and a card tap still get through',
+    fields: v.strictObject({
+      origin: v.optional(origin),
+      role,
+      method: v.optional(PUK_METHOD),
+      failures: count,
+      sources: count,
+      severity: v.literal('critical'),
+    }),
     noise: 'never',
   },
   LogExported: {

@@ -28,7 +28,7 @@ export function asUid(uid: number, gid: number): string[] {
 
 /** Runs the real CLI as another uid; `stdin` holds the secrets' lines. */
 export function cliAs(uid: number, gid: number, env: Env, args: string[], stdin = ''): Promise<CliResult> {
-  return run([...asUid(uid, gid), process.execPath, BIN, ...args], { CCGUARD_SOCKET: env.socket }, stdin);
+  return run([...asUid(uid, gid), BIN, ...args], { CCGUARD_SOCKET: env.socket }, stdin);
 }
 
 /** Runs a Node script (ES module text) as another uid, with `args` as its argv after the script. */
@@ -36,10 +36,15 @@ export function nodeAs(uid: number, gid: number, script: string, args: string[] 
   return run([...asUid(uid, gid), process.execPath, '--input-type=module', '-e', script, '--', ...args], {}, '');
 }
 
+/** The environment without the test runner's hooks, which would write into the checkout as another uid. */
+function strangerEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/i.test(name)));
+}
+
 function run(argv: string[], extraEnv: NodeJS.ProcessEnv, stdin: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command, ...rest] = argv as [string, ...string[]];
-    const child = spawn(command, rest, { env: { ...process.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, rest, { env: { ...strangerEnv(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -42,7 +42,8 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
   ],
   InvalidMessages: [{ channel: 'socket', kind: 'socket:json' }, { channel: 'sync', origin: 'sync:10.0.0.2', reason: 'bad signature' }],
   StateFileRejected: [{ file: 'state.000000000004.json', reason: 'sha256 mismatch', usingGeneration: 3 }],
-  ResetPasswordPukBlocked: [{ origin: 'socket:cli' }],
+  ResetPasswordPukBlocked: [{ origin: 'socket:cli' }, { origin: 'socket:cli', scope: 'source' }],
+  GuessingCeilingReached: [{ origin: 'socket:web', role: 'operator', failures: 20, sources: 3, severity: 'critical' }],
   LogExported: [
     { by: 'operator', origin: 'socket:cli', encrypted: true, files: 3, bytes: 4096 },
     { by: 'installer', origin: 'socket:cli', encrypted: false, reason: 'unencryptedRequested', files: 2, bytes: 10, skipped: [{ name: 'fifo', type: 'fifo' }] },

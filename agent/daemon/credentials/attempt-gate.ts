@@ -65,6 +65,11 @@ export class AttemptGate<K> {
     this.#lastFailureAt.delete(key);
   }
 
+  /** Forgets the last failure of every key `match` picks. */
+  clearWhere(match: (key: K) => boolean): void {
+    for (const key of [...this.#lastFailureAt.keys()]) if (match(key)) this.#lastFailureAt.delete(key);
+  }
+
   #settled(key: K): Promise<void> {
     let waiters = this.#waiters.get(key);
     if (!waiters) {

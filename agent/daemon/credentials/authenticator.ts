@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { normalizePassword } from '../../../policy/password.js';
-import { afterVerdict, pukFailures, reserveTry } from '../../../policy/puk.js';
+import { afterVerdict, pukFailures, pukView, reserveTry } from '../../../policy/puk.js';
 import type { Role } from '../../../policy/roles.js';
-import { delayAfter, type HashLane, type ThrottleRules } from '../../../policy/throttle.js';
+import { isTrusted, OTHER_SOURCE, untrustedFailures, withFailure, withoutSource, failuresOf, type FailureCounts } from '../../../policy/sources.js';
+import { crossedCeiling, delayAfter, roleWideWait, type CeilingRules, type HashLane } from '../../../policy/throttle.js';
+import { currentSource } from '../../common/request-context.js';
 import { BlockedError, MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
 import type { PasswordHasher } from '../../common/hasher.js';
 import type { Secret } from '../../common/secret.js';
@@ -45,6 +47,8 @@ interface Attempt<K> {
   failures: () => number;
   /** Records the refusal of a throttled attempt and throws it (nothing was checked). */
   throttled: (waitMs: number) => never;
+  /** A wait beyond the source's own: the role-wide ceiling (0: none). */
+  roleWideWait?: () => number;
   /** Takes what the attempt costs durably before the secret is checked (the PUK's try). */
   reserve?: () => Promise<void>;
   verify: (lane: HashLane) => Promise<boolean>;
@@ -59,10 +63,19 @@ export interface AuthenticatorDeps {
   hasher: PasswordHasher;
   security: SecurityLog;
   log: Logger;
-  throttle: ThrottleRules;
+  throttle: CeilingRules & { tapGraceMs: number };
   /** Monotonic milliseconds. */
   now: () => number;
 }
+
+/** A role's failures per source; failures from before sources were counted are the shared source's. */
+function countsOf(record: RoleRecord): FailureCounts {
+  const counted = Object.values(record.failuresBySource).reduce((a, b) => a + b, 0);
+  const legacy = record.failures - counted;
+  return legacy > 0 ? { ...record.failuresBySource, [OTHER_SOURCE]: (record.failuresBySource[OTHER_SOURCE] ?? 0) + legacy } : record.failuresBySource;
+}
+
+const total = (counts: FailureCounts): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /**
  * The one place a caller's secret is checked: a role's password or the Reset Password PUK. Every
@@ -71,12 +84,19 @@ export interface AuthenticatorDeps {
  * a restart nor parallel clients get more attempts than the throttle allows.
  */
 export class Authenticator {
-  readonly #roles: AttemptGate<Role>;
-  readonly #puk: AttemptGate<'puk'>;
+  /** Keyed by role and source: each source waits out its own failures. */
+  readonly #roles: AttemptGate<string>;
+  readonly #puk: AttemptGate<string>;
+  /** Per role (and `puk`): when an untrusted source last failed, for the role-wide ceiling. */
+  readonly #lastUntrustedFailureAt = new Map<string, number>();
+  /** Per role: until when a master card tap lifts the ceiling. */
+  readonly #graceUntil = new Map<Role, number>();
+  readonly #startedAt: number;
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.#roles = new AttemptGate(deps.throttle, deps.now);
     this.#puk = new AttemptGate(deps.throttle, deps.now);
+    this.#startedAt = deps.now();
   }
 
   /**
@@ -84,18 +104,20 @@ export class Authenticator {
    * `allowMustChange` (changing it is the one thing such a role may do).
    */
   async password<R extends Role>(role: R, password: Secret, allowMustChange: boolean): Promise<Actor<R>> {
+    const source = currentSource();
     const record = (): RoleRecord => this.#state().roles[role];
     // Read once admitted: attempts waited for may have changed it.
     let checked: RoleRecord | null = null;
     let normalized: string | null = null;
     await this.#attempt({
       gate: this.#roles,
-      key: role,
-      failures: () => record().failures,
+      key: `${role}|${source}`,
+      failures: () => failuresOf(countsOf(record()), source),
       throttled: (waitMs) => {
-        this.deps.security.record('MaintenanceLoginFailed', { role, reason: 'throttled', failures: record().failures });
+        this.deps.security.record('MaintenanceLoginFailed', { role, reason: 'throttled', failures: failuresOf(countsOf(record()), source) });
         throw new ThrottledError(`too many failed attempts for ${role}: wait ${Math.ceil(waitMs / 1000)} s before the next attempt`, waitMs);
       },
+      roleWideWait: () => this.#roleWideWait(role, untrustedFailures(countsOf(record())), source, this.#graceUntil.get(role) ?? null),
       verify: async (lane) => {
         const hash = (checked = record()).hash;
         const n = normalizePassword(password.reveal());
@@ -103,14 +125,21 @@ export class Authenticator {
         return normalized !== null && this.deps.hasher.verify(hash, normalized, lane);
       },
       wrong: async () => {
-        const state = await this.#update((next) => void (next.roles[role].failures += 1));
-        const failures = state.roles[role].failures;
+        const before = untrustedFailures(countsOf(record()));
+        const state = await this.#update((next) => {
+          const r = next.roles[role];
+          r.failuresBySource = withFailure(countsOf(r), source);
+          r.failures = total(r.failuresBySource);
+        });
+        const counts = countsOf(state.roles[role]);
+        const failures = failuresOf(counts, source);
         this.deps.security.record('MaintenanceLoginFailed', { role, reason: 'wrongPassword', failures });
+        this.#noteUntrustedFailure(role, source, before, untrustedFailures(counts), counts, {});
         throw new RefusedError(`wrong password for ${role}${nextAttemptHint(delayAfter(failures, this.deps.throttle))}`);
       },
       right: async () => {
         const verified = checked as RoleRecord;
-        await this.#afterRightPassword(role, verified, normalized);
+        await this.#afterRightPassword(role, source, verified, normalized);
         this.deps.security.record('MaintenanceLoginAccepted', { role, mustChange: verified.isDefault || verified.mustChange });
       },
     });
@@ -129,8 +158,9 @@ export class Authenticator {
    * the operators logging in. Every wrong PUK gets the same answer after the same work.
    */
   async puk(puk: Secret): Promise<Actor<'operator'>> {
+    const source = currentSource();
     const current = (): PukRecord | null => this.#state().puk;
-    usablePuk(current());
+    usablePuk(current(), source);
     let taken: PukRecord | null = null;
     let correct = false;
     // A PUK set anew meanwhile has its own counter: leave it alone.
@@ -139,19 +169,20 @@ export class Authenticator {
     };
     await this.#attempt({
       gate: this.#puk,
-      key: 'puk',
+      key: `puk|${source}`,
       failures: () => {
         const record = current();
-        return record ? pukFailures(record) : 0;
+        return record ? pukFailures(record, source) : 0;
       },
       throttled: (waitMs) => {
-        const record = usablePuk(current());
-        this.deps.security.record('MaintenanceLoginFailed', { role: 'operator', method: PUK_METHOD, reason: 'throttled', triesLeft: record.triesLeft });
+        const view = pukView(usablePuk(current(), source), source);
+        this.deps.security.record('MaintenanceLoginFailed', { role: 'operator', method: PUK_METHOD, reason: 'throttled', triesLeft: view.triesLeft });
         throw new ThrottledError(`too many wrong PUKs: wait ${Math.ceil(waitMs / 1000)} s before the next attempt`, waitMs);
       },
+      roleWideWait: () => this.#roleWideWait('puk', untrustedFailures(current()?.failuresBySource ?? {}), source, null),
       reserve: async () => {
         const reserved = await this.#update((state) => {
-          const counter = state.puk ? reserveTry(state.puk) : null;
+          const counter = state.puk ? reserveTry(state.puk, source) : null;
           if (!state.puk || !counter) throw new BlockedError(PUK_BLOCKED_MESSAGE);
           state.puk = { ...state.puk, ...counter };
         });
@@ -159,15 +190,18 @@ export class Authenticator {
       },
       verify: async () => (correct = taken !== null && (await this.deps.hasher.verify(taken.hash, puk.reveal(), 'suspect'))),
       wrong: async () => {
+        const before = untrustedFailures(taken?.failuresBySource ?? {}) - (isTrusted(source) ? 0 : 1);
         const after = await this.#update(settle);
-        const triesLeft = after.puk?.triesLeft ?? 0;
-        this.deps.security.record('MaintenanceLoginFailed', { role: 'operator', method: PUK_METHOD, reason: 'wrongPuk', triesLeft });
-        if (after.puk?.blocked) {
-          this.deps.security.record('ResetPasswordPukBlocked', {});
+        const view = after.puk ? pukView(after.puk, source) : { triesLeft: 0, blocked: true };
+        this.deps.security.record('MaintenanceLoginFailed', { role: 'operator', method: PUK_METHOD, reason: 'wrongPuk', triesLeft: view.triesLeft });
+        const counts = after.puk?.failuresBySource ?? {};
+        this.#noteUntrustedFailure('puk', source, before, untrustedFailures(counts), counts, { method: PUK_METHOD });
+        if (view.blocked) {
+          this.deps.security.record('ResetPasswordPukBlocked', { scope: after.puk?.blocked ? 'all' : 'source' });
           throw new BlockedError(`wrong PUK; ${PUK_BLOCKED_MESSAGE}`);
         }
-        const hint = nextAttemptHint(after.puk ? delayAfter(pukFailures(after.puk), this.deps.throttle) : 0);
-        throw new RefusedError(`wrong PUK; ${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left before it blocks${hint}`);
+        const hint = nextAttemptHint(delayAfter(pukFailures(after.puk as PukRecord, source), this.deps.throttle));
+        throw new RefusedError(`wrong PUK; ${view.triesLeft} ${view.triesLeft === 1 ? 'try' : 'tries'} left before it blocks${hint}`);
       },
       // Recorded by what the PUK was used for (ResetPuk), with whether the new password was taken.
       right: async () => void (await this.#update(settle)),
@@ -175,20 +209,53 @@ export class Authenticator {
     return actor('operator', 'puk');
   }
 
-  /** The wait a new attempt for `role` would be refused with now (0: none). */
-  waitMs(role: Role, failures: number): number {
-    return this.#roles.waitMs(role, failures);
+  /** The wait the current request's source would be refused with now for `role` (0: none). */
+  waitMs(role: Role, record: RoleRecord): number {
+    const source = currentSource();
+    const counts = countsOf(record);
+    const own = this.#roles.waitMs(`${role}|${source}`, failuresOf(counts, source));
+    return Math.max(own, this.#roleWideWait(role, untrustedFailures(counts), source, this.#graceUntil.get(role) ?? null));
   }
 
-  /** Forgets `role`'s last failure: its failures were cleared in the state (a new password, a reset). */
+  /** Forgets `role`'s last failures: they were cleared in the state (a new password, a reset). */
   forget(role: Role): void {
-    this.#roles.clear(role);
+    this.#roles.clearWhere((key) => key.startsWith(`${role}|`));
+    this.#lastUntrustedFailureAt.delete(role);
+  }
+
+  /**
+   * A master card was tapped: for a while the role-wide ceiling slows nobody, so the people at the
+   * station recover whatever a stranger keeps guessing (each source still waits out its own failures).
+   */
+  openGrace(roles: readonly Role[]): void {
+    for (const role of roles) this.#graceUntil.set(role, this.deps.now() + this.deps.throttle.tapGraceMs);
+  }
+
+  #roleWideWait(key: string, untrusted: number, source: string, graceUntil: number | null): number {
+    // After a restart the time of the last failure is unknown: the wait counts from start-up.
+    const fallback = untrusted >= this.deps.throttle.roleCeiling ? this.#startedAt : null;
+    const state = { untrustedFailures: untrusted, lastUntrustedFailureAt: this.#lastUntrustedFailureAt.get(key) ?? fallback, graceUntil };
+    return roleWideWait(state, isTrusted(source), this.deps.now(), this.deps.throttle);
+  }
+
+  /** Times an untrusted failure for the ceiling, and raises the critical event when it is reached. */
+  #noteUntrustedFailure(key: Role | 'puk', source: string, before: number, after: number, counts: FailureCounts, extra: { method?: typeof PUK_METHOD }): void {
+    if (isTrusted(source)) return;
+    this.#lastUntrustedFailureAt.set(key, this.deps.now());
+    if (!crossedCeiling(before, after, this.deps.throttle)) return;
+    const sources = Object.keys(counts).filter((s) => !isTrusted(s)).length;
+    this.deps.security.record('GuessingCeilingReached', { role: key === 'puk' ? 'operator' : key, ...extra, failures: after, sources, severity: 'critical' });
   }
 
   /** admit → reserve → verify → settle → record: the single copy of the sequence. */
   async #attempt<K>(attempt: Attempt<K>): Promise<void> {
     const answer = await attempt.gate.admit(attempt.key, attempt.failures);
     if (!answer.admitted) attempt.throttled(answer.waitMs);
+    const roleWide = attempt.roleWideWait?.() ?? 0;
+    if (roleWide > 0) {
+      attempt.gate.settle(attempt.key, 'undecided');
+      attempt.throttled(roleWide);
+    }
     let outcome: Outcome = 'undecided';
     try {
       await attempt.reserve?.();
@@ -203,14 +270,18 @@ export class Authenticator {
     }
   }
 
-  /** Clears the failure count and upgrades a hash made with older argon2 parameters. */
-  async #afterRightPassword(role: Role, record: RoleRecord, password: string | null): Promise<void> {
+  /**
+   * Clears the failures of the source that knew the password (others' stay: a stranger's guesses
+   * keep throttling the stranger) and upgrades a hash made with older argon2 parameters.
+   */
+  async #afterRightPassword(role: Role, source: string, record: RoleRecord, password: string | null): Promise<void> {
     const rehash = password !== null && (await this.deps.hasher.needsRehash(record.hash));
-    if (record.failures === 0 && !rehash) return;
+    if (failuresOf(countsOf(record), source) === 0 && !rehash) return;
     const newHash = rehash && password !== null ? await this.deps.hasher.hash(password) : null;
     await this.#update((next) => {
       const r = next.roles[role];
-      r.failures = 0;
+      r.failuresBySource = withoutSource(countsOf(r), source);
+      r.failures = total(r.failuresBySource);
       if (newHash !== null && r.hash === record.hash) {
         r.history = r.history.map((h) => (h === record.hash ? newHash : h));
         if (r.defaultHash === record.hash) r.defaultHash = newHash;
@@ -234,10 +305,10 @@ export class Authenticator {
   }
 }
 
-/** The PUK record when one is set and not blocked (both shown by `status`, so no secret is told). */
-function usablePuk(puk: PukRecord | null): PukRecord {
+/** The PUK record when one is set and not blocked for `source` (both shown by `status`, so no secret is told). */
+function usablePuk(puk: PukRecord | null, source: string): PukRecord {
   if (!puk) throw new RefusedError('no Reset Password PUK is set on this device; the manufacturer sets one with "ccguard puk set"');
-  if (puk.blocked) throw new BlockedError(PUK_BLOCKED_MESSAGE);
+  if (pukView(puk, source).blocked) throw new BlockedError(PUK_BLOCKED_MESSAGE);
   return puk;
 }
 

@@ -81,7 +81,7 @@ export class Credentials {
     if (!state) return null;
     const entries = ROLES.map((role): [Role, RoleStatus] => {
       const record = state.roles[role];
-      const waitMs = this.deps.authenticator.waitMs(role, record.failures);
+      const waitMs = this.deps.authenticator.waitMs(role, record);
       return [
         role,
         {
@@ -137,6 +137,7 @@ export class Credentials {
   async resetToDefaults(roles: readonly Role[], alsoChange: (state: State) => State = (s) => s): Promise<State> {
     const state = await this.deps.store.update((current) => alsoChange(withDefaultPasswords(this.#require(current), roles, new Date().toISOString())));
     for (const role of roles) this.deps.authenticator.forget(role);
+    this.deps.authenticator.openGrace(roles);
     return state;
   }
 

@@ -1,4 +1,5 @@
-import { checkPukFormat, PUK_TRIES } from '../../../policy/puk.js';
+import { checkPukFormat, PUK_SHARED_TRIES, PUK_TRIES, pukView } from '../../../policy/puk.js';
+import { currentSource } from '../../common/request-context.js';
 import type { Credentials } from './credentials.js';
 import { RefusedError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
@@ -23,9 +24,10 @@ export class ResetPuk {
     },
   ) {}
 
+  /** The PUK as the caller's source sees it: its own tries within the shared ones. */
   status(): PukStatus {
     const puk = this.deps.store.current?.puk ?? null;
-    return puk ? { set: true, triesLeft: puk.triesLeft, blocked: puk.blocked } : { set: false, triesLeft: PUK_TRIES, blocked: false };
+    return puk ? { set: true, ...pukView(puk, currentSource()) } : { set: false, triesLeft: PUK_TRIES, blocked: false };
   }
 
   /** The manufacturer password was checked at dispatch, before anything is said about the PUK given. */
@@ -35,7 +37,7 @@ export class ResetPuk {
     const hash = await this.deps.hasher.hash(puk.reveal());
     await this.deps.store.update((current) => {
       const state = structuredClone(requireProvisioned(current));
-      state.puk = { hash, triesLeft: PUK_TRIES, blocked: false, setAt: new Date().toISOString() };
+      state.puk = { hash, triesLeft: PUK_SHARED_TRIES, blocked: false, failuresBySource: {}, setAt: new Date().toISOString() };
       return state;
     });
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'resetPasswordPuk', by: actor.role });
