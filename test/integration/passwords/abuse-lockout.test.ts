@@ -78,7 +78,7 @@ t.test('#1: past the role-wide ceiling every untrusted source waits and a critic
 t.test('#2: a stranger blocks its own share of the PUK; the PUK still works for root', async (t) => {
   const { env, gid } = await station(t, { baseDelayMs: 200, maxDelayMs: 400 });
   t.equal((await cli(env, ['puk', 'set', '--stdin'], `${STRONG.manufacturer}\n${PUK}\n`)).code, 0);
-  let code = 0;
+  let code: number;
   for (let i = 1; i <= 10; i++) {
     code = await guessWhenAllowed(env, ATTACKER_UID, gid, ['puk', 'reset', '--stdin'], `Puk-Wrong-${i}-abcdef\nOp-Granite-Fjord-55!\n`);
     t.equal(code, i < 10 ? 1 : 4, `stranger's wrong PUK ${i}`);
