@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import t from 'tap';
-import { ROOT } from './helpers/harness.js';
+import { ROOT } from './support/harness.js';
 
 const AGENT = join(ROOT, 'agent');
 
