@@ -33,7 +33,8 @@ for pattern in "$@"; do
 done
 serial=()
 for file in "${files[@]}"; do
-  if grep -q '^// tap: serial' "$file"; then serial+=( "--serial=$file" ); fi
+  source=${file#dist/}
+  if grep -q '^// tap: serial' "${source%.js}.ts" 2>/dev/null; then serial+=( "--serial=$file" ); fi
 done
 npx tap --reporter=tap --jobs="${TAP_JOBS:-3}" "${serial[@]}" "${files[@]}" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}

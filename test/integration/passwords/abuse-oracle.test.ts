@@ -1,6 +1,7 @@
 // A hostile local client on the control socket, guessing: no method says anything about its
 // other inputs before the secret it takes is found right, every wrong PUK costs a try and is
 // recorded, and a flood of wrong PUKs is throttled while a well-behaved client logs in.
+// tap: serial (a login's answer time during a flood: files beside it would be measured too)
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// tap: serial (600 ms waits against the wall clock: a CLI started beside other files takes longer)
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { call } from '../../../agent/wire/client.js';

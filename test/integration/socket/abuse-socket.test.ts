@@ -1,6 +1,7 @@
 // A hostile local client on the control socket (threat model: a compromised web server in group
 // ccguard): floods, followers, requests left behind, forged origins, values that must not come back.
 // Real daemon, real Unix socket, raw bytes.
+// tap: serial (the daemon's memory and answer times during floods: files beside it would be measured too)
 import { spawn } from 'node:child_process';
 import { chmod, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
