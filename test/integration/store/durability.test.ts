@@ -1,3 +1,4 @@
+// tap: long (200 kill -9 restarts)
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
