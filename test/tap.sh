@@ -3,8 +3,7 @@
 # "N passed, N failed". Shared by the full suite (test/run.sh) and the quick loop (test/unit.sh).
 # Patterns (quoted by the caller; ** spans folders) are expanded after the build has made dist/.
 # Files run TAP_JOBS at a time (default 3: most wait on daemons, peers and timers, not the cores),
-# except those whose source says "// tap: serial" (timing against the wall clock), which run alone
-# and last. Those that say "// tap: long" start first, so that the suite does not end on one of them.
+# except those whose source says "// tap: serial" (timing against the wall clock), which run alone.
 set -euo pipefail
 shopt -s globstar
 cd "$(dirname "$0")/.."
@@ -32,17 +31,12 @@ for pattern in "$@"; do
   [ -e "${matched[0]}" ] || { echo "no test file matches $pattern" >&2; exit 1; }
   files+=( "${matched[@]}" )
 done
-long=(); other=(); serial=(); serialFlags=()
+serial=()
 for file in "${files[@]}"; do
   source=${file#dist/}
-  marker=$(grep -o -m1 '^// tap: [a-z]*' "${source%.js}.ts" 2>/dev/null || true)
-  case "$marker" in
-    '// tap: long') long+=( "$file" ) ;;
-    '// tap: serial') serial+=( "$file" ); serialFlags+=( "--serial=$file" ) ;;
-    *) other+=( "$file" ) ;;
-  esac
+  if grep -q '^// tap: serial' "${source%.js}.ts" 2>/dev/null; then serial+=( "--serial=$file" ); fi
 done
-npx tap --reporter=tap --jobs="${TAP_JOBS:-3}" "${serialFlags[@]}" "${long[@]}" "${other[@]}" "${serial[@]}" 2>&1 | tee "$out"
+npx tap --reporter=tap --jobs="${TAP_JOBS:-3}" "${serial[@]}" "${files[@]}" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 node test/summarize-tap.mjs "$out" || status=1

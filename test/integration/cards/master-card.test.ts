@@ -1,6 +1,5 @@
 // The master card end to end: the real daemon, a private pcscd with a vpcd reader, and
 // virtual cards (python3-virtualsmartcard) placed and removed by starting and killing them.
-// tap: long (holds and pcscd restarts)
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

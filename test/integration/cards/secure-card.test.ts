@@ -1,6 +1,5 @@
 // Secure master cards end to end: the real daemon, a private pcscd with vpcd, and the virtual
 // NTAG 424 DNA (test/support/fixtures/ntag424_card.py, real AES) placed and removed by starting and killing it.
-// tap: long (enrolments and holds against pcscd)
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,6 +1,5 @@
 // The Debian package and the systemd unit, checked with the real tools: systemd-analyze,
 // dpkg-deb, lintian, dpkg -i / --purge on this machine (the test needs root, as CI has).
-// tap: long (builds and lints the package for three architectures)
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';

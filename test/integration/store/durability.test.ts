@@ -1,4 +1,3 @@
-// tap: long (200 kill -9 restarts)
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
