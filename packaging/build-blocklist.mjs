@@ -23,6 +23,7 @@ const words = new Map();
 function add(list, leaked, flatRank) {
   list.forEach((raw, i) => {
     const word = String(raw).normalize('NFKC').toLowerCase();
+    // eslint-disable-next-line no-control-regex -- a word with a control character is not one a keyboard types
     if (word.length < MIN || word.length > MAX || /[\u0000-\u001f\u007f]/u.test(word)) return;
     const rank = flatRank ?? i + 1;
     const prev = words.get(word);

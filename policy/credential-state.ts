@@ -1,7 +1,7 @@
 // Pure transitions of the credential part of the state; the time is passed in.
 import type { Role } from './roles.js';
 import { HISTORY_DEPTH } from './password.js';
-import type { State } from '../agent/store/state.js';
+import type { State } from './state.js';
 
 /** `state` with `role` on a new password: not default, history kept, throttling cleared. */
 export function withNewPassword(state: State, role: Role, hash: string, mustChange: boolean, nowIso: string): State {

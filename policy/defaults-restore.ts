@@ -1,5 +1,5 @@
 // The settings part of a manufacturer-defaults restore, as a pure transition.
-import type { SettingsSnapshot, State } from '../agent/store/state.js';
+import type { SettingsSnapshot, State } from './state.js';
 
 /**
  * `state` with the saved settings back: policy, PUK (as saved: its tries, blocked or not), master cards,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type { GenericSchema } from 'valibot';
 import { methods } from '../agent/wire/protocol.js';
-import { securityEventSchema } from '../agent/wire/security-event.js';
+import { SECURITY_EVENT_DEFINITIONS, securityEventSchema } from '../agent/wire/security-event.js';
 import { roleStatusSchema } from '../agent/wire/status-report.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -31,7 +31,8 @@ const FILES: Record<string, Documented> = {
     schema: securityEventSchema,
     title: 'ccguard events --json (one object per line)',
     description:
-      'One security event as recorded in security.log. OCPP 2.0.1 security event names where one fits; the fields below are common, each event may add its own (e.g. cardId, revision, sha256). Never carries a secret or the UID of a card.',
+      'One security event as recorded in security.log or, counted per interval, in security-noise.log. OCPP 2.0.1 security event names where one fits; each event has its own fields (anyOf, one entry per event and kind of change), generated from the catalogue agent/wire/security-events.ts. Fields may be added. Never carries a secret or the UID of a card.',
+    definitions: SECURITY_EVENT_DEFINITIONS,
   },
   'master-cards.schema.json': {
     schema: methods['masterCard.list'].result,

@@ -1,5 +1,5 @@
 declare module 'unix-dgram' {
-  import { EventEmitter } from 'node:events';
+  import type { EventEmitter } from 'node:events';
   export interface UnixDgramSocket extends EventEmitter {
     bind(path: string): void;
     send(buf: Buffer, offset: number, length: number, path: string, callback?: (err?: Error) => void): void;

@@ -5,6 +5,7 @@
  * C0 controls, DEL and C1 controls; the line and paragraph separators; the bidirectional
  * overrides and isolates that reorder what a line shows.
  */
+// eslint-disable-next-line no-control-regex -- matching the control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

@@ -4,12 +4,12 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../common/config.js';
 import { StateError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
-import { LogExports } from '../logs/export-service.js';
+import { LogExports } from './logs/export-service.js';
 import { openLogs } from '../logs/logging.js';
 import { GenerationStore } from '../store/generation-store.js';
 import { stateSchema } from '../store/state.js';
-import { SyncPusher } from '../sync/pusher.js';
-import { SyncReceiver } from '../sync/receiver.js';
+import { SyncPusher } from './sync/pusher.js';
+import { SyncReceiver } from './sync/receiver.js';
 import { CardRecovery } from './cards/card-recovery.js';
 import { MasterCards } from './cards/master-cards.js';
 import { Credentials } from './credentials/credentials.js';
@@ -30,7 +30,9 @@ import { FactoryDefaults } from './settings/factory-defaults.js';
 import { HttpsCertificate } from './settings/https-certificate.js';
 import { HttpsSettings } from './settings/https-settings.js';
 import { WebUiStyle } from './settings/web-ui-style.js';
-import { SocketServer, type Handlers } from './socket-server.js';
+import { SocketServer } from './socket/index.js';
+import { Authenticator } from './credentials/authenticator.js';
+import { authenticateAtDispatch } from './handlers/authenticate.js';
 import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
 
@@ -56,17 +58,18 @@ export async function runDaemon(config: Config, configPath: string | null = null
 
   const strength = new StrengthService();
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
-  const credentials = new Credentials({ store, hasher, strength, security, log, config, now });
-  const fallbacks = new StateFallbacks({ store, credentials, security });
+  const authenticator = new Authenticator({ store, hasher, security, log, throttle: config.throttle, now });
+  const credentials = new Credentials({ store, hasher, strength, security, config, authenticator });
+  const fallbacks = new StateFallbacks({ store, security });
   await fallbacks.note(loaded);
-  const puk = new ResetPuk({ store, hasher, credentials, security, throttle: config.throttle, now });
-  const logPassword = new LogPassword({ store, credentials, security });
+  const puk = new ResetPuk({ store, hasher, credentials, security });
+  const logPassword = new LogPassword({ store, security });
   await logPassword.load();
-  const webUi = new WebUiStyle(config.webUi.styleFile, credentials, security, log);
+  const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
   await webUi.start();
-  const https = new HttpsSettings({ certificate: new HttpsCertificate(config.https.certFile, config.https.keyFile, config.https), store, credentials, security });
+  const https = new HttpsSettings({ certificate: new HttpsCertificate(config.https.certFile, config.https.keyFile, config.https), store, security });
   await https.start();
-  const masterCards = new MasterCards({ store, credentials, security });
+  const masterCards = new MasterCards({ store, security });
   const factory = new FactoryDefaults({
     store,
     credentials,
@@ -82,7 +85,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   await cards.start();
   const pusher = config.sync.peer ? new SyncPusher({ sync: config.sync, peer: config.sync.peer, store, security, log, now }) : null;
   const receiver = new SyncReceiver({ masterKey: config.sync.masterKey ?? null, store, credentials, security, log });
-  const logExports = new LogExports({ config, credentials, logPassword, security, log });
+  const logExports = new LogExports({ config, logPassword, security, log });
 
   const services: Services = {
     config,
@@ -103,15 +106,18 @@ export async function runDaemon(config: Config, configPath: string | null = null
     fallbacks,
     statusReport: () => statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt }),
   };
-  const handlers: Handlers = {
-    ...diagnosticsHandlers(services),
-    ...passwordHandlers(services),
-    ...settingsHandlers(services),
-    ...logHandlers(services),
-    ...cardHandlers(services),
-    ...syncHandlers(services),
-    ...stateHandlers(services),
-  };
+  const handlers = authenticateAtDispatch(
+    {
+      ...diagnosticsHandlers(services),
+      ...passwordHandlers(services),
+      ...settingsHandlers(services),
+      ...logHandlers(services),
+      ...cardHandlers(services),
+      ...syncHandlers(services),
+      ...stateHandlers(services),
+    },
+    authenticator,
+  );
 
   const server = new SocketServer({
     path: config.socket,

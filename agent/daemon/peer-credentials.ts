@@ -2,7 +2,7 @@
 // read through the small N-API binding in native/peercred (Node has no API for it).
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import type { Peer } from './caller.js';
+import type { Peer } from '../common/request-context.js';
 
 type Binding = { peerCredentials(fd: number): unknown };
 

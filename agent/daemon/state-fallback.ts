@@ -1,9 +1,8 @@
-import type { Secret } from '../common/secret.js';
 import { RefusedError } from '../common/errors.js';
 import type { SecurityLog } from '../logs/logging.js';
 import type { GenerationStore, Loaded } from '../store/generation-store.js';
 import { requireProvisioned, type State } from '../store/state.js';
-import type { Credentials } from './credentials/credentials.js';
+import type { Actor } from './credentials/authenticator.js';
 
 export type StateFallback = NonNullable<State['fallback']>;
 
@@ -13,7 +12,7 @@ export type StateFallback = NonNullable<State['fallback']>;
  * acknowledges it after checking what may have been undone.
  */
 export class StateFallbacks {
-  constructor(private readonly deps: { store: GenerationStore<State>; credentials: Credentials; security: SecurityLog }) {}
+  constructor(private readonly deps: { store: GenerationStore<State>; security: SecurityLog }) {}
 
   /** Records the fallback of a load that rejected the newest generation(s) and used an older one. */
   async note(loaded: Loaded<State>): Promise<void> {
@@ -34,16 +33,14 @@ export class StateFallbacks {
     return this.deps.store.current?.fallback ?? null;
   }
 
-  async acknowledge(manufacturerPassword: Secret, origin: string): Promise<{ acknowledged: StateFallback }> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+  async acknowledge(actor: Actor<'manufacturer'>): Promise<{ acknowledged: StateFallback }> {
     const fallback = this.current;
     if (fallback === null) throw new RefusedError('there is no state fallback to acknowledge; "ccguard audit" shows none');
     await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), fallback: null }));
     this.deps.security.record('ReconfigurationOfSecurityParameters', {
       change: 'stateFallbackAcknowledged',
       lostGeneration: fallback.lostGeneration,
-      by: 'manufacturer',
-      origin,
+      by: actor.role,
     });
     return { acknowledged: fallback };
   }

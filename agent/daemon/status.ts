@@ -2,7 +2,7 @@ import { ROLES, type Role } from '../../policy/roles.js';
 import { VERSION } from '../common/version.js';
 import type { GenerationStore } from '../store/generation-store.js';
 import { PROVISIONED_POLICY, type State } from '../store/state.js';
-import type { SyncPusher } from '../sync/pusher.js';
+import type { SyncPusher } from './sync/pusher.js';
 import type { RoleStatus, StatusReport } from '../wire/status-report.js';
 import type { CardRecovery } from './cards/card-recovery.js';
 import type { MasterCards } from './cards/master-cards.js';

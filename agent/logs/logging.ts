@@ -1,36 +1,26 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecurityEventName } from '../wire/security-event.js';
+import type { SecurityEvent } from '../wire/security-event.js';
+import { eventEntry, isNoise, type FieldsOf, type SecurityEventName } from '../wire/security-events.js';
 import pino, { type Logger } from 'pino';
-import { currentCaller } from '../daemon/caller.js';
+import { currentCaller } from '../common/request-context.js';
 import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
 import pLimit from 'p-limit';
 import { lastLines, type TailOptions } from './tail-reader.js';
 
-export interface SecurityEvent {
-  time: string;
-  event: SecurityEventName;
-  [field: string]: unknown;
-}
+/**
+ * An event's fields as a service records them: the origin may be left out, since the request
+ * context carries it and `record` adds it (distributed over the variants of an event).
+ */
+export type RecordedFields<E extends SecurityEventName> = FieldsOf<E> extends infer F ? (F extends unknown ? Omit<F, 'origin'> & { origin?: string } : never) : never;
 
 const SECURITY_FILE = 'security.log';
 /** Noise (invalid frames, malformed requests) has its own file, so it can never rotate out what matters. */
 const NOISE_FILE = 'security-noise.log';
 const AGENT_FILE = 'ccguard.log';
 
-/**
- * Events that anyone with the socket can cause at will, with no secret checked: invalid frames,
- * and attempts refused unchecked because the guesser is throttled. Aggregated per event name and
- * kept apart from the rest; the first wrong guesses (checked, counted) stay in `security.log`.
- */
-function isNoise(event: SecurityEventName, fields: Record<string, unknown>): boolean {
-  return event === 'InvalidMessages' || (event === 'MaintenanceLoginFailed' && fields.reason === 'throttled');
-}
-/** Events anyone can repeat at will, and how many of each an interval keeps in `security.log`. */
-const PUBLIC_EVENTS: ReadonlySet<SecurityEventName> = new Set(['TamperDetectionActivated', 'AttemptedReplayAttacks']);
-const PUBLIC_ALLOWANCE = 10;
 /** At most one noise event per interval; the first after a quiet interval is written at once. */
 export const NOISE_INTERVAL_MS = 60_000;
 /** How many of the newest events `recent` answers from memory (the default `events` limit is 100). */
@@ -101,7 +91,11 @@ export class SecurityLog {
     this.#intervalMs = options.noiseIntervalMs ?? NOISE_INTERVAL_MS;
   }
 
-  record(event: SecurityEventName, fields: Record<string, unknown> = {}): void {
+  /**
+   * Noise (which events are noise: the catalogue, `security-events.ts`) is aggregated per event name
+   * and kept apart from the rest; the first wrong guesses (checked, counted) stay in `security.log`.
+   */
+  record<E extends SecurityEventName>(event: E, fields: RecordedFields<E>): void {
     if (isNoise(event, fields) || this.#overPublicAllowance(event)) {
       this.#countNoise(event, fields);
       return;
@@ -152,7 +146,8 @@ export class SecurityLog {
    * beyond it they are counted as noise, so repetition cannot rotate out what matters.
    */
   #overPublicAllowance(event: SecurityEventName): boolean {
-    if (!PUBLIC_EVENTS.has(event)) return false;
+    const allowance = eventEntry(event).publicAllowance;
+    if (allowance === undefined) return false;
     const now = performance.now();
     const window = this.#publicWindows.get(event);
     if (!window || now - window.startedAt >= this.#intervalMs) {
@@ -160,7 +155,7 @@ export class SecurityLog {
       return false;
     }
     window.count++;
-    return window.count > PUBLIC_ALLOWANCE;
+    return window.count > allowance;
   }
 
   /** Writes the noise counted so far (on stop, so nothing counted is lost). */
@@ -169,7 +164,7 @@ export class SecurityLog {
     this.#noise.clear();
     for (const counts of all) {
       this.#write(this.noise, counts.event, {
-        ...(counts.event === 'MaintenanceLoginFailed' ? { reason: 'throttled' } : {}),
+        ...(eventEntry(counts.event).noise === 'whenThrottled' ? { reason: 'throttled' } : {}),
         count: counts.count,
         since: counts.since,
         kinds: Object.fromEntries(counts.kinds),
@@ -188,7 +183,8 @@ export class SecurityLog {
    * Only tokens are kept (the kind or channel the server names, the role or method of a
    * throttled attempt), and the peer's uid: never a client's text.
    */
-  #countNoise(event: SecurityEventName, fields: Record<string, unknown>): void {
+  #countNoise(event: SecurityEventName, recorded: object): void {
+    const fields: Partial<Record<string, unknown>> = recorded;
     const token = (v: unknown): string | null => (typeof v === 'string' && TOKEN.test(v) ? v : null);
     let counts = this.#noise.get(event);
     if (!counts) {

@@ -3,13 +3,7 @@ import * as v from 'valibot';
 import { InvalidInputError, RefusedError } from '../common/errors.js';
 import { describeIssues } from '../common/schema-issues.js';
 import { syncPayloadSchema, type SyncPayload } from './payload.js';
-
-/** A sync payload as sent: the JSON text and the master's Ed25519 signature over it. */
-export const syncEnvelopeSchema = v.strictObject({
-  payload: v.pipe(v.string(), v.minLength(2), v.maxLength(48 * 1024)),
-  signature: v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{86}==$/, 'must be a base64 Ed25519 signature')),
-});
-export type SyncEnvelope = v.InferOutput<typeof syncEnvelopeSchema>;
+import type { SyncEnvelope } from '../wire/sync-envelope.js';
 
 /** An OpenSSH "ssh-ed25519 BASE64 [comment]" line as a Node key (the blob is: string type, string key). */
 export function ed25519PublicKey(line: string): KeyObject {

@@ -96,10 +96,11 @@ async function push(job: Job): Promise<PushResult> {
 
 /** What a peer's answer may hold at most, and the part of its text that reaches the master's log and status. */
 const MAX_REPLY = 64 * 1024;
+// eslint-disable-next-line no-control-regex -- control characters from the peer are exactly what goes
+const PEER_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 function peerText(text: unknown): string {
   if (typeof text !== 'string') return 'no reason given';
-  // eslint-disable-next-line no-control-regex -- control characters from the peer are exactly what goes
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, 200);
+  return text.replace(PEER_UNSAFE, ' ').trim().slice(0, 200);
 }
 
 /** Only the fields the master reads from the slave's answer; nothing else of it is passed on. */

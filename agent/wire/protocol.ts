@@ -1,8 +1,8 @@
 import * as v from 'valibot';
-import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../../policy/roles.js';
+import { EXPORT_ROLES, ROLES, SETTINGS_ROLES, type Access, type Action } from '../../policy/roles.js';
 import { WEB_UI_MODES } from '../../policy/web-ui.js';
 import { Secret } from '../common/secret.js';
-import { syncEnvelopeSchema } from '../sync/envelope.js';
+import { syncEnvelopeSchema } from './sync-envelope.js';
 import { auditReportSchema } from './audit-report.js';
 import { masterCardListingSchema, syncStatusSchema } from './results.js';
 import { securityEventSchema } from './security-event.js';
@@ -21,7 +21,8 @@ export const PROTOCOL_VERSION = 1;
 /** Largest request line the daemon reads; a longer one is answered with an error and skipped. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 
-const secret = v.pipe(
+/** A secret parameter: a `Secret` past this edge, never a string. Exported so a test can find every one. */
+export const secret = v.pipe(
   v.string(),
   v.minLength(1, 'must not be empty'),
   v.maxLength(4096),
@@ -33,48 +34,71 @@ const settingsRole = v.picklist(SETTINGS_ROLES);
 const webUiMode = v.picklist(WEB_UI_MODES);
 const passwordChanged = v.strictObject({ role, changed: v.literal(true) });
 
+// Who may call a method (policy/roles.ts `Access`): checked once, at dispatch, before the handler runs.
+const open = { kind: 'open' } as const;
+const manufacturer = <A extends Action>(action: A) => ({ kind: 'password', action, roleFrom: 'manufacturer', secret: 'password' }) as const;
+
+/**
+ * What answering a method costs the daemon beyond its handler, charged to a daemon-wide budget:
+ * `securityEvents`, one token per security event in the result (a deep read of the log files).
+ */
+export type MethodCost = 'securityEvents';
+
 /**
  * The contract of the control socket: each method's parameters (secrets become `Secret` objects
  * at this edge) and the result the daemon answers with. The daemon's handlers are typed from
  * `result` and `schemas/*.json` are generated from it (`npm run schemas`): a result only gains fields.
+ * `auth` says who may call it (policy/roles.ts `Access`); the daemon authenticates the caller from
+ * it before the handler runs, and the handler of a method that needs a secret gets the `Actor`.
  */
 export const methods = {
-  status: { params: none, result: statusReportSchema },
-  login: { params: v.strictObject({ role, password: secret }), result: v.strictObject({ role, mustChange: v.literal(false) }) },
-  passwd: { params: v.strictObject({ role, currentPassword: secret, newPassword: secret }), result: passwordChanged },
+  status: { auth: open, params: none, result: statusReportSchema },
+  login: { auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'password' }, params: v.strictObject({ role, password: secret }), result: v.strictObject({ role, mustChange: v.literal(false) }) },
+  passwd: {
+    auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'currentPassword', mustChange: 'allow' },
+    params: v.strictObject({ role, currentPassword: secret, newPassword: secret }), result: passwordChanged },
   passwdAs: {
+    auth: { kind: 'password', action: 'password.setOther', roleFrom: 'as', secret: 'asPassword' },
     params: v.strictObject({ role, as: v.literal('manufacturer'), asPassword: secret, newPassword: secret }),
     result: passwordChanged,
   },
-  'policy.show': { params: none, result: passwordPolicySchema },
+  'policy.show': { auth: open, params: none, result: passwordPolicySchema },
   'policy.set': {
+    auth: manufacturer('passwordPolicy.set'),
     params: v.pipe(
       v.strictObject({ password: secret, enforceStrong: v.optional(v.boolean()), enforcePasswordChange: v.optional(v.boolean()) }),
       v.check((p) => p.enforceStrong !== undefined || p.enforcePasswordChange !== undefined, 'give enforceStrong, enforcePasswordChange or both'),
     ),
     result: passwordPolicySchema,
   },
-  'puk.set': { params: v.strictObject({ password: secret, puk: secret }), result: pukStatusSchema },
+  'puk.set': { auth: manufacturer('puk.set'), params: v.strictObject({ password: secret, puk: secret }), result: pukStatusSchema },
   'puk.reset': {
+    auth: { kind: 'puk', action: 'puk.reset', secret: 'puk' },
     params: v.strictObject({ puk: secret, newPassword: secret }),
     result: v.strictObject({ role: v.literal('operator'), changed: v.literal(true) }),
   },
   'webui.set': {
+    auth: { kind: 'password', action: 'settings.change', roleFrom: 'as', secret: 'password' },
     params: v.strictObject({ mode: webUiMode, as: settingsRole, password: secret }),
     result: v.strictObject({ webUi: webUiMode }),
   },
   'https.set': {
+    auth: { kind: 'password', action: 'settings.change', roleFrom: 'as', secret: 'password' },
     params: v.strictObject({ enabled: v.boolean(), as: settingsRole, password: secret }),
     result: v.strictObject({ https: v.boolean(), certificate: v.nullable(certificateInfoSchema) }),
   },
-  'https.rotate': { params: v.strictObject({ as: settingsRole, password: secret }), result: v.strictObject({ certificate: certificateInfoSchema }) },
-  'logPassword.set': { params: v.strictObject({ password: secret, logPassword: secret }), result: v.strictObject({ logPasswordSet: v.literal(true) }) },
+  'https.rotate': {
+    auth: { kind: 'password', action: 'settings.change', roleFrom: 'as', secret: 'password' },
+    params: v.strictObject({ as: settingsRole, password: secret }), result: v.strictObject({ certificate: certificateInfoSchema }) },
+  'logPassword.set': { auth: manufacturer('logPassword.set'), params: v.strictObject({ password: secret, logPassword: secret }), result: v.strictObject({ logPasswordSet: v.literal(true) }) },
   'logs.export': {
+    auth: { kind: 'password', action: 'logs.export', roleFrom: 'as', secret: 'password' },
     params: v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
     /** Sent after the zip's data frames: the log files in it, their bytes, and whether it is encrypted. */
     result: v.strictObject({ files: count, logBytes: count, encrypted: v.boolean() }),
   },
   'masterCard.enroll': {
+    auth: manufacturer('masterCards.manage'),
     params: v.strictObject({
       password: secret,
       timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
@@ -85,36 +109,42 @@ export const methods = {
     }),
     result: masterCardListingSchema,
   },
-  'masterCard.list': { params: v.strictObject({ password: secret }), result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }) },
+  'masterCard.list': { auth: manufacturer('masterCards.manage'), params: v.strictObject({ password: secret }), result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }) },
   'masterCard.remove': {
+    auth: manufacturer('masterCards.manage'),
     params: v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
     result: v.strictObject({ removed: masterCardId, remaining: count }),
   },
-  'defaults.save': { params: v.strictObject({ password: secret }), result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }) },
-  readers: { params: none, result: rfidStatusSchema },
-  audit: { params: none, result: auditReportSchema },
-  'audit.acknowledgeFallback': { params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
-  'sync.status': { params: none, result: syncStatusSchema },
+  'defaults.save': { auth: manufacturer('defaults.save'), params: v.strictObject({ password: secret }), result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }) },
+  readers: { auth: open, params: none, result: rfidStatusSchema },
+  audit: { auth: open, params: none, result: auditReportSchema },
+  'audit.acknowledgeFallback': { auth: manufacturer('stateFallback.acknowledge'), params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
+  'sync.status': { auth: open, params: none, result: syncStatusSchema },
   'sync.apply': {
+    /** The envelope's signature (the master's key, pinned at pairing) is its proof: the receiver checks it. */
+    auth: open,
     params: v.strictObject({ envelope: syncEnvelopeSchema }),
     /** `sealingKey`: the slave's X25519 public key (base64), which the master seals secure cards' keys to. */
     result: v.strictObject({ applied: v.boolean(), revision: count, sealingKey: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{43}=$/))) }),
   },
   events: {
+    auth: open,
     params: v.strictObject({
       follow: v.optional(v.boolean(), false),
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100),
     }),
     /** The past events, oldest first; with `follow`, each new one comes as an `event` line after it. */
     result: v.strictObject({ events: v.array(securityEventSchema) }),
+    cost: 'securityEvents',
   },
-} as const satisfies Record<string, { params: v.GenericSchema; result: v.GenericSchema }>;
+} as const satisfies Record<string, { auth: Access; params: v.GenericSchema; result: v.GenericSchema; cost?: MethodCost }>;
 
 type Contract = typeof methods;
 export type Method = keyof Contract;
 export type ParamsOf<M extends Method> = v.InferOutput<Contract[M]['params']>;
 export type ParamsIn<M extends Method> = v.InferInput<Contract[M]['params']>;
 export type ResultOf<M extends Method> = v.InferOutput<Contract[M]['result']>;
+export type AccessOf<M extends Method> = Contract[M]['auth'];
 
 /** Each method's parameter schema: what the socket checks a request against. */
 export const methodParams = Object.fromEntries(Object.entries(methods).map(([method, { params }]) => [method, params])) as {
@@ -123,6 +153,12 @@ export const methodParams = Object.fromEntries(Object.entries(methods).map(([met
 
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(methodParams, name);
+}
+
+/** The budget a method's answers are charged to, if any. */
+export function costOf(method: Method): MethodCost | undefined {
+  const entry = methods[method];
+  return 'cost' in entry ? entry.cost : undefined;
 }
 
 const requestId = v.union([

@@ -1,12 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Credentials } from '../credentials/credentials.js';
 import { InvalidInputError, RefusedError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { SecurityLog } from '../../logs/logging.js';
-import type { Secret } from '../../common/secret.js';
 import { requireProvisioned, type MasterCardRecord, type State } from '../../store/state.js';
 import type { ResultOf } from '../../wire/protocol.js';
 import type { MasterCardListing } from '../../wire/results.js';
+import type { Actor } from '../credentials/authenticator.js';
 
 /** What a placed card's UID matched: the record's id and how the card must prove itself. */
 export type IdentifiedCard = { id: string; kind: 'uidOnly' } | { id: string; kind: 'ntag424'; authKey: Buffer };
@@ -21,7 +20,7 @@ export type NewCard = { kind: 'uidOnly' } | { kind: 'ntag424'; authKey: Buffer; 
  */
 export class MasterCards {
   constructor(
-    private readonly deps: { store: GenerationStore<State>; credentials: Credentials; security: SecurityLog },
+    private readonly deps: { store: GenerationStore<State>; security: SecurityLog },
   ) {}
 
   get count(): number {
@@ -29,11 +28,6 @@ export class MasterCards {
   }
 
   /** The manufacturer's view of the enrolled cards. */
-  async listAs(manufacturerPassword: Secret, origin: string): Promise<MasterCardListing[]> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
-    return this.list();
-  }
-
   list(): MasterCardListing[] {
     return requireProvisioned(this.deps.store.current).masterCards.map(listing);
   }
@@ -133,8 +127,7 @@ export class MasterCards {
     return listing(record);
   }
 
-  async remove(manufacturerPassword: Secret, id: string, origin: string): Promise<ResultOf<'masterCard.remove'>> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+  async remove(actor: Actor<'manufacturer'>, id: string): Promise<ResultOf<'masterCard.remove'>> {
     const state = await this.deps.store.update((current) => {
       const next = structuredClone(requireProvisioned(current));
       const before = next.masterCards.length;
@@ -145,7 +138,7 @@ export class MasterCards {
       }
       return next;
     });
-    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardRemoved', cardId: id, by: 'manufacturer', origin });
+    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardRemoved', cardId: id, by: actor.role });
     return { removed: id, remaining: state.masterCards.length };
   }
 }

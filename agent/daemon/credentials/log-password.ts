@@ -2,12 +2,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkLogPassword } from '../../../policy/log-password.js';
 import { syncDirectory, writeFileAtomic } from '../../store/atomic-file.js';
-import type { Credentials } from './credentials.js';
 import { RefusedError } from '../../common/errors.js';
 import { assertPrivate, type GenerationStore } from '../../store/generation-store.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import { Secret } from '../../common/secret.js';
 import type { State } from '../../store/state.js';
+import type { Actor } from './authenticator.js';
 
 export const LOG_PASSWORD_FILE = 'log-password';
 
@@ -20,7 +20,7 @@ export class LogPassword {
   #set = false;
 
   constructor(
-    private readonly deps: { store: GenerationStore<State>; credentials: Credentials; security: SecurityLog },
+    private readonly deps: { store: GenerationStore<State>; security: SecurityLog },
   ) {
     this.#file = join(deps.store.dir, LOG_PASSWORD_FILE);
   }
@@ -57,13 +57,12 @@ export class LogPassword {
     this.#set = value !== null;
   }
 
-  /** The manufacturer password is checked before anything is said about the Log Password given. */
-  async set(manufacturerPassword: Secret, logPassword: Secret, origin: string): Promise<void> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+  /** The manufacturer password was checked at dispatch, before anything is said about the Log Password given. */
+  async set(actor: Actor<'manufacturer'>, logPassword: Secret): Promise<void> {
     const refusal = checkLogPassword(logPassword.reveal());
     if (refusal) throw new RefusedError(`Log Password refused: ${refusal.message}`, [refusal.rule]);
     await writeFileAtomic(this.#file, logPassword.reveal(), 0o600, this.deps.store.owner);
     this.#set = true;
-    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'logPassword', by: 'manufacturer', origin });
+    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'logPassword', by: actor.role });
   }
 }

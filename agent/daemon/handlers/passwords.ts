@@ -5,28 +5,25 @@ export function passwordHandlers(
   s: Services,
 ): AreaHandlers<'login' | 'passwd' | 'passwdAs' | 'policy.show' | 'policy.set' | 'puk.set' | 'puk.reset' | 'logPassword.set'> {
   return {
-    login: async ({ role, password }, ctx) => {
-      await s.credentials.login(role, password, ctx.origin);
-      return { role, mustChange: false };
-    },
-    passwd: async ({ role, currentPassword, newPassword }, ctx) => {
-      await s.credentials.changeOwnPassword(role, currentPassword, newPassword, ctx.origin);
+    // The password was checked at dispatch: a login has nothing left to do.
+    login: async ({ role }) => ({ role, mustChange: false }),
+    passwd: async ({ role, newPassword }, _ctx, actor) => {
+      await s.credentials.changeOwnPassword(actor, newPassword);
       return { role, changed: true };
     },
-    passwdAs: async ({ role, as, asPassword, newPassword }, ctx) => {
-      await s.credentials.setPasswordAs(as, asPassword, role, newPassword, ctx.origin);
+    passwdAs: async ({ role, newPassword }, _ctx, actor) => {
+      await s.credentials.setPasswordAs(actor, role, newPassword);
       return { role, changed: true };
     },
     'policy.show': async () => s.credentials.policy(),
-    'policy.set': async ({ password, enforceStrong, enforcePasswordChange }, ctx) =>
-      s.credentials.setPolicy(password, { enforceStrong, enforcePasswordChange }, ctx.origin),
-    'puk.set': async ({ password, puk }, ctx) => s.puk.set(password, puk, ctx.origin),
-    'puk.reset': async ({ puk, newPassword }, ctx) => {
-      await s.puk.reset(puk, newPassword, ctx.origin);
+    'policy.set': async ({ enforceStrong, enforcePasswordChange }, _ctx, actor) => s.credentials.setPolicy(actor, { enforceStrong, enforcePasswordChange }),
+    'puk.set': async ({ puk }, _ctx, actor) => s.puk.set(actor, puk),
+    'puk.reset': async ({ newPassword }, _ctx, actor) => {
+      await s.puk.reset(actor, newPassword);
       return { role: 'operator', changed: true };
     },
-    'logPassword.set': async ({ password, logPassword }, ctx) => {
-      await s.logPassword.set(password, logPassword, ctx.origin);
+    'logPassword.set': async ({ logPassword }, _ctx, actor) => {
+      await s.logPassword.set(actor, logPassword);
       return { logPasswordSet: true };
     },
   };

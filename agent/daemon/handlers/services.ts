@@ -1,10 +1,10 @@
 import type { Config } from '../../common/config.js';
-import type { LogExports } from '../../logs/export-service.js';
+import type { LogExports } from '../logs/export-service.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { State } from '../../store/state.js';
-import type { SyncPusher } from '../../sync/pusher.js';
-import type { SyncReceiver } from '../../sync/receiver.js';
+import type { SyncPusher } from '../sync/pusher.js';
+import type { SyncReceiver } from '../sync/receiver.js';
 import type { StatusReport } from '../../wire/status-report.js';
 import type { CardRecovery } from '../cards/card-recovery.js';
 import type { MasterCards } from '../cards/master-cards.js';
@@ -14,13 +14,13 @@ import type { ResetPuk } from '../credentials/reset-puk.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
 import type { HttpsSettings } from '../settings/https-settings.js';
 import type { WebUiStyle } from '../settings/web-ui-style.js';
-import type { Handlers } from '../socket-server.js';
+import type { ActingHandlers } from './authenticate.js';
 import type { Method } from '../../wire/protocol.js';
 import type { StateFallbacks } from '../state-fallback.js';
 
 /**
- * What the socket handlers reach. A service method that acts for a role takes that role and its
- * secret and verifies it first (through Credentials); handlers never check a password themselves.
+ * What the socket handlers reach. A service method that acts for a role takes the `Actor` that
+ * dispatch authenticated (handlers/authenticate.ts); neither handlers nor services check a secret.
  */
 export interface Services {
   config: Config;
@@ -43,4 +43,4 @@ export interface Services {
 }
 
 /** The handlers of one area: a subset of the methods. */
-export type AreaHandlers<M extends Method> = Pick<Handlers, M>;
+export type AreaHandlers<M extends Method> = Pick<ActingHandlers, M>;

@@ -5,10 +5,11 @@ import { withRestoredSettings } from '../../../policy/defaults-restore.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import type { LogPassword } from '../credentials/log-password.js';
 import type { SecurityLog } from '../../logs/logging.js';
-import type { Secret } from '../../common/secret.js';
+import type { ChangeFields } from '../../wire/security-events.js';
 import { provisionedSettings, requireProvisioned, type SettingsSnapshot, type State } from '../../store/state.js';
 import type { WebUiStyle } from './web-ui-style.js';
 import type { ResultOf } from '../../wire/protocol.js';
+import type { Actor } from '../credentials/authenticator.js';
 
 export interface FactoryDefaultsDeps {
   store: GenerationStore<State>;
@@ -30,8 +31,7 @@ export interface FactoryDefaultsDeps {
 export class FactoryDefaults {
   constructor(private readonly deps: FactoryDefaultsDeps) {}
 
-  async save(manufacturerPassword: Secret, origin: string): Promise<ResultOf<'defaults.save'>> {
-    await this.deps.credentials.login('manufacturer', manufacturerPassword, origin);
+  async save(_actor: Actor<'manufacturer'>): Promise<ResultOf<'defaults.save'>> {
     const logPassword = await this.deps.logPassword.read();
     const savedAt = new Date().toISOString();
     const state = await this.deps.store.update((current) => {
@@ -54,7 +54,6 @@ export class FactoryDefaults {
     this.deps.security.record('ReconfigurationOfSecurityParameters', {
       change: 'manufacturerDefaults',
       by: 'manufacturer',
-      origin,
       ...describe(settings),
     });
     return { savedAt, masterCards: settings.masterCards.length };
@@ -81,7 +80,7 @@ export class FactoryDefaults {
 }
 
 /** The snapshot as a security event may show it: no hash, no Log Password. */
-export function describe(settings: SettingsSnapshot): Record<string, unknown> {
+export function describe(settings: SettingsSnapshot): Omit<ChangeFields<'manufacturerDefaults'>, 'change' | 'by' | 'origin'> {
   return {
     policy: settings.policy,
     pukSet: settings.puk !== null,

@@ -1,3 +1,4 @@
+import type { SettingsRole } from '../../../policy/roles.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -6,9 +7,7 @@ import { decideModeChange, modeFromStyleFile, type WebUiMode } from '../../../po
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { RefusedError, StateError } from '../../common/errors.js';
 import type { SecurityLog } from '../../logs/logging.js';
-import type { SettingsRole } from '../../../policy/roles.js';
-import type { Secret } from '../../common/secret.js';
-import type { Credentials } from '../credentials/credentials.js';
+import type { Actor } from '../credentials/authenticator.js';
 
 /**
  * The web interface mode, held in the style file the controller's web server reads. ccguard
@@ -22,7 +21,6 @@ export class WebUiStyle {
 
   constructor(
     private readonly path: string,
-    private readonly credentials: Credentials,
     private readonly security: SecurityLog,
     private readonly log: Logger,
   ) {}
@@ -47,10 +45,9 @@ export class WebUiStyle {
     this.#watcher?.close();
   }
 
-  /** `as` (operator or manufacturer) sets the mode after its password is checked. */
-  async set(requested: WebUiMode, as: SettingsRole, password: Secret, origin: string): Promise<WebUiMode> {
-    await this.credentials.login(as, password, origin);
-    const by = as;
+  /** The actor (operator or manufacturer, its password checked at dispatch) sets the mode. */
+  async set(actor: Actor<SettingsRole>, requested: WebUiMode): Promise<WebUiMode> {
+    const by = actor.role;
     const current = await this.#reread();
     const decision = decideModeChange(current, requested);
     if (!decision.allowed) {
@@ -68,7 +65,7 @@ export class WebUiStyle {
       this.#mode = current;
       throw new StateError(`cannot write the web interface style file ${this.path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check webUi.styleFile in the config`);
     }
-    this.security.record('ReconfigurationOfSecurityParameters', { change: 'webUi', from: current, to: requested, by, origin });
+    this.security.record('ReconfigurationOfSecurityParameters', { change: 'webUi', from: current, to: requested, by });
     return requested;
   }
 

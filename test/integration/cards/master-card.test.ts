@@ -177,7 +177,7 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
 
   // pcscd killed and restarted mid-session: recovered without a daemon restart.
   await peer.killPcscd();
-  s = await waitFor(env, 'service down', (x) => x.rfid.service === 'down' && x.rfid.readers.length === 0);
+  await waitFor(env, 'service down', (x) => x.rfid.service === 'down' && x.rfid.readers.length === 0);
   await peer.startPcscd();
   await waitFor(env, 'readers back', (x) => x.rfid.service === 'up' && x.rfid.readers.length === 2, 10_000);
   const afterRestart = await peer.placeCard(MASTER_UID);

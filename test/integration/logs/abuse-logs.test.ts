@@ -13,7 +13,7 @@ import pino from 'pino';
 import t from 'tap';
 import { terminalSafeJson, visible } from '../../../agent/common/visible.js';
 import { formatEvent, formatReaders, table } from '../../../agent/cli/human-format.js';
-import { runAsCaller } from '../../../agent/daemon/caller.js';
+import { runAsCaller } from '../../../agent/common/request-context.js';
 import { SecurityLog, type SecurityFile } from '../../../agent/logs/logging.js';
 import { prettyLine } from '../../../agent/logs/pretty.js';
 import { RotatingFile } from '../../../agent/logs/rotating-file.js';
@@ -103,13 +103,13 @@ t.test('recent events come from memory once primed: a flood of events requests r
   const dir = await tempDir(t);
   const { security, close } = securityLog(dir, 1 << 20, 2, 200);
   t.teardown(close);
-  security.record('ReconfigurationOfSecurityParameters', { change: 'puk', by: 'manufacturer' });
+  security.record('ReconfigurationOfSecurityParameters', { change: 'resetPasswordPuk', by: 'manufacturer', origin: 'socket:cli' });
   await security.prime();
-  security.record('ReconfigurationOfSecurityParameters', { change: 'password', role: 'user', by: 'user' });
+  security.record('ReconfigurationOfSecurityParameters', { change: 'password', role: 'user', by: 'user', origin: 'socket:cli' });
   // Files removed under it: what `recent` answers can only come from memory.
   await rm(join(dir, 'security.log'), { force: true });
   const recent = await security.recent(10);
-  t.same(recent.map((e) => e.change), ['puk', 'password'], 'the primed event and the one recorded after');
+  t.same(recent.map((e) => e.change), ['resetPasswordPuk', 'password'], 'the primed event and the one recorded after');
   t.same(await security.recent(10, {}), [], 'while the files themselves (now gone) hold nothing');
 });
 
@@ -130,7 +130,7 @@ t.test('rotation split: noise filling its files leaves the security files alone'
   const dir = await tempDir(t);
   // An interval of 0 writes noise as fast as it comes: the worst case for its file.
   const { security, close } = securityLog(dir, 4096, 2, 0);
-  security.record('ReconfigurationOfSecurityParameters', { change: 'puk', by: 'manufacturer' });
+  security.record('ReconfigurationOfSecurityParameters', { change: 'resetPasswordPuk', by: 'manufacturer', origin: 'socket:cli' });
   for (let i = 0; i < 300; i++) {
     security.record('InvalidMessages', { channel: 'socket', kind: 'socket:json' });
     await sleep(2);
@@ -138,7 +138,7 @@ t.test('rotation split: noise filling its files leaves the security files alone'
   close();
   const names = (await readdir(dir)).sort();
   t.same(names, ['security-noise.log', 'security-noise.log.1', 'security.log'], 'noise rotated within its own series');
-  t.match(await readFile(join(dir, 'security.log'), 'utf8'), /"change":"puk"/);
+  t.match(await readFile(join(dir, 'security.log'), 'utf8'), /"change":"resetPasswordPuk"/);
   const recent = await security.recent(1000);
   t.equal(recent.filter((e) => e.event === 'ReconfigurationOfSecurityParameters').length, 1);
   t.match(recent.find((e) => e.event === 'InvalidMessages'), { kinds: { 'socket:json': 1 } }, 'a kind token is kept');
@@ -149,15 +149,17 @@ t.test('every event recorded during a request names the kernel peer; the claimed
   const { security, close } = securityLog(dir, 1 << 20, 2, 60_000);
   runAsCaller({ origin: 'socket:web', peer: PEER }, () => {
     security.record('MaintenanceLoginFailed', { role: 'operator', origin: 'socket:web', reason: 'wrongPassword' });
-    security.record('LogExported', { by: 'operator' });
-    security.record('ResetOrReboot', { peer: { uid: 0, gid: 0, pid: 1 } }); // a field cannot claim another peer
+    security.record('ReconfigurationOfSecurityParameters', { change: 'certificate', sha256: 'ab', by: 'manufacturerDefaults' });
+    // A field cannot claim another peer (the types refuse one; a caller that slipped one past them).
+    const forged: object = { peer: { uid: 0, gid: 0, pid: 1 } };
+    security.record('ResetOrReboot', { reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId: 'a1b2c3d4', reader: 'r1', ...forged });
   });
-  runAsCaller({ origin: 'socket:cli', peer: null }, () => security.record('StartupOfTheDevice', {}));
-  security.record('MasterCardHoldStarted', { reader: 'r1' }); // a card tap: no request
+  runAsCaller({ origin: 'socket:cli', peer: null }, () => security.record('StartupOfTheDevice', { version: '0.1.0', provisioned: true, generation: 1 }));
+  security.record('MasterCardHoldStarted', { cardId: 'a1b2c3d4', reader: 'r1', holdSeconds: 120 }); // a card tap: no request
   close();
   const events = await security.recent(10);
   t.match(events[0], { event: 'MaintenanceLoginFailed', origin: 'socket:web', peer: PEER });
-  t.match(events[1], { event: 'LogExported', origin: 'socket:web', peer: PEER });
+  t.match(events[1], { event: 'ReconfigurationOfSecurityParameters', origin: 'socket:web', peer: PEER });
   t.match(events[2], { event: 'ResetOrReboot', peer: PEER });
   t.match(events[3], { event: 'StartupOfTheDevice', origin: 'socket:cli' });
   t.notOk('peer' in (events[3] as object), 'no peer when the kernel did not say');

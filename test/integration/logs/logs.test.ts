@@ -74,7 +74,12 @@ t.test('export: AES-256 zip that 7-Zip opens with the Log Password, byte-identic
   const everything = (await Promise.all((await readdir(out)).map((n) => readFile(join(out, n), 'utf8')))).join('');
   for (const secret of [MFR, OPERATOR, LOG_PASSWORD, ...Object.values(DEFAULTS)]) t.notMatch(everything, secret, 'no known secret in the export');
   const security = await readFile(join(env.logDir, 'security.log'), 'utf8');
-  t.match(security, /"event":"LogExported","by":"operator","origin":"socket:cli","encrypted":true/);
+  const exported = security
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((e) => e.event === 'LogExported');
+  t.match(exported, [{ by: 'operator', origin: 'socket:cli', encrypted: true }], 'the export recorded: who, from where, encrypted');
 
   const again = await exportAs(env, output);
   t.equal(again.code, 2, 'an existing file is not replaced silently');

@@ -7,9 +7,12 @@ import { chmod, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { SOCKET_LIMITS } from '../../../agent/daemon/socket-server.js';
+import { SOCKET_LIMITS } from '../../../agent/daemon/socket/index.js';
 import { call } from '../../../agent/wire/client.js';
 import { allLogText, BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
+
+/** A JSON line (an answer, an event) as the test reads it: any field, and the error body of a refusal. */
+type JsonLine = Record<string, unknown> & { error: { code: string; message: string } };
 
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -19,22 +22,22 @@ function open(path: string): Promise<Socket> {
 }
 
 /** Newline-delimited JSON lines as they arrive on `socket`. */
-function lines(socket: Socket, onLine: (message: Record<string, any>) => void): void {
+function lines(socket: Socket, onLine: (message: JsonLine) => void): void {
   let buf = '';
   socket.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl: number;
     while ((nl = buf.indexOf('\n')) !== -1) {
-      onLine(JSON.parse(buf.slice(0, nl)) as Record<string, any>);
+      onLine(JSON.parse(buf.slice(0, nl)) as JsonLine);
       buf = buf.slice(nl + 1);
     }
   });
 }
 
 /** Sends raw lines on a new connection and resolves with the first `count` answers. */
-async function ask(path: string, raw: string[], count = raw.length, timeoutMs = 10_000): Promise<Array<Record<string, any>>> {
+async function ask(path: string, raw: string[], count = raw.length, timeoutMs = 10_000): Promise<Array<JsonLine>> {
   const socket = await open(path);
-  const out: Array<Record<string, any>> = [];
+  const out: Array<JsonLine> = [];
   try {
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} answers within ${timeoutMs} ms`)), timeoutMs);
@@ -57,13 +60,13 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
 }
 
-async function securityEvents(env: Env): Promise<Array<Record<string, any>>> {
+async function securityEvents(env: Env): Promise<Array<JsonLine>> {
   const r = await cli(env, ['events', '--json', '--limit', '10000']);
   if (r.code !== 0) throw new Error(`events failed (${r.code}): ${r.stderr}`);
   return r.stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as JsonLine);
 }
 
 /** Milliseconds one call takes, or Infinity when it fails for another reason than a refusal. */
@@ -355,7 +358,7 @@ t.test('one follow per connection: a second one is refused, and an event is sent
   const follows = Array.from({ length: 50 }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'events', params: { follow: true, limit: 1 } }));
   const socket = await open(env.socket);
   t.teardown(() => socket.destroy());
-  const got: Array<Record<string, any>> = [];
+  const got: Array<JsonLine> = [];
   lines(socket, (m) => got.push(m));
   socket.write(`${follows.join('\n')}\n`);
   for (let i = 0; i < 100 && got.filter((m) => 'ok' in m).length < 50; i++) await sleep(50);

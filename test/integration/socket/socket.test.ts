@@ -7,6 +7,9 @@ import unix from 'unix-dgram';
 import { call } from '../../../agent/wire/client.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../../support/harness.js';
 
+/** A JSON line (an answer, an event) as the test reads it: any field, and the error body of a refusal. */
+type JsonLine = Record<string, unknown> & { error: { code: string; message: string } };
+
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect(path, () => resolve(s));
@@ -15,16 +18,16 @@ function open(path: string): Promise<Socket> {
 }
 
 /** Collects newline-delimited JSON responses until `count` arrived. */
-function collect(socket: Socket, count: number, timeoutMs: number): Promise<Array<Record<string, any>>> {
+function collect(socket: Socket, count: number, timeoutMs: number): Promise<Array<JsonLine>> {
   return new Promise((resolve, reject) => {
-    const out: Array<Record<string, any>> = [];
+    const out: Array<JsonLine> = [];
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} responses within ${timeoutMs} ms`)), timeoutMs);
     socket.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) !== -1) {
-        out.push(JSON.parse(buf.slice(0, nl)) as Record<string, any>);
+        out.push(JSON.parse(buf.slice(0, nl)) as JsonLine);
         buf = buf.slice(nl + 1);
         if (out.length === count) {
           clearTimeout(timer);

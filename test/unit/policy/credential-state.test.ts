@@ -61,7 +61,10 @@ t.test('the history keeps the newest HISTORY_DEPTH hashes', async (t) => {
   let s = state();
   for (let i = 0; i < HISTORY_DEPTH + 3; i++) s = withNewPassword(s, 'user', h(`p${i}`), false, NOW);
   t.equal(s.roles.user.history.length, HISTORY_DEPTH);
-  t.same(s.roles.user.history, Array.from({ length: HISTORY_DEPTH }, (_, i) => h(`p${HISTORY_DEPTH + 2 - i}`)));
+  t.same(
+    s.roles.user.history,
+    Array.from({ length: HISTORY_DEPTH }, (_, i) => h(`p${HISTORY_DEPTH + 2 - i}`)),
+  );
 });
 
 t.test('back to defaults: the named roles only, must change, failures cleared, history kept', async (t) => {

@@ -60,7 +60,10 @@ t.test('credentials and the rest of the state are untouched; the inputs are not 
   const snapshot = structuredClone(saved);
   const after = withRestoredSettings(before, snapshot, 'x');
   t.same(after.roles, before.roles, 'passwords are restored by their own transition, not this one');
-  t.same({ ...after, policy: null, puk: null, masterCards: null, https: null, pendingRestore: null }, { ...before, policy: null, puk: null, masterCards: null, https: null, pendingRestore: null });
+  t.same(
+    { ...after, policy: null, puk: null, masterCards: null, https: null, pendingRestore: null },
+    { ...before, policy: null, puk: null, masterCards: null, https: null, pendingRestore: null },
+  );
   t.same(before, current(), 'the state given');
   t.same(snapshot, saved, 'the snapshot given');
   after.masterCards.push(card('0000000b'));

@@ -5,8 +5,29 @@ import t from 'tap';
 import { adjacentKeys, isShiftedKey, keyDirection } from '../../../policy/keyboard.js';
 
 t.test('neighbours', async (t) => {
-  const yes: Array<[string, string]> = [['q', 'w'], ['a', 's'], ['1', 'q'], ['q', 'a'], ['a', 'z'], ['z', 'x'], ['!', '@'], ['Q', 'w'], ['1', '2'], ['s', 'e'], ['s', 'x']];
-  const no: Array<[string, string]> = [['q', 'e'], ['q', 'z'], ['1', 'a'], ['a', 'a'], ['q', 'p'], ['a', 'é'], ['', 'a'], ['z', 'd']];
+  const yes: Array<[string, string]> = [
+    ['q', 'w'],
+    ['a', 's'],
+    ['1', 'q'],
+    ['q', 'a'],
+    ['a', 'z'],
+    ['z', 'x'],
+    ['!', '@'],
+    ['Q', 'w'],
+    ['1', '2'],
+    ['s', 'e'],
+    ['s', 'x'],
+  ];
+  const no: Array<[string, string]> = [
+    ['q', 'e'],
+    ['q', 'z'],
+    ['1', 'a'],
+    ['a', 'a'],
+    ['q', 'p'],
+    ['a', 'é'],
+    ['', 'a'],
+    ['z', 'd'],
+  ];
   for (const [a, b] of yes) t.ok(adjacentKeys(a, b), `${a} ${b}`);
   for (const [a, b] of no) t.notOk(adjacentKeys(a, b), `${a} ${b}`);
 });
@@ -14,7 +35,10 @@ t.test('neighbours', async (t) => {
 t.test('walks people type are walks', async (t) => {
   for (const walk of ['qwerty', 'asdf', '1qaz', '!@#$', 'zxcvbnm', '1234567890', 'qaz']) {
     const chars = [...walk];
-    t.ok(chars.slice(1).every((c, i) => adjacentKeys(chars[i] as string, c)), walk);
+    t.ok(
+      chars.slice(1).every((c, i) => adjacentKeys(chars[i] as string, c)),
+      walk,
+    );
   }
 });
 
@@ -36,17 +60,20 @@ const keys = fc.constantFrom(...'`1234567890-=qwertyuiop[]\\asdfghjkl;\'zxcvbnm,
 
 t.test('property: adjacency is symmetric, irreflexive, and ignores shift', async () => {
   const unshift = (c: string): string => {
-    const plain = '`1234567890-=qwertyuiop[]\\asdfghjkl;\'zxcvbnm,./';
+    const plain = "`1234567890-=qwertyuiop[]\\asdfghjkl;'zxcvbnm,./";
     const shifted = '~!@#$%^&*()_+QWERTYUIOP{}|ASDFGHJKL:"ZXCVBNM<>?';
     const i = shifted.indexOf(c);
     return i >= 0 ? (plain[i] as string) : c;
   };
   fc.assert(
-    fc.property(keys, keys, (a, b) =>
-      adjacentKeys(a, b) === adjacentKeys(b, a) &&
-      !adjacentKeys(a, a) &&
-      adjacentKeys(a, b) === adjacentKeys(unshift(a), unshift(b)) &&
-      (unshift(a) !== unshift(b) || !adjacentKeys(a, b)),
+    fc.property(
+      keys,
+      keys,
+      (a, b) =>
+        adjacentKeys(a, b) === adjacentKeys(b, a) &&
+        !adjacentKeys(a, a) &&
+        adjacentKeys(a, b) === adjacentKeys(unshift(a), unshift(b)) &&
+        (unshift(a) !== unshift(b) || !adjacentKeys(a, b)),
     ),
   );
 });

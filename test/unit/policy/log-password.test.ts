@@ -45,8 +45,7 @@ t.test('property: accepted exactly when 12..128 characters, no control character
   fc.assert(
     fc.property(fc.oneof(printable, fc.string({ maxLength: 200 })), (candidate) => {
       const length = [...candidate].length;
-      const expected =
-        !/\p{Cc}/u.test(candidate) && length >= LOG_PASSWORD_MIN_LENGTH && length <= LOG_PASSWORD_MAX_LENGTH && candidate.trim() === candidate;
+      const expected = !/\p{Cc}/u.test(candidate) && length >= LOG_PASSWORD_MIN_LENGTH && length <= LOG_PASSWORD_MAX_LENGTH && candidate.trim() === candidate;
       return (checkLogPassword(candidate) === null) === expected;
     }),
   );

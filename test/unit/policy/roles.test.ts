@@ -7,7 +7,7 @@ t.test('the four roles of the security guide, most privileged first', async (t) 
   t.same([...ROLES], ['manufacturer', 'installer', 'operator', 'user']);
 });
 
-t.test('setting another role\'s password is the manufacturer\'s alone', async (t) => {
+t.test("setting another role's password is the manufacturer's alone", async (t) => {
   for (const role of ROLES) t.equal(mayPerform(role, 'password.setOther'), role === 'manufacturer', role);
 });
 

@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { SECURITY_EVENT_NAMES } from '../../../agent/wire/security-event.js';
+import { SECURITY_EVENT_NAMES } from '../../../agent/wire/security-events.js';
 import { loadSchemas, SCHEMA_DIR, schemaErrors } from '../../support/json-schema.js';
 
 const FILES = ['audit', 'event', 'master-cards', 'policy', 'readers', 'status', 'sync-status'].map((n) => `${n}.schema.json`);
@@ -19,8 +19,12 @@ t.test('every schema compiles in strict mode and its $id names its file', async 
 });
 
 t.test('the event schema lists exactly the recorded security events', async (t) => {
-  const schema = JSON.parse(await readFile(join(SCHEMA_DIR, 'event.schema.json'), 'utf8')) as { properties: { event: { enum: string[] } } };
-  t.same([...schema.properties.event.enum].sort(), [...SECURITY_EVENT_NAMES].sort());
+  const schema = JSON.parse(await readFile(join(SCHEMA_DIR, 'event.schema.json'), 'utf8')) as {
+    allOf: [{ properties: { event: { enum: string[] } } }, { anyOf: Array<{ properties: { event: { const: string } } }> }];
+  };
+  const [common, each] = schema.allOf;
+  t.same([...common.properties.event.enum].sort(), [...SECURITY_EVENT_NAMES].sort());
+  t.same([...new Set(each.anyOf.map((line) => line.properties.event.const))].sort(), [...SECURITY_EVENT_NAMES].sort(), 'and the fields of each');
 });
 
 t.test('the schemas refuse what breaks the contract', async (t) => {

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { authenticateEV2First, deriveSessionKeys, sessionVectors } from '../../../../rfid/ntag424/authenticate.js';
 import {
   CardAuthenticationError,
-  CardError,
+  type CardError,
   CardLengthError,
   CardTimeoutError,
   OverlongAnswerError,

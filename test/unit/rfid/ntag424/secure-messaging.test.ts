@@ -12,7 +12,7 @@ import { authenticateEV2First } from '../../../../rfid/ntag424/authenticate.js';
 import { changeKeyData, jamCrc32 } from '../../../../rfid/ntag424/change-key.js';
 import {
   CardAuthenticationError,
-  CardError,
+  type CardError,
   CardLengthError,
   CardTimeoutError,
   MalformedAnswerError,

@@ -1,13 +1,12 @@
+import type { ExportRole } from '../../../policy/roles.js';
 import type { Logger } from 'pino';
-import { decideExportEncryption } from '../../policy/log-export.js';
-import type { ExportRole } from '../../policy/roles.js';
-import type { Config } from '../common/config.js';
-import { RefusedError } from '../common/errors.js';
-import type { Secret } from '../common/secret.js';
-import type { Credentials } from '../daemon/credentials/credentials.js';
-import type { LogPassword } from '../daemon/credentials/log-password.js';
-import type { LogExport } from './log-export.js';
-import type { SecurityLog } from './logging.js';
+import { decideExportEncryption } from '../../../policy/log-export.js';
+import type { Config } from '../../common/config.js';
+import { RefusedError } from '../../common/errors.js';
+import type { LogPassword } from '../credentials/log-password.js';
+import type { LogExport } from '../../logs/log-export.js';
+import type { SecurityLog } from '../../logs/logging.js';
+import type { Actor } from '../credentials/authenticator.js';
 
 /** Log exports on behalf of a role: its password checked, the encryption rule applied, the export recorded. */
 export class LogExports {
@@ -15,22 +14,20 @@ export class LogExports {
   readonly #active = new Set<LogExport>();
 
   constructor(
-    private readonly deps: { config: Config; credentials: Credentials; logPassword: LogPassword; security: SecurityLog; log: Logger },
+    private readonly deps: { config: Config; logPassword: LogPassword; security: SecurityLog; log: Logger },
   ) {}
 
   /** Opens the export; the caller streams `zip.archive` and calls `zip.abort()` if the transfer fails. */
-  async open(as: ExportRole, password: Secret, unencrypted: boolean, origin: string): Promise<{ zip: LogExport; encrypted: boolean }> {
-    const { config, credentials, logPassword, security } = this.deps;
-    await credentials.login(as, password, origin);
+  async open(actor: Actor<ExportRole>, unencrypted: boolean): Promise<{ zip: LogExport; encrypted: boolean }> {
+    const { config, logPassword, security } = this.deps;
     const key = config.logs.encryptExports ? await logPassword.read() : null;
     const decision = decideExportEncryption({ encryptExports: config.logs.encryptExports, logPasswordSet: key !== null, unencryptedRequested: unencrypted });
     if ('refused' in decision) throw new RefusedError(decision.refused);
     // The zip writer is loaded only when an export is made (archiver's load time, test-peers.md).
-    const { exportLogs } = await import('./log-export.js');
+    const { exportLogs } = await import('../../logs/log-export.js');
     const zip = await exportLogs(config.logDir, decision.encrypt ? key : null, config.logs.exportCompressionLevel);
     security.record('LogExported', {
-      by: as,
-      origin,
+      by: actor.role,
       encrypted: decision.encrypt,
       ...(decision.encrypt ? {} : { reason: decision.reason }),
       files: zip.files,
@@ -51,7 +48,7 @@ export class LogExports {
     this.#active.clear();
   }
 
-  interrupted(as: ExportRole, err: unknown): void {
-    this.deps.log.warn({ err: (err as Error).message, by: as }, 'log export interrupted');
+  interrupted(actor: Actor<ExportRole>, err: unknown): void {
+    this.deps.log.warn({ err: (err as Error).message, by: actor.role }, 'log export interrupted');
   }
 }

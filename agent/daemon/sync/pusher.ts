@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Config } from '../common/config.js';
-import type { GenerationStore } from '../store/generation-store.js';
-import type { SecurityLog } from '../logs/logging.js';
-import { requireProvisioned, type State } from '../store/state.js';
-import type { PushResult } from './helper.js';
-import { contentDigest, syncContent } from './payload.js';
-import type { SyncStatus } from '../wire/results.js';
+import type { Config } from '../../common/config.js';
+import type { GenerationStore } from '../../store/generation-store.js';
+import type { SecurityLog } from '../../logs/logging.js';
+import { requireProvisioned, type State } from '../../store/state.js';
+import type { PushResult } from '../../sync/helper.js';
+import { contentDigest, syncContent } from '../../sync/payload.js';
+import type { SyncStatus } from '../../wire/results.js';
 
 type Peer = NonNullable<Config['sync']['peer']>;
 
-const HELPER = fileURLToPath(new URL('./helper.js', import.meta.url));
+const HELPER = fileURLToPath(new URL('../../sync/helper.js', import.meta.url));
 
 /**
  * Keeps a double station's slave identical: every change to the synced content gets a new

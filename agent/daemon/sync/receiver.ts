@@ -1,14 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CcguardError, RefusedError } from '../common/errors.js';
-import type { GenerationStore } from '../store/generation-store.js';
-import type { SecurityLog } from '../logs/logging.js';
-import type { State } from '../store/state.js';
-import type { Credentials } from '../daemon/credentials/credentials.js';
-import { ed25519PublicKey, openEnvelope, type SyncEnvelope } from './envelope.js';
-import { applySyncPayload } from './payload.js';
-import { newSealingKeyPair, open } from './card-key-seal.js';
-import type { ResultOf } from '../wire/protocol.js';
+import { CcguardError, RefusedError } from '../../common/errors.js';
+import type { GenerationStore } from '../../store/generation-store.js';
+import type { SecurityLog } from '../../logs/logging.js';
+import type { State } from '../../store/state.js';
+import type { Credentials } from '../credentials/credentials.js';
+import { ed25519PublicKey, openEnvelope } from '../../sync/envelope.js';
+import type { SyncEnvelope } from '../../wire/sync-envelope.js';
+import { applySyncPayload } from '../../sync/payload.js';
+import { newSealingKeyPair, open } from '../../sync/card-key-seal.js';
+import type { ResultOf } from '../../wire/protocol.js';
 
 /** Thrown inside a store update to leave the state as it is. */
 class NotNewer extends Error {
