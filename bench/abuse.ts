@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../agent/wire/client.js';
-import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
+import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 // The agent's defaults: OWASP's argon2id minimum, so a login costs what it costs on a device.
 const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };

@@ -10,7 +10,7 @@ import unix from 'unix-dgram';
 import { call } from '../agent/wire/client.js';
 import { GenerationStore } from '../agent/store/generation-store.js';
 import { stateSchema } from '../agent/store/state.js';
-import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
+import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
 const BURST = 100;

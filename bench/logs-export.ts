@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../test/helpers/harness.js';
+import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../test/support/harness.js';
 import { writeLogCorpus } from './log-corpus.js';
 
 const LEVEL = process.env.BENCH_LEVEL ? Number(process.env.BENCH_LEVEL) : undefined;

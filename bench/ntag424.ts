@@ -3,7 +3,7 @@
 // transport as the reference. The reader's round trips come on top (see bench/rfid.ts).
 //   npm run build && node dist/bench/ntag424.js
 import { authenticateEV2First, selectNdefApplication } from '../rfid/ntag424/index.js';
-import { SimulatedNtag424 } from '../test/helpers/ntag424-sim.js';
+import { SimulatedNtag424 } from '../test/support/ntag424-sim.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const card = new SimulatedNtag424();

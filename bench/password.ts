@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { call, DaemonError } from '../agent/wire/client.js';
 import { loadBlocklist } from '../agent/daemon/credentials/strength.js';
 import { checkPassword, contextWords } from '../policy/strength.js';
-import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
+import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 const ROUNDS = Number(process.env.BENCH_CHANGES ?? 60);
 const STARTS = 5;

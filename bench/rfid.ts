@@ -1,7 +1,7 @@
 // Master card benchmark: tap latency (card placed → password reset durable) for a UID-only and a
 // secure (NTAG 424 DNA) master card, each beside a bare smartcard script doing the same APDUs on
 // the same pcscd, and the daemon's idle CPU with a reader and no card.
-// Real parts: a private pcscd, the vpcd reader and virtual cards (test/helpers/pcsc.ts); the
+// Real parts: a private pcscd, the vpcd reader and virtual cards (test/support/pcsc.ts); the
 // secure card is enrolled and personalised by the daemon (`master-card enroll`, presented twice).
 //   npm run bench:rfid        (BENCH_TAPS placements of each kind, BENCH_IDLE_SECONDS of idle)
 import { spawn } from 'node:child_process';
@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { GenerationStore } from '../agent/store/generation-store.js';
 import { requireProvisioned, stateSchema } from '../agent/store/state.js';
 import { call } from '../agent/wire/client.js';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/helpers/harness.js';
-import { enrollTwice, waitFor } from '../test/helpers/master-card.js';
-import { PcscPeer, type VirtualCard } from '../test/helpers/pcsc.js';
+import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
+import { enrollTwice, waitFor } from '../test/support/master-card.js';
+import { PcscPeer, type VirtualCard } from '../test/support/pcsc.js';
 
 const TAPS = Number(process.env.BENCH_TAPS ?? 10);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);

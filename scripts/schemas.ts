@@ -1,6 +1,6 @@
 // Generates schemas/*.json, the JSON Schemas of the reading commands' --json output, from the
 // result schemas of the socket contract (agent/wire/protocol.ts): `npm run schemas` writes them,
-// test/schemas-drift.test.ts fails when the committed files differ from what this produces.
+// test/unit/scripts/schemas.test.ts fails when the committed files differ from what this produces.
 import { readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 // Prettier (.prettierrc.json, .prettierignore) would change nothing in the tree.
 import t from 'tap';
-import { runDevTool } from '../helpers/dev-tool.js';
+import { runDevTool } from '../support/dev-tool.js';
 
 t.test('the tree is formatted as prettier formats it', async (t) => {
   const run = await runDevTool('prettier', ['--check', '.']);

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { ROOT, runDevTool } from '../helpers/dev-tool.js';
+import { ROOT, runDevTool } from '../support/dev-tool.js';
 
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 

@@ -1,7 +1,7 @@
 // ESLint (eslint.config.js: typescript-eslint's recommended rules, no `any`, type-only imports
 // marked as such) finds nothing in the tree.
 import t from 'tap';
-import { runDevTool } from '../helpers/dev-tool.js';
+import { runDevTool } from '../support/dev-tool.js';
 
 t.test('eslint finds nothing in the tree', async (t) => {
   const run = await runDevTool('eslint', ['--max-warnings', '0', '.']);

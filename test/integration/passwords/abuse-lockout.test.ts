@@ -3,8 +3,8 @@
 // is never locked out by it, and the PUK keeps working for root.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { ATTACKER_UID, cliAs, openToOtherUids } from '../../helpers/attacker.js';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson, type Env } from '../../helpers/harness.js';
+import { ATTACKER_UID, cliAs, openToOtherUids } from '../../support/attacker.js';
+import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson, type Env } from '../../support/harness.js';
 
 const STRONG = { manufacturer: 'Mfr-Quartz-Nimbus-41!', operator: 'Op-Basalt-Harbor-73!' } as const;
 const PUK = 'Puk-Right-2024-x9';

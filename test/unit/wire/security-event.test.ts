@@ -4,7 +4,7 @@ import t from 'tap';
 import * as v from 'valibot';
 import { securityEventSchema } from '../../../agent/wire/security-event.js';
 import { SECURITY_EVENT_NAMES } from '../../../agent/wire/security-events.js';
-import { SAMPLES } from '../../helpers/security-event-samples.js';
+import { SAMPLES } from '../../support/security-event-samples.js';
 
 const time = '2026-12-04T10:00:00.000Z';
 const peer = { uid: 33, gid: 33, pid: 4242 };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import * as v from 'valibot';
 import { eventEntry, fieldShapes, isNoise, SECURITY_EVENT_NAMES } from '../../../agent/wire/security-events.js';
-import { SAMPLES } from '../../helpers/security-event-samples.js';
+import { SAMPLES } from '../../support/security-event-samples.js';
 
 const AGENT_DIST = fileURLToPath(new URL('../../../agent/', import.meta.url));
 const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));

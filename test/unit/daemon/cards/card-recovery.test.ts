@@ -23,8 +23,8 @@ import { Secret } from '../../../../agent/common/secret.js';
 import { GenerationStore } from '../../../../agent/store/generation-store.js';
 import { stateSchema, type State } from '../../../../agent/store/state.js';
 import type { CardChannel, ReaderEvent } from '../../../../rfid/reader-watch.js';
-import { DEFAULTS, FAST_ARGON2 } from '../../../helpers/harness.js';
-import { SimulatedNtag424 } from '../../../helpers/ntag424-sim.js';
+import { DEFAULTS, FAST_ARGON2 } from '../../../support/harness.js';
+import { SimulatedNtag424 } from '../../../support/ntag424-sim.js';
 
 const READER = 'Scripted Reader 00';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { BlockedError, MustChangeError, RefusedError, ThrottledError } from '../../../../agent/common/errors.js';
 import { Secret } from '../../../../agent/common/secret.js';
-import { DEFAULTS } from '../../../helpers/harness.js';
-import { inProcess, type InProcess } from '../../../helpers/in-process.js';
+import { DEFAULTS } from '../../../support/harness.js';
+import { inProcess, type InProcess } from '../../../support/in-process.js';
 
 const STRONG = 'Quartz-Nimbus-4417!';
 const PUK = 'Puk-Right-2024-x9';

@@ -5,8 +5,8 @@ import type { Actor } from '../../../../agent/daemon/credentials/authenticator.j
 import { authenticateAtDispatch, type ActingHandlers } from '../../../../agent/daemon/handlers/authenticate.js';
 import type { RequestContext } from '../../../../agent/daemon/socket/index.js';
 import { methods, type Method } from '../../../../agent/wire/protocol.js';
-import { DEFAULTS } from '../../../helpers/harness.js';
-import { inProcess } from '../../../helpers/in-process.js';
+import { DEFAULTS } from '../../../support/harness.js';
+import { inProcess } from '../../../support/in-process.js';
 
 const WRONG = 'Wrong-Secret-123!';
 const ENVELOPE = { payload: 'e30', signature: 'AA' };
