@@ -12,7 +12,7 @@ t.test('built-in defaults', async (t) => {
   t.same(c.rfid.tapResetsRoles, ['manufacturer', 'installer', 'operator', 'user']);
   t.same(c.argon2, { memoryKiB: 19456, timeCost: 2, parallelism: 1 }, "OWASP's argon2id minimum");
   t.equal(c.maxConcurrentHashes, 2);
-  t.same(c.throttle, { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 900_000 });
+  t.same(c.throttle, { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 900_000, roleCeiling: 20, tapGraceMs: 900_000 });
 });
 
 t.test('partial configs keep the defaults of what they leave out', async (t) => {
