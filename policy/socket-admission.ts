@@ -196,7 +196,10 @@ export function costDecision(s: CostSnapshot, limits: Pick<SocketLimits, 'unread
   return 'admit';
 }
 
-/** What is given back when a request that reserved `reserved` units answered `answered`: never more than it reserved. */
+/**
+ * What is given back to the budget when a request that reserved `reserved` units answered
+ * `answered`: the units it did not use; negative (charged on top) if it answered beyond its reservation.
+ */
 export function refund(reserved: number, answered: number): number {
-  return Math.max(0, reserved - Math.max(0, answered));
+  return reserved - Math.max(0, answered);
 }

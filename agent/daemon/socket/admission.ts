@@ -108,7 +108,7 @@ export class Admission {
           if (settled) return;
           settled = true;
           const back = refund(units, COSTS[cost].units(result));
-          share.bucket = { tokens: Math.min(COSTS[cost].capacity, share.bucket.tokens + back), at: share.bucket.at };
+          share.bucket = spend(share.bucket, -back);
           share.reserved -= units;
           this.#reservedTotal.set(cost, (this.#reservedTotal.get(cost) ?? units) - units);
         },
