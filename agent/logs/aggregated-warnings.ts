@@ -69,6 +69,9 @@ export class AggregatedWarnings {
 
   #write(kind: string, pending: Pending | null): void {
     if (pending === null) return;
-    this.log.warn({ kind, count: pending.count, since: pending.since, peerUids: Object.fromEntries(pending.peerUids) }, `${pending.message} (more of the same, counted)`);
+    this.log.warn(
+      { kind, count: pending.count, since: pending.since, peerUids: Object.fromEntries(pending.peerUids) },
+      `${pending.message} (more of the same, counted)`,
+    );
   }
 }

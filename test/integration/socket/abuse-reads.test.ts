@@ -14,7 +14,15 @@ async function fillSecurityLog(env: Env, count: number): Promise<void> {
   await mkdir(env.logDir, { recursive: true, mode: 0o750 });
   const start = Date.parse('2026-01-01T00:00:00Z');
   const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({ time: new Date(start + i * 1000).toISOString(), event: 'MaintenanceLoginFailed', role: 'operator', origin: 'socket:console', reason: 'wrongPassword', failures: 1, peer: { uid: 33, pid: 1000 + (i % 5000) } }),
+    JSON.stringify({
+      time: new Date(start + i * 1000).toISOString(),
+      event: 'MaintenanceLoginFailed',
+      role: 'operator',
+      origin: 'socket:console',
+      reason: 'wrongPassword',
+      failures: 1,
+      peer: { uid: 33, pid: 1000 + (i % 5000) },
+    }),
   );
   await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
 }
@@ -29,7 +37,13 @@ async function markDir(env: Env): Promise<string> {
 
 async function waitFor(path: string, seconds: number): Promise<boolean> {
   for (let i = 0; i < seconds * 10; i++) {
-    if (await readFile(path).then(() => true, () => false)) return true;
+    if (
+      await readFile(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
     await sleep(100);
   }
   return false;

@@ -29,7 +29,11 @@ t.test('a flood of distinct peer uids is counted under "other" beyond a bound', 
   warnings.close();
   const peerUids = lines[1]?.peerUids as Record<string, number>;
   t.ok(Object.keys(peerUids).length <= 33, 'at most 32 uids and "other"');
-  t.equal(Object.values(peerUids).reduce((a, b) => a + b, 0), 1000, 'every one counted');
+  t.equal(
+    Object.values(peerUids).reduce((a, b) => a + b, 0),
+    1000,
+    'every one counted',
+  );
 });
 
 t.test('after the interval, the counts are written and a quiet kind is written at once again', async (t) => {
@@ -42,6 +46,9 @@ t.test('after the interval, the counts are written and a quiet kind is written a
   // A quiet interval closes the window (its timer, set before this sleep's, fires first); the next is written as a first again.
   await sleep(200);
   warnings.warn('invalidFrames', 1, { n: 1 }, 'm');
-  t.ok(lines.some((l) => typeof l.n === 'number'), 'a warning after a quiet interval is written with its fields');
+  t.ok(
+    lines.some((l) => typeof l.n === 'number'),
+    'a warning after a quiet interval is written with its fields',
+  );
   warnings.close();
 });
