@@ -4,6 +4,9 @@ import { NOISE_INTERVAL_MS } from './logging.js';
 /** Distinct peer uids counted per kind and interval; more are counted under "other". */
 const MAX_UIDS = 32;
 
+/** The warnings a client can cause per connection: fixed tokens, never a client's text. */
+export type WarningKind = 'invalidFrames' | 'unreadAnswers';
+
 interface Pending {
   message: string;
   since: string;
@@ -23,7 +26,7 @@ interface Window {
  * line when the interval ends. A flood of connections cannot rotate the agent log's history out.
  */
 export class AggregatedWarnings {
-  readonly #windows = new Map<string, Window>();
+  readonly #windows = new Map<WarningKind, Window>();
 
   constructor(
     private readonly log: Logger,
@@ -31,7 +34,7 @@ export class AggregatedWarnings {
   ) {}
 
   /** `kind`: a fixed token naming the warning; `uid`: the peer's, counted (an unknown peer is "unknown"). */
-  warn(kind: string, uid: number | undefined, fields: Record<string, unknown>, message: string): void {
+  warn(kind: WarningKind, uid: number | undefined, fields: Record<string, unknown>, message: string): void {
     const window = this.#windows.get(kind);
     if (window === undefined) {
       this.log.warn({ kind, ...fields }, message);
@@ -54,7 +57,7 @@ export class AggregatedWarnings {
     this.#windows.clear();
   }
 
-  #open(kind: string): void {
+  #open(kind: WarningKind): void {
     const timer = setTimeout(() => {
       const window = this.#windows.get(kind);
       this.#windows.delete(kind);
@@ -67,7 +70,7 @@ export class AggregatedWarnings {
     this.#windows.set(kind, { timer, pending: null });
   }
 
-  #write(kind: string, pending: Pending | null): void {
+  #write(kind: WarningKind, pending: Pending | null): void {
     if (pending === null) return;
     this.log.warn(
       { kind, count: pending.count, since: pending.since, peerUids: Object.fromEntries(pending.peerUids) },
