@@ -2,11 +2,14 @@
 // login latency alone, then during each flood, as ratios to the idle median of the same run; the
 // daemon's peak RSS during each flood (polled from /proc); status latency.
 //   npm run bench:abuse
+// The events burst runs as another uid (nobody, in the socket's group), as a compromised web server would.
 // Goals: no crash, peak RSS ≤ 120 MiB, login p99 ≤ 3× the idle median during every flood, status ≤ 100 ms.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../agent/wire/client.js';
+import { ATTACKER_UID, nodeAs, openToOtherUids } from '../test/support/attacker.js';
 import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 // The agent's defaults: OWASP's argon2id minimum, so a login costs what it costs on a device.
@@ -17,6 +20,37 @@ const PUK = 'Puk-Otter-7731-Basalt';
 /** Logins measured per phase (sequential, one connection each, as the CLI does). */
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const BAD_FRAMES = 200_000;
+/** Idle connections the events burst opens before asking each for 10,000 events, never reading. */
+const BURST_CONNECTIONS = 256;
+/** Past events in the security log, so that a 10,000-event answer is read from the files (~2 MB). */
+const PAST_EVENTS = 12_000;
+
+/** The burst, as another uid: `connections` idle connections, then `events` limit 10000 on all at once; it never reads, and exits after `holdMs`. */
+const EVENTS_BURST = `
+import { connect } from 'node:net';
+const [socket, connections, holdMs] = process.argv.slice(-3);
+const open = () => new Promise((resolve) => {
+  const s = connect(socket, () => resolve(s));
+  s.on('error', () => resolve(s));
+});
+const sockets = [];
+for (let i = 0; i < Number(connections); i++) sockets.push(await open());
+for (const s of sockets) s.pause();
+await new Promise((r) => setTimeout(r, 500));
+const line = JSON.stringify({ v: 1, id: 1, method: 'events', params: { limit: 10000 } }) + '\\n';
+for (const s of sockets) if (!s.destroyed) s.write(line);
+await new Promise((r) => setTimeout(r, Number(holdMs)));
+for (const s of sockets) s.destroy();
+`;
+
+async function fillSecurityLog(env: Env, count: number): Promise<void> {
+  await mkdir(env.logDir, { recursive: true, mode: 0o750 });
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ time: new Date(start + i * 1000).toISOString(), event: 'MaintenanceLoginFailed', role: 'operator', origin: 'socket:console', reason: 'wrongPassword', failures: 1, peer: { uid: 33, pid: 1000 + (i % 5000) } }),
+  );
+  await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
+}
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -98,7 +132,9 @@ async function phase(name: string, pid: number, flood: () => Promise<{ during: (
 
 const env = await makeEnv({ argon2: ARGON2 });
 await provisionWithDefaults(env);
+await fillSecurityLog(env, PAST_EVENTS);
 const daemon = await startDaemon(env);
+const gid = await openToOtherUids(env);
 const pid = daemon.proc.pid as number;
 const started = performance.now();
 try {
@@ -131,6 +167,27 @@ try {
       stop: async () => {
         sockets.forEach((s) => s.destroy());
         return `${answered} events answers`;
+      },
+    };
+  });
+
+  await phase(`events burst: ${BURST_CONNECTIONS} conns, uid ${ATTACKER_UID}`, pid, async () => {
+    const t0 = performance.now();
+    const attacker = nodeAs(ATTACKER_UID, gid, EVENTS_BURST, [env.socket, String(BURST_CONNECTIONS), '15000']);
+    await sleep(2000); // its connections are open and its requests sent
+    return {
+      during: async () => {
+        const m = await legitimate(env, LOGINS);
+        const more = await legitimate(env, 10_000, () => performance.now() - t0 > 16_000);
+        return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
+      },
+      stop: async () => {
+        const run = await attacker;
+        const after = await call(env.socket, 'events', { limit: 10_000 }, { timeoutMs: 60_000 }).then(
+          (r) => `${r.events.length} events`,
+          (err: Error) => `refused: ${err.message}`,
+        );
+        return `attacker exit ${run.code}; root's events after: ${after}`;
       },
     };
   });

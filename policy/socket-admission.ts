@@ -13,7 +13,12 @@ export const SOCKET_LIMITS = {
   /** Requests running in handlers daemon-wide; a connection's first one is exempt, so one client cannot keep another out. */
   running: 32,
   /** Answers written but not yet read, across all connections; beyond it, clients with unread answers wait. */
-  unreadTotalBytes: 4 * 1024 * 1024,
+  unreadTotalBytes: 16 * 1024 * 1024,
+  /**
+   * Answers one peer uid has not read, across its connections; beyond it, that uid's connections
+   * wait (their first requests too) and its costly requests are refused. Other uids go on.
+   */
+  unreadPerUidBytes: 4 * 1024 * 1024,
   /** Unread answers after which a client that is due another one is disconnected. */
   unreadPerConnectionBytes: 1024 * 1024,
   /** `events --follow` subscribers, shared fairly between peer uids. */
@@ -29,6 +34,13 @@ export const SOCKET_LIMITS = {
    * cannot fill the event loop ahead of other clients' logins.
    */
   eventsPerSecond: 5000,
+  /** A peer uid's events budget holds up to this many: two of the largest reads, so a full read and then a follow are both admitted. */
+  eventsBurst: 20_000,
+  /**
+   * Cost units (events) reserved by costly requests in flight, daemon-wide: beyond it, a uid that
+   * already has one in flight is refused; a uid with none in flight is always admitted one.
+   */
+  reservedCeiling: 20_000,
 } as const;
 
 export type SocketLimits = { readonly [K in keyof typeof SOCKET_LIMITS]: number };
@@ -124,7 +136,10 @@ export interface StartSnapshot {
   /** Its last request had a cost (`events`): its next one waits for that cost's budget. */
   readonly lastCostly: boolean;
   readonly invalidBudget: number;
+  /** The cost budget of the connection's peer uid. */
   readonly costBudget: number;
+  /** Bytes of answers the connection's peer uid has not read, across its connections. */
+  readonly uidUnread: number;
   /** Requests running in handlers, daemon-wide. */
   readonly runningTotal: number;
   /** Unread answer bytes, daemon-wide. */
@@ -139,7 +154,9 @@ export function startDecision(s: StartSnapshot, limits: SocketLimits = SOCKET_LI
   if (s.inFlight >= limits.perConnection) return 'hold';
   if (s.lastInvalid && s.invalidBudget < 1) return 'budget';
   if (s.lastCostly && s.costBudget < 1) return 'budget';
-  // A connection's first request is exempt from the daemon-wide cap: a new client is never queued behind another's pipeline.
+  // A uid that does not read its answers gets no more of them, on new connections neither; other uids are not held by it.
+  if (s.uidUnread >= limits.unreadPerUidBytes) return 'hold';
+  // A connection's first request is exempt from the daemon-wide caps: a new client is never queued behind another's pipeline.
   if (s.running === 0 && s.unread === 0) return 'start';
   if (s.runningTotal >= limits.running) return 'hold';
   return s.unread === 0 || s.unreadTotal < limits.unreadTotalBytes ? 'start' : 'hold';
@@ -150,7 +167,39 @@ export function readsTooSlowly(unread: number, limits: Pick<SocketLimits, 'unrea
   return unread > limits.unreadPerConnectionBytes;
 }
 
-/** A costly request is refused outright while its daemon-wide budget is in debt, even a fresh connection's first. */
-export function costRefused(budget: number): boolean {
-  return budget < 0;
+/** A costly request as it is read: what it reserves and what its peer uid already holds. */
+export interface CostSnapshot {
+  /** The units it may answer at most (`events`: its `limit`), reserved until it is answered. */
+  readonly units: number;
+  /** Its peer uid's budget (per second, refilled to now, reservations spent). */
+  readonly uidBudget: number;
+  /** Bytes of answers its peer uid has not read. */
+  readonly uidUnread: number;
+  /** Units its peer uid has reserved in requests in flight. */
+  readonly uidReserved: number;
+  /** Units reserved in flight, daemon-wide. */
+  readonly reservedTotal: number;
+}
+
+/** `admit`, or why it is refused: its uid's own debt, its uid's unread answers, the daemon-wide ceiling. */
+export type CostDecision = 'admit' | 'debt' | 'unread' | 'ceiling';
+
+/**
+ * Whether a costly request is admitted (its units reserved) or refused outright, even a fresh
+ * connection's first. Only what its own peer uid holds refuses it, beyond the daemon-wide
+ * ceiling, which never refuses a uid with nothing in flight: one uid's flood never refuses another's.
+ */
+export function costDecision(s: CostSnapshot, limits: Pick<SocketLimits, 'unreadPerUidBytes' | 'reservedCeiling'> = SOCKET_LIMITS): CostDecision {
+  if (s.uidBudget < 0) return 'debt';
+  if (s.uidUnread >= limits.unreadPerUidBytes) return 'unread';
+  if (s.uidReserved > 0 && s.reservedTotal + s.units > limits.reservedCeiling) return 'ceiling';
+  return 'admit';
+}
+
+/**
+ * What is given back to the budget when a request that reserved `reserved` units answered
+ * `answered`: the units it did not use; negative (charged on top) if it answered beyond its reservation.
+ */
+export function refund(reserved: number, answered: number): number {
+  return reserved - Math.max(0, answered);
 }

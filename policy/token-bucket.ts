@@ -1,17 +1,17 @@
-// A token bucket on values: refilled at `perSecond` up to `perSecond`, with the time passed in.
+// A token bucket on values: refilled at `perSecond` up to its capacity (by default `perSecond`), with the time passed in.
 
 export interface Bucket {
   readonly tokens: number;
   readonly at: number;
 }
 
-export function fullBucket(perSecond: number, at: number): Bucket {
-  return { tokens: perSecond, at };
+export function fullBucket(capacity: number, at: number): Bucket {
+  return { tokens: capacity, at };
 }
 
-/** The bucket refilled up to `at` (monotonic milliseconds). */
-export function refill(bucket: Bucket, perSecond: number, at: number): Bucket {
-  const tokens = Math.min(perSecond, bucket.tokens + (Math.max(0, at - bucket.at) * perSecond) / 1000);
+/** The bucket refilled up to `at` (monotonic milliseconds), never beyond `capacity`. */
+export function refill(bucket: Bucket, perSecond: number, at: number, capacity = perSecond): Bucket {
+  const tokens = Math.min(capacity, bucket.tokens + (Math.max(0, at - bucket.at) * perSecond) / 1000);
   return { tokens, at };
 }
 

@@ -1,27 +1,54 @@
 import { fullBucket, refill, spend, type Bucket } from '../../../policy/token-bucket.js';
-import { costRefused, SOCKET_LIMITS, startDecision, type StartDecision } from '../../../policy/socket-admission.js';
+import { costDecision, refund, SOCKET_LIMITS, startDecision, type CostDecision, type StartDecision } from '../../../policy/socket-admission.js';
 import { ThrottledError } from '../../common/errors.js';
-import type { MethodCost, ResultOf } from '../../wire/protocol.js';
+import type { MethodCost, ParamsOf, ResultOf } from '../../wire/protocol.js';
 import { unreadTotal, type Connection } from './connection.js';
 
-/** Each cost's budget per second, the units an answer is charged (what it holds), and what a refused request is told. */
-const COSTS: { [C in MethodCost]: { perSecond: number; units(result: unknown): number; refused: string } } = {
+/**
+ * Each cost's budget per second (per peer uid), the units a request reserves when it is admitted
+ * (the most it may answer), the units an answer is charged (what it holds), and what a refused request is told.
+ */
+const COSTS: {
+  [C in MethodCost]: { perSecond: number; capacity: number; reserves(params: unknown): number; units(result: unknown): number; refused: { [D in Exclude<CostDecision, 'admit'>]: string } };
+} = {
   securityEvents: {
     perSecond: SOCKET_LIMITS.eventsPerSecond,
+    capacity: SOCKET_LIMITS.eventsBurst,
+    reserves: (params) => (params as ParamsOf<'events'>).limit,
     units: (result) => (result as ResultOf<'events'> | undefined)?.events.length ?? 0,
-    refused: 'the daemon answers a bounded number of security events per second; try again in a moment',
+    refused: {
+      debt: 'the daemon answers a bounded number of security events per second to each client user; try again in a moment',
+      unread: 'earlier answers to this client user are still unread; read them or close those connections first',
+      ceiling: 'other reads of the security events are in progress; try again in a moment',
+    },
   },
 };
 
+/** A peer uid's share of one cost: its budget and the units its requests in flight reserved. */
+interface Share {
+  bucket: Bucket;
+  reserved: number;
+}
+
+/** An admitted costly request: `settle` with what was answered (nothing, on an error) gives back what it did not use. */
+export interface Reservation {
+  settle(result: unknown): void;
+}
+
+/** Shares kept beyond this many are dropped once idle and refilled (they would be created full again). */
+const KEPT_SHARES = 32;
+
 /**
  * The daemon-wide counts and budgets the admission rules read, kept by the transport on the
- * monotonic clock; each decision is the policy's, over a snapshot taken here.
+ * monotonic clock; each decision is the policy's, over a snapshot taken here. Cost budgets are
+ * per peer uid: one client user's debt never refuses another's reads.
  */
 export class Admission {
   /** Requests in their handlers, daemon-wide. */
   running = 0;
   #invalid: Bucket = fullBucket(SOCKET_LIMITS.invalidPerSecond, performance.now());
-  readonly #costs = new Map<MethodCost, Bucket>();
+  readonly #shares = new Map<MethodCost, Map<number, Share>>();
+  readonly #reservedTotal = new Map<MethodCost, number>();
 
   constructor(private readonly connections: ReadonlySet<Connection>) {}
 
@@ -39,7 +66,10 @@ export class Admission {
         return self.#invalidBudget();
       },
       get costBudget() {
-        return conn.lastCost === null ? Infinity : self.#costBudget(conn.lastCost);
+        return conn.lastCost === null ? Infinity : self.#share(conn.lastCost, conn.uid).bucket.tokens;
+      },
+      get uidUnread() {
+        return self.#uidUnread(conn.uid);
       },
       runningTotal: this.running,
       get unreadTotal() {
@@ -52,14 +82,38 @@ export class Admission {
     this.#invalid = spend(this.#invalid, 1);
   }
 
-  /** The error a request of this cost is refused with now, if it is: the budget holds daemon-wide, a fresh connection's first request too. */
-  refusal(cost: MethodCost): ThrottledError | null {
-    return costRefused(this.#costBudget(cost)) ? new ThrottledError(COSTS[cost].refused, 1000) : null;
-  }
-
-  /** Charged by what was answered: a small log costs little, a deep read of the files a lot. */
-  charge(cost: MethodCost, result: unknown): void {
-    this.#costs.set(cost, spend(this.#bucket(cost), COSTS[cost].units(result)));
+  /**
+   * Admits a request of this cost from `uid` as it is read, reserving the most it may answer,
+   * or gives the error it is refused with (a fresh connection's first request too).
+   */
+  admit(cost: MethodCost, uid: number, params: unknown): { reservation: Reservation } | { refusal: ThrottledError } {
+    const share = this.#share(cost, uid);
+    const units = COSTS[cost].reserves(params);
+    const reservedTotal = this.#reservedTotal.get(cost) ?? 0;
+    const decision = costDecision({
+      units,
+      uidBudget: share.bucket.tokens,
+      uidUnread: this.#uidUnread(uid),
+      uidReserved: share.reserved,
+      reservedTotal,
+    });
+    if (decision !== 'admit') return { refusal: new ThrottledError(COSTS[cost].refused[decision], 1000) };
+    share.bucket = spend(share.bucket, units);
+    share.reserved += units;
+    this.#reservedTotal.set(cost, reservedTotal + units);
+    let settled = false;
+    return {
+      reservation: {
+        settle: (result) => {
+          if (settled) return;
+          settled = true;
+          const back = refund(units, COSTS[cost].units(result));
+          share.bucket = spend(share.bucket, -back);
+          share.reserved -= units;
+          this.#reservedTotal.set(cost, (this.#reservedTotal.get(cost) ?? units) - units);
+        },
+      },
+    };
   }
 
   #invalidBudget(): number {
@@ -67,13 +121,32 @@ export class Admission {
     return this.#invalid.tokens;
   }
 
-  #costBudget(cost: MethodCost): number {
-    const bucket = refill(this.#bucket(cost), COSTS[cost].perSecond, performance.now());
-    this.#costs.set(cost, bucket);
-    return bucket.tokens;
+  #uidUnread(uid: number): number {
+    let total = 0;
+    for (const conn of this.connections) if (conn.uid === uid) total += conn.unread;
+    return total;
   }
 
-  #bucket(cost: MethodCost): Bucket {
-    return this.#costs.get(cost) ?? fullBucket(COSTS[cost].perSecond, performance.now());
+  /** `uid`'s share of `cost`, its budget refilled to now. */
+  #share(cost: MethodCost, uid: number): Share {
+    const { perSecond, capacity } = COSTS[cost];
+    const now = performance.now();
+    let shares = this.#shares.get(cost);
+    if (!shares) this.#shares.set(cost, (shares = new Map()));
+    let share = shares.get(uid);
+    if (!share) {
+      if (shares.size >= KEPT_SHARES) this.#prune(cost, shares, now);
+      shares.set(uid, (share = { bucket: fullBucket(capacity, now), reserved: 0 }));
+    }
+    share.bucket = refill(share.bucket, perSecond, now, capacity);
+    return share;
+  }
+
+  /** Drops the shares that are idle and full again: many uids cost memory only while they owe. */
+  #prune(cost: MethodCost, shares: Map<number, Share>, now: number): void {
+    const { perSecond, capacity } = COSTS[cost];
+    for (const [uid, share] of shares) {
+      if (share.reserved === 0 && refill(share.bucket, perSecond, now, capacity).tokens >= capacity) shares.delete(uid);
+    }
   }
 }

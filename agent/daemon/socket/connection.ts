@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
 import { readsTooSlowly } from '../../../policy/socket-admission.js';
 import type { LineFramer } from '../../wire/line-framer.js';
 import type { MethodCost } from '../../wire/protocol.js';
 import { runAsCaller, type Peer } from '../../common/request-context.js';
+import type { AggregatedWarnings } from '../../logs/aggregated-warnings.js';
 
 /** One client connection: the state the admission rules are decided on. */
 export class Connection {
@@ -39,11 +39,11 @@ export class Connection {
   }
 
   /** Writes one line; resolves when the kernel has it (or the client is gone, or disconnected for not reading). */
-  send(message: object, log: Logger): Promise<void> {
+  send(message: object, warnings: AggregatedWarnings): Promise<void> {
     const { socket } = this;
     if (socket.destroyed) return Promise.resolve();
     if (readsTooSlowly(this.unread)) {
-      log.warn({ peer: this.peer }, 'client does not read its responses; disconnecting it');
+      warnings.warn('unreadAnswers', this.peer?.uid, { peer: this.peer }, 'client does not read its responses; disconnecting it');
       socket.destroy();
       return Promise.resolve();
     }

@@ -2,6 +2,7 @@ import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { admitFollower, connectionToEvict, followerSlots } from '../../../policy/socket-admission.js';
 import { InvalidInputError, ThrottledError } from '../../common/errors.js';
+import { AggregatedWarnings } from '../../logs/aggregated-warnings.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import { LineFramer } from '../../wire/line-framer.js';
 import { costOf, MAX_FRAME_BYTES, PROTOCOL_VERSION, type RequestId } from '../../wire/protocol.js';
@@ -40,6 +41,8 @@ export class SocketServer {
   /** Requests in their handlers (close() lets them finish; answers a client does not read are not waited for). */
   readonly #handling = new Set<Promise<void>>();
   readonly #followerSlots: number;
+  /** What any client can make the agent log say per connection, aggregated so a flood cannot rotate its history out. */
+  readonly #warnings: AggregatedWarnings;
   #uses = 0;
   #closing = false;
 
@@ -47,6 +50,7 @@ export class SocketServer {
     this.#server = createListener((socket) => this.#accept(socket), options.log);
     this.#held = new HeldReads((conn) => this.#mayStart(conn));
     this.#followerSlots = followerSlots(options.maxClients);
+    this.#warnings = new AggregatedWarnings(options.log);
     const unavailable = peerCredentialsUnavailable();
     if (unavailable) options.log.error(`${unavailable}; security events will not name the client process`);
   }
@@ -63,6 +67,7 @@ export class SocketServer {
     for (const conn of this.#connections) conn.socket.end();
     for (const conn of this.#connections) conn.socket.destroy();
     await closed;
+    this.#warnings.close();
   }
 
   #accept(socket: Socket): void {
@@ -91,7 +96,7 @@ export class SocketServer {
       this.#forget(conn);
       conn.gone.abort();
       for (const unsubscribe of conn.unsubscribers) unsubscribe();
-      if (conn.invalidCount > 1) this.options.log.warn({ invalidFrames: conn.invalidCount, peer: conn.peer }, 'connection sent invalid frames');
+      if (conn.invalidCount > 1) this.#warnings.warn('invalidFrames', conn.peer?.uid, { invalidFrames: conn.invalidCount, peer: conn.peer }, 'connection sent invalid frames');
       this.#held.wake();
     });
   }
@@ -154,7 +159,7 @@ export class SocketServer {
     if (conn.running === 1) conn.socket.setTimeout(0);
     let flushed: Promise<void> = Promise.resolve();
     const reply = (message: object): void => {
-      flushed = conn.send(message, this.options.log);
+      flushed = conn.send(message, this.#warnings);
     };
     const handled = this.#handle(conn, line, reply).finally(() => {
       this.#handling.delete(handled);
@@ -181,7 +186,7 @@ export class SocketServer {
     this.options.security.record('InvalidMessages', { channel: 'socket', kind: invalid.kind });
     const response = errorResponse(invalid.id, { code: 'invalid', message: invalid.message });
     if (reply) reply(response);
-    else void conn.send(response, this.options.log);
+    else void conn.send(response, this.#warnings);
   }
 
   async #handle(conn: Connection, line: string, reply: (message: object) => void): Promise<void> {
@@ -194,16 +199,23 @@ export class SocketServer {
     const cost = costOf(request.method) ?? null;
     conn.lastInvalid = false;
     conn.lastCost = cost;
-    // Decided as the request is read: while the budget is in debt, a fresh connection's costly request is refused too.
-    const refusal = cost === null ? null : this.#admission.refusal(cost);
+    // Decided as the request is read, on what its own peer uid holds: a fresh connection's costly request may be refused too,
+    // and what it may answer is reserved until it has answered (so a burst cannot all be admitted before the first ends).
+    const admitted = cost === null ? null : this.#admission.admit(cost, conn.uid, request.params);
+    const reservation = admitted !== null && 'reservation' in admitted ? admitted.reservation : null;
+    let answered: unknown;
     const caller: Caller = { origin: `socket:${request.origin ?? 'unnamed'}`, peer: conn.peer };
-    const response = await dispatch(this.options, request, caller, this.#context(conn, request, caller), {
-      refusal,
-      charge: (result) => {
-        if (cost !== null) this.#admission.charge(cost, result);
-      },
-    });
-    if (response !== null) reply(response);
+    try {
+      const response = await dispatch(this.options, request, caller, this.#context(conn, request, caller), {
+        refusal: admitted !== null && 'refusal' in admitted ? admitted.refusal : null,
+        charge: (result) => {
+          answered = result;
+        },
+      });
+      if (response !== null) reply(response);
+    } finally {
+      reservation?.settle(answered);
+    }
   }
 
   #context(conn: Connection, request: DecodedRequest, caller: Caller): RequestContext {
@@ -212,7 +224,7 @@ export class SocketServer {
       ...caller,
       follow: (subscribe) => {
         this.#follow(conn);
-        conn.unsubscribers.push(subscribe((event) => void conn.send(eventLine(id, event), this.options.log)));
+        conn.unsubscribers.push(subscribe((event) => void conn.send(eventLine(id, event), this.#warnings)));
       },
       stream: (source, progress) => streamFrames(conn.socket, id, source, progress),
       signal: conn.gone.signal,

@@ -3,13 +3,15 @@ import t from 'tap';
 import {
   admitFollower,
   connectionToEvict,
-  costRefused,
+  costDecision,
   countByUid,
   followerSlots,
   readsTooSlowly,
+  refund,
   SOCKET_LIMITS,
   startDecision,
   type ConnectionSnapshot,
+  type CostSnapshot,
   type FollowerSnapshot,
   type SocketLimits,
   type StartSnapshot,
@@ -145,7 +147,7 @@ t.test('followers: one uid holding every slot cannot keep another out', async (t
   t.equal(followerSlots(1), 1, 'at least one');
 });
 
-const limits: SocketLimits = { ...SOCKET_LIMITS, perConnection: 4, running: 6, unreadTotalBytes: 1000, unreadPerConnectionBytes: 500 };
+const limits: SocketLimits = { ...SOCKET_LIMITS, perConnection: 4, running: 6, unreadTotalBytes: 1000, unreadPerConnectionBytes: 500, unreadPerUidBytes: 2000, reservedCeiling: 100 };
 
 const snapshotArb: fc.Arbitrary<StartSnapshot> = fc.record({
   inFlight: fc.integer({ min: 0, max: 6 }),
@@ -157,6 +159,7 @@ const snapshotArb: fc.Arbitrary<StartSnapshot> = fc.record({
   costBudget: fc.constantFrom(-10, 0, 0.5, 1, 5000),
   runningTotal: fc.integer({ min: 0, max: 10 }),
   unreadTotal: fc.constantFrom(0, 999, 1000, 5000),
+  uidUnread: fc.constantFrom(0, 0, 999, 2000, 5000),
 });
 
 t.test('start: the per-connection and daemon-wide caps hold, except for a connection with nothing running or unread', async () => {
@@ -166,6 +169,7 @@ t.test('start: the per-connection and daemon-wide caps hold, except for a connec
       const first = s.running === 0 && s.unread === 0;
       return (
         s.inFlight < limits.perConnection &&
+        s.uidUnread < limits.unreadPerUidBytes &&
         (first || s.runningTotal < limits.running) &&
         (first || s.unread === 0 || s.unreadTotal < limits.unreadTotalBytes)
       );
@@ -173,11 +177,11 @@ t.test('start: the per-connection and daemon-wide caps hold, except for a connec
   );
 });
 
-t.test("start: a connection's first request is never queued behind others' work", async () => {
+t.test("start: a connection's first request is never queued behind others' work, only behind its own uid's unread answers", async () => {
   fc.assert(
     fc.property(snapshotArb, (s) => {
       const first = { ...s, running: 0, unread: 0, inFlight: 0, lastInvalid: false, lastCostly: false };
-      return startDecision(first, limits) === 'start';
+      return (startDecision(first, limits) === 'start') === s.uidUnread < limits.unreadPerUidBytes;
     }),
   );
 });
@@ -202,6 +206,7 @@ t.test('start: the daemon-wide totals are not read for a first request', async (
     lastCostly: false,
     invalidBudget: 0,
     costBudget: 0,
+    uidUnread: 0,
     runningTotal: 99,
     get unreadTotal(): number {
       throw new Error('read');
@@ -219,11 +224,21 @@ t.test('budgets: with every spender gated on the rule, an invalid-frame budget n
       for (const gap of gaps) {
         now += gap;
         bucket = refill(bucket, perSecond, now);
-        const s: StartSnapshot = { inFlight: 0, running: 0, unread: 0, lastInvalid: true, lastCostly: false, invalidBudget: bucket.tokens, costBudget: 0, runningTotal: 0, unreadTotal: 0 };
+        const s: StartSnapshot = { inFlight: 0, running: 0, unread: 0, lastInvalid: true, lastCostly: false, invalidBudget: bucket.tokens, costBudget: 0, uidUnread: 0, runningTotal: 0, unreadTotal: 0 };
         if (startDecision(s, limits) === 'start') bucket = spend(bucket, 1);
         if (bucket.tokens < 0) return false;
       }
       return true;
+    }),
+  );
+});
+
+t.test('budgets: refilled by time up to the capacity; a debt is waited out', async () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 100_000 }), (perSecond, times, wait) => {
+      const capacity = perSecond * times;
+      const later = refill(spend(fullBucket(capacity, 0), capacity), perSecond, wait, capacity);
+      return later.tokens <= capacity && later.tokens >= Math.min(capacity, (wait * perSecond) / 1000) - 1e-6;
     }),
   );
 });
@@ -234,7 +249,8 @@ t.test('budgets: refilled by time up to the rate; a debt is waited out', async (
       const spent = spend(fullBucket(perSecond, 0), perSecond + debt);
       const later = refill(spent, perSecond, wait);
       const due = ((debt + 1) * 1000) / perSecond;
-      const refusedWhileInDebt = costRefused(spent.tokens) === (debt > 0);
+      const clean = { units: 1, uidUnread: 0, uidReserved: 0, reservedTotal: 0 };
+      const refusedWhileInDebt = (costDecision({ ...clean, uidBudget: spent.tokens }) !== 'admit') === (debt > 0);
       return (
         later.tokens <= perSecond &&
         later.tokens >= spent.tokens &&
@@ -250,4 +266,56 @@ t.test('unread answers: a client is disconnected only beyond its cap', async (t)
   t.notOk(readsTooSlowly(limits.unreadPerConnectionBytes, limits));
   t.ok(readsTooSlowly(limits.unreadPerConnectionBytes + 1, limits));
   t.notOk(readsTooSlowly(0));
+});
+
+const costArb: fc.Arbitrary<CostSnapshot> = fc.record({
+  units: fc.integer({ min: 1, max: 200 }),
+  uidBudget: fc.constantFrom(-50, -0.5, 0, 0.5, 1, 5000),
+  uidUnread: fc.constantFrom(0, 1999, 2000, 9000),
+  uidReserved: fc.constantFrom(0, 0, 1, 100),
+  reservedTotal: fc.integer({ min: 0, max: 10_000 }),
+});
+
+t.test('cost: refused only for what its own uid holds, or beyond the ceiling while its uid already has one in flight', async () => {
+  fc.assert(
+    fc.property(costArb, (s) => {
+      const own = s.uidBudget < 0 || s.uidUnread >= limits.unreadPerUidBytes;
+      const ceiling = s.uidReserved > 0 && s.reservedTotal + s.units > limits.reservedCeiling;
+      return (costDecision(s, limits) === 'admit') === (!own && !ceiling);
+    }),
+  );
+});
+
+t.test("cost: another uid's flood never refuses a uid that owes nothing and has nothing in flight", async () => {
+  fc.assert(
+    fc.property(costArb, fc.integer({ min: 0, max: 1e9 }), (s, othersReserved) => {
+      const clean = { ...s, uidBudget: Math.max(0, s.uidBudget), uidUnread: 0, uidReserved: 0, reservedTotal: othersReserved };
+      return costDecision(clean, limits) === 'admit';
+    }),
+  );
+});
+
+t.test("cost: a burst from one uid, every request gated and reserved at admission, reserves at most its budget's capacity plus one request", async () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 20_000 }), fc.array(fc.integer({ min: 1, max: 10_000 }), { maxLength: 300 }), (capacity, burst) => {
+      let bucket = fullBucket(capacity, 0);
+      let reserved = 0;
+      for (const units of burst) {
+        const decision = costDecision({ units, uidBudget: bucket.tokens, uidUnread: 0, uidReserved: reserved, reservedTotal: reserved }, { ...limits, reservedCeiling: Infinity });
+        if (decision !== 'admit') continue;
+        bucket = spend(bucket, units);
+        reserved += units;
+      }
+      return reserved <= capacity + Math.max(0, ...burst);
+    }),
+  );
+});
+
+t.test('cost: what is kept is what was answered; what is given back never exceeds what was reserved', async () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: -5, max: 20_000 }), (reserved, answered) => {
+      const back = refund(reserved, answered);
+      return back <= reserved && reserved - back === Math.max(0, answered);
+    }),
+  );
 });

@@ -149,19 +149,32 @@ t.test('followers: when every slot is taken by the same uid, the next follow is 
   for (const c of [first, third]) c.socket.destroy();
 });
 
-t.test("a method's declared cost: `events` answers draw on the daemon-wide budget; in debt, the next is refused", async (t) => {
-  const many = Array.from({ length: 6000 }, () => ({}));
-  const { path } = await serve(t, { events: async () => ({ events: many }) as never });
-  const c = await LineClient.open(path);
-  t.match(await c.ask({ v: 1, id: 1, method: 'events' }), { ok: true });
+t.test("a method's declared cost: `events` reserve their limit from the peer uid's budget at admission; in debt, the next is refused", async (t) => {
+  const { path } = await serve(t, { events: async ({ limit }) => ({ events: Array.from({ length: limit }, () => ({})) }) as never });
+  // The budget holds two of the largest reads; the third is admitted at zero and leaves a debt.
+  for (let id = 1; id <= 3; id++) {
+    const c = await LineClient.open(path);
+    t.match(await c.ask({ v: 1, id, method: 'events', params: { limit: 10_000 } }), { ok: true });
+    c.socket.destroy();
+  }
   const fresh = await LineClient.open(path);
-  t.same(await fresh.ask({ v: 1, id: 2, method: 'events' }), {
+  t.same(await fresh.ask({ v: 1, id: 4, method: 'events' }), {
     v: 1,
-    id: 2,
+    id: 4,
     ok: false,
-    error: { code: 'throttled', message: 'the daemon answers a bounded number of security events per second; try again in a moment', waitSeconds: 1 },
+    error: { code: 'throttled', message: 'the daemon answers a bounded number of security events per second to each client user; try again in a moment', waitSeconds: 1 },
   });
-  for (const client of [c, fresh]) client.socket.destroy();
+  fresh.socket.destroy();
+});
+
+t.test('a costly request answering less than it reserved gives the rest back', async (t) => {
+  const { path } = await serve(t, { events: async () => ({ events: [] }) as never });
+  // Each reserves 10000 and answers none: without the refund the third would leave a debt and the fifth be refused.
+  for (let id = 1; id <= 6; id++) {
+    const c = await LineClient.open(path);
+    t.match(await c.ask({ v: 1, id, method: 'events', params: { limit: 10_000 } }), { ok: true }, `read ${id} admitted`);
+    c.socket.destroy();
+  }
 });
 
 t.test('streaming: data frames (a header line, then the bytes) before the response', async (t) => {
