@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../agent/wire/client.js';
 import { ATTACKER_UID, nodeAs, openToOtherUids } from '../test/support/attacker.js';
+import { strangerGuessing } from './stranger-guessing.js';
 import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 // The agent's defaults: OWASP's argon2id minimum, so a login costs what it costs on a device.
@@ -20,6 +21,8 @@ const PUK = 'Puk-Otter-7731-Basalt';
 /** Logins measured per phase (sequential, one connection each, as the CLI does). */
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const BAD_FRAMES = 200_000;
+/** How long the stranger guesses in the lockout and PUK phases (its waits double from 1 s). */
+const GUESSING_SECONDS = Number(process.env.BENCH_GUESSING_SECONDS ?? 40);
 /** Idle connections the events burst opens before asking each for 10,000 events, never reading. */
 const BURST_CONNECTIONS = 256;
 /** Past events in the security log, so that a 10,000-event answer is read from the files (~2 MB). */
@@ -236,6 +239,45 @@ try {
       stop: async () => {
         s.destroy();
         return `${answered} of 1000 answered in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      },
+    };
+  });
+
+  // #1: a stranger guessing the operator's and the manufacturer's passwords each time its wait ends;
+  // the rightful user (root) logs in beside it and is never refused.
+  await phase(`lockout: uid ${ATTACKER_UID} guessing passwords`, pid, async () => {
+    const stranger = strangerGuessing(env.socket, gid, 'login', GUESSING_SECONDS);
+    let over = false;
+    void stranger.done.finally(() => (over = true));
+    return {
+      during: async () => {
+        const m = await legitimate(env, LOGINS);
+        const more = await legitimate(env, 100_000, () => over);
+        return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
+      },
+      stop: async () => `${await stranger.done}; root refused 0`,
+    };
+  });
+
+  // #2: a stranger burning its share of the PUK; root's right PUK still works afterwards.
+  await phase(`PUK: uid ${ATTACKER_UID} wrong PUKs`, pid, async () => {
+    const stranger = strangerGuessing(env.socket, gid, 'puk.reset', GUESSING_SECONDS);
+    let over = false;
+    void stranger.done.finally(() => (over = true));
+    return {
+      during: async () => {
+        const m = await legitimate(env, LOGINS);
+        const more = await legitimate(env, 100_000, () => over);
+        return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
+      },
+      stop: async () => {
+        const note = await stranger.done;
+        // A right PUK with a new password the rules refuse: the PUK is checked, nothing changes.
+        const root = await call(env.socket, 'puk.reset', { puk: PUK, newPassword: 'short' }).then(
+          () => 'changed?',
+          (err: { code?: string; message?: string }) => (/new password refused/.test(err.message ?? '') ? "root's PUK accepted" : `root's PUK: ${err.code}`),
+        );
+        return `${note}; ${root}`;
       },
     };
   });
