@@ -171,7 +171,7 @@ export const SECURITY_EVENTS = {
   },
   MasterCardHoldCancelled: {
     description: 'a master card hold ended before the restore',
-    fields: v.strictObject({ cardId: masterCardId, reader: v.string(), reason: v.picklist(['removed', 'otherCard', 'otherMasterCard']), elapsedSeconds: count }),
+    fields: v.strictObject({ cardId: masterCardId, reader: v.string(), reason: v.picklist(['removed', 'otherCard', 'otherMasterCard', 'proofFailed']), elapsedSeconds: count }),
     noise: 'never',
   },
   TamperDetectionActivated: {
