@@ -199,8 +199,14 @@ export class ReaderWatch {
     let event: ReaderEvent;
     try {
       if (binding === null) throw new Error('the PC/SC binding is not loaded');
-      // A card that stopped answering still holds this reader's one native call: nothing more is sent until it ends.
-      if (this.#gate.busy(reader)) throw new Error('the reader still waits for an earlier card that stopped answering');
+      // A card that stopped answering still holds this reader's one native call: nothing more is sent
+      // until it ends (a card just swapped ends it within moments, as the reader reports the removal).
+      if (this.#gate.busy(reader)) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.#gate.idle(reader), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+        clearTimeout(timer);
+        if (this.#gate.busy(reader)) throw new Error('the reader still waits for an earlier card that stopped answering');
+      }
       const link = await CardLink.open(binding, reader, this.#gate, ms);
       if (!current()) {
         link.close();
