@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 node --jitless --no-expose-wasm
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
 // Entry point of the CLI and the daemon; the TypeScript build (npm ci runs it) emits dist/.
 // Without the JIT the daemon idles at ~50 MiB instead of ~54 MiB and needs no writable and
 // executable memory; its heavy work (argon2) is native code either way. One malloc arena
@@ -6,6 +6,10 @@
 // libuv's 4 pool threads keeps its own (measured: 127 MiB after 50 logins, 71 MiB with one). A fixed
 // mmap threshold gives each hash's memory back when it ends instead of keeping it on the heap
 // (bench:abuse peak 128 → 109 MiB, for a few ms of page faults per hash).
+// Eight pool threads instead of libuv's 4: a card that stops answering holds one per reader (a
+// native PC/SC call cannot be cancelled; rfid/card-link.ts allows one per reader), beside the 2
+// hashes (maxConcurrentHashes) and file I/O. Set here: Node's ESM loader reads this very file on the
+// pool, so the size must be in the environment before node starts.
 try {
   await import('../dist/agent/main.js');
 } catch (err) {

@@ -3,6 +3,11 @@
  * time, it returns what to do. A tap (an enrolled card placed) resets passwords; the same card
  * kept on the same reader for `holdMs` restores the manufacturer defaults. Wall-clock time never
  * enters, so NTP or a manual date change cannot start, shorten or cut a hold.
+ *
+ * A secure card proves its key at placement; a relay of the real card for a moment, then an
+ * emulator left on the reader, would pass as the card for the rest of the hold. So the hold asks
+ * for the proof again (`reprove`) at every progress step and right before the restore, and the
+ * restore waits for that last proof: a failed proof ends the hold.
  */
 
 export interface HoldRules {
@@ -22,15 +27,23 @@ export type CardInput =
   | { type: 'present'; reader: string; cardId: string | null; mayHold?: boolean; at: number }
   | { type: 'removed'; reader: string; at: number }
   /** Time passed (the agent's timer for `nextDeadline`). */
-  | { type: 'tick'; at: number };
+  | { type: 'tick'; at: number }
+  /**
+   * The answer to a `reprove` decision: the card on the reader proved the key again (ok) or failed
+   * (a clone or emulator). `holdStartedAt` names the hold asked, so a late answer for an earlier hold
+   * changes nothing. A card that left mid-proof gives no answer: its removal is its own input.
+   */
+  | { type: 'proof'; reader: string; cardId: string; holdStartedAt: number; final: boolean; ok: boolean; at: number };
 
-export type CancelReason = 'removed' | 'otherCard' | 'otherMasterCard';
+export type CancelReason = 'removed' | 'otherCard' | 'otherMasterCard' | 'proofFailed';
 
 export type HoldDecision =
   | { type: 'tap'; cardId: string; reader: string }
   | { type: 'holdStarted'; cardId: string; reader: string; holdSeconds: number }
   | { type: 'holdProgress'; cardId: string; reader: string; elapsedSeconds: number; remainingSeconds: number }
   | { type: 'holdCancelled'; cardId: string; reader: string; reason: CancelReason; elapsedSeconds: number }
+  /** Run the secure-card proof on the card now on `reader` and feed a `proof` input back; `final`: the restore waits for it. */
+  | { type: 'reprove'; cardId: string; reader: string; holdStartedAt: number; final: boolean }
   | { type: 'holdCompleted'; cardId: string; reader: string };
 
 interface Hold {
@@ -41,8 +54,10 @@ interface Hold {
   readonly dropoutAt: number | null;
   /** Progress reports made so far. */
   readonly reports: number;
-  /** The defaults were restored: the card must leave the reader before it counts again. */
+  /** The defaults were restored (or the hold ended on a failed proof): the card must leave the reader before it counts again. */
   readonly done: boolean;
+  /** The time is up and the last proof was asked for: the restore waits for its answer. */
+  readonly proving: boolean;
 }
 
 export interface HoldState {
@@ -66,7 +81,12 @@ export function step(state: HoldState, input: CardInput, rules: HoldRules): Step
     if (hold !== null && hold.reader === input.reader) {
       if (input.cardId === hold.cardId) {
         // Back within the grace: the same placement goes on (a duplicate report changes nothing).
-        if (hold.dropoutAt !== null) hold = advance({ ...hold, dropoutAt: null }, input.at, rules, decisions);
+        if (hold.dropoutAt !== null) {
+          const waited = hold.proving;
+          hold = advance({ ...hold, dropoutAt: null }, input.at, rules, decisions);
+          // A proof answered while the card was off the reader does not count: ask again now it is back.
+          if (waited && hold !== null && hold.proving) decisions.push(reprove(hold, true));
+        }
       } else {
         if (!hold.done) decisions.push(cancel(hold, 'otherCard', input.at));
         hold = input.cardId === null ? null : begin(input.cardId, input.reader, input.at, input.mayHold ?? true, rules, decisions);
@@ -78,6 +98,15 @@ export function step(state: HoldState, input: CardInput, rules: HoldRules): Step
     }
   } else if (input.type === 'removed' && hold !== null && hold.reader === input.reader && hold.dropoutAt === null) {
     hold = advance({ ...hold, dropoutAt: input.at }, input.at, rules, decisions);
+  } else if (input.type === 'proof' && hold !== null && !hold.done && hold.reader === input.reader && hold.cardId === input.cardId && hold.startedAt === input.holdStartedAt) {
+    if (!input.ok) {
+      decisions.push(cancel(hold, 'proofFailed', input.at));
+      // Over, yet tracked: the card that failed must leave the reader before anything counts again.
+      hold = { ...hold, done: true, proving: false };
+    } else if (input.final && hold.proving && hold.dropoutAt === null) {
+      decisions.push({ type: 'holdCompleted', cardId: hold.cardId, reader: hold.reader });
+      hold = { ...hold, done: true, proving: false };
+    }
   }
 
   return { state: { hold }, decisions, nextDeadline: deadline(hold, rules) };
@@ -98,9 +127,13 @@ export function holdView(
 function begin(cardId: string, reader: string, at: number, mayHold: boolean, rules: HoldRules, decisions: HoldDecision[]): Hold {
   decisions.push({ type: 'tap', cardId, reader });
   // A tap-only card's placement is tracked as one whose hold is already over: it must leave before it counts again.
-  if (!mayHold) return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: true };
+  if (!mayHold) return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: true, proving: false };
   decisions.push({ type: 'holdStarted', cardId, reader, holdSeconds: rules.holdMs / 1000 });
-  return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: false };
+  return { cardId, reader, startedAt: at, dropoutAt: null, reports: 0, done: false, proving: false };
+}
+
+function reprove(hold: Hold, final: boolean): HoldDecision {
+  return { type: 'reprove', cardId: hold.cardId, reader: hold.reader, holdStartedAt: hold.startedAt, final };
 }
 
 function cancel(hold: Hold, reason: CancelReason, at: number): HoldDecision {
@@ -120,8 +153,10 @@ function advance(hold: Hold | null, at: number, rules: HoldRules, decisions: Hol
   if (hold.done) return hold;
   const elapsed = at - hold.startedAt;
   if (elapsed >= rules.holdMs) {
-    decisions.push({ type: 'holdCompleted', cardId: hold.cardId, reader: hold.reader });
-    return { ...hold, done: true };
+    // The restore waits for the card to prove the key once more (a `proof` input completes it).
+    if (hold.proving) return hold;
+    decisions.push(reprove(hold, true));
+    return { ...hold, proving: true };
   }
   const reports = Math.floor(elapsed / rules.progressEveryMs);
   if (reports > hold.reports) {
@@ -132,6 +167,7 @@ function advance(hold: Hold | null, at: number, rules: HoldRules, decisions: Hol
       elapsedSeconds: seconds(reports * rules.progressEveryMs),
       remainingSeconds: Math.ceil((rules.holdMs - elapsed) / 1000),
     });
+    decisions.push(reprove(hold, false));
     return { ...hold, reports };
   }
   return hold;
@@ -140,7 +176,7 @@ function advance(hold: Hold | null, at: number, rules: HoldRules, decisions: Hol
 function deadline(hold: Hold | null, rules: HoldRules): number | null {
   if (hold === null) return null;
   if (hold.dropoutAt !== null) return hold.dropoutAt + rules.dropoutGraceMs;
-  if (hold.done) return null;
+  if (hold.done || hold.proving) return null;
   return hold.startedAt + Math.min(rules.holdMs, (hold.reports + 1) * rules.progressEveryMs);
 }
 

@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import type { CardInterface as Card, Devices as DevicesType } from 'smartcard';
-import { CcguardError } from '../agent/common/errors.js';
+import type { Devices as DevicesType } from 'smartcard';
+import { CardLink, ReaderGate, type PcscBinding } from './card-link.js';
+import { CardGoneError, CardNoAnswerError } from './reader-watch-errors.js';
+
+export { CardGoneError, CardNoAnswerError };
 
 /**
  * APDUs to the card of one placement. `transmit` rejects with CardGoneError once that card left the
@@ -8,22 +11,6 @@ import { CcguardError } from '../agent/common/errors.js';
  */
 export interface CardChannel {
   transmit(apdu: Buffer): Promise<Buffer>;
-}
-
-/** The card this channel was opened for is no longer on the reader. */
-export class CardGoneError extends CcguardError {
-  readonly code = 'refused' as const;
-  constructor(reader: string) {
-    super(`the card left ${reader} (or another was placed) before the exchange ended; present it again`);
-  }
-}
-
-/** The card did not answer an APDU within rfid.apduTimeoutMs. */
-export class CardNoAnswerError extends CcguardError {
-  readonly code = 'refused' as const;
-  constructor(reader: string, ms: number) {
-    super(`the card on ${reader} did not answer within ${ms} ms (mute or slow card, or pulled mid-exchange); present it again`);
-  }
 }
 
 /** What the reader edge reports. It knows cards only by UID, and nothing of master cards. */
@@ -66,6 +53,8 @@ interface ReaderSlot {
   cardPresent: boolean;
   /** A cardPresent or cardUnreadable was reported for the current placement: its removal is owed. */
   reported: boolean;
+  /** The current placement's own connection to its card, once opened. */
+  link: CardLink | null;
 }
 
 /** The PC/SC binding cannot be loaded: no reader can be watched until `enableCommand` has run. */
@@ -89,9 +78,11 @@ const PCSC_PACKAGES = 'apt-get install --no-install-recommends libpcsclite-dev p
  * it back (`npm rebuild` would find nothing to rebuild); a binding that is there but does not load
  * (libpcsclite1 missing, built for another Node) is rebuilt.
  */
-async function loadBinding(): Promise<typeof DevicesType> {
+type Binding = PcscBinding & { Devices: typeof DevicesType };
+
+async function loadBinding(): Promise<Binding> {
   try {
-    return (await import('smartcard')).Devices;
+    return await import('smartcard');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const dir = /^[\w@%+=:,./-]+$/.test(APP_DIR) ? APP_DIR : `'${APP_DIR.replaceAll("'", `'\\''`)}'`;
@@ -117,7 +108,9 @@ export class ReaderWatch {
   /** serviceDown was reported and serviceUp not since: retries stay quiet. */
   #downReported = false;
   #stopped = false;
-  #Devices: typeof DevicesType | null = null;
+  #binding: Binding | null = null;
+  /** At most one native call per reader, across placements and service restarts (a stuck one keeps its thread). */
+  readonly #gate = new ReaderGate();
 
   constructor(
     private readonly options: ReaderWatchOptions,
@@ -129,7 +122,7 @@ export class ReaderWatch {
   /** Throws PcscUnavailableError when the binding cannot be loaded. */
   async start(): Promise<void> {
     // Loaded here: the native binding links libpcsclite, which a machine without readers may lack.
-    this.#Devices = await loadBinding();
+    this.#binding = await loadBinding();
     this.#connect();
   }
 
@@ -149,8 +142,8 @@ export class ReaderWatch {
   }
 
   #connect(): void {
-    if (this.#stopped || this.#Devices === null) return;
-    const devices = new this.#Devices();
+    if (this.#stopped || this.#binding === null) return;
+    const devices = new this.#binding.Devices();
     this.#devices = devices;
     const current = (): boolean => this.#devices === devices;
     devices.on('error', (err) => {
@@ -160,7 +153,7 @@ export class ReaderWatch {
       if (!current()) return;
       this.#markUp();
       if (!this.#slots.has(reader.name)) {
-        this.#slots.set(reader.name, { placement: 0, cardPresent: false, reported: false });
+        this.#slots.set(reader.name, { placement: 0, cardPresent: false, reported: false, link: null });
         this.onEvent({ type: 'readerAttached', reader: reader.name });
       }
     });
@@ -169,14 +162,15 @@ export class ReaderWatch {
       this.#removeCard(reader.name);
       if (this.#slots.delete(reader.name)) this.onEvent({ type: 'readerDetached', reader: reader.name });
     });
-    devices.on('card-inserted', ({ reader, card }) => {
+    // The binding's own card handle is left alone: every APDU goes over the placement's CardLink.
+    devices.on('card-inserted', ({ reader }) => {
       if (!current()) return;
       this.#markUp();
       const slot = this.#slot(reader.name);
       this.#removeCard(reader.name);
       slot.cardPresent = true;
       slot.placement += 1;
-      void this.#readUid(reader.name, slot, slot.placement, card);
+      void this.#readUid(reader.name, slot, slot.placement);
     });
     devices.on('card-removed', ({ reader }) => {
       if (current()) this.#removeCard(reader.name);
@@ -191,58 +185,64 @@ export class ReaderWatch {
   #slot(name: string): ReaderSlot {
     let slot = this.#slots.get(name);
     if (!slot) {
-      slot = { placement: 0, cardPresent: false, reported: false };
+      slot = { placement: 0, cardPresent: false, reported: false, link: null };
       this.#slots.set(name, slot);
       this.onEvent({ type: 'readerAttached', reader: name });
     }
     return slot;
   }
 
-  async #readUid(reader: string, slot: ReaderSlot, placement: number, card: Card): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to GET DATA within ${this.options.uidTimeoutMs} ms (mute card?)`)), this.options.uidTimeoutMs);
-    });
+  async #readUid(reader: string, slot: ReaderSlot, placement: number): Promise<void> {
+    const binding = this.#binding;
+    const ms = this.options.uidTimeoutMs;
+    const current = (): boolean => slot.placement === placement && slot.cardPresent && this.#slots.get(reader) === slot;
     let event: ReaderEvent;
     try {
-      // A mute card never answers, and the binding has no timeout of its own.
-      const response = await Promise.race([card.transmit(GET_UID), timeout]);
-      const read = parseUidResponse(response);
+      if (binding === null) throw new Error('the PC/SC binding is not loaded');
+      // A card that stopped answering still holds this reader's one native call: nothing more is sent
+      // until it ends (a card just swapped ends it within moments, as the reader reports the removal).
+      if (this.#gate.busy(reader)) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.#gate.idle(reader), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+        clearTimeout(timer);
+        if (this.#gate.busy(reader)) throw new Error('the reader still waits for an earlier card that stopped answering');
+      }
+      const link = await CardLink.open(binding, reader, this.#gate, ms);
+      if (!current()) {
+        link.close();
+        return;
+      }
+      slot.link = link;
+      // A mute card never answers, and the binding has no timeout of its own: the gate's applies.
+      const read = parseUidResponse(await link.transmit(GET_UID, ms));
       event =
         'uid' in read
-          ? { type: 'cardPresent', reader, uid: read.uid, atr: Buffer.from(card.atr ?? Buffer.alloc(0)), channel: this.#channel(reader, slot, placement, card) }
+          ? { type: 'cardPresent', reader, uid: read.uid, atr: Buffer.from(link.atr ?? Buffer.alloc(0)), channel: this.#channel(reader, slot, placement, link) }
           : { type: 'cardUnreadable', reader, reason: read.unreadable };
     } catch (err) {
-      event = { type: 'cardUnreadable', reader, reason: (err as Error).message };
-    } finally {
-      clearTimeout(timer);
+      const reason = err instanceof CardNoAnswerError ? `no answer to GET DATA within ${ms} ms (mute card?)` : (err as Error).message;
+      event = { type: 'cardUnreadable', reader, reason };
     }
-    if (slot.placement !== placement || !slot.cardPresent || this.#slots.get(reader) !== slot) return;
+    if (!current()) return;
     slot.reported = true;
     this.onEvent(event);
   }
 
   /** A channel bound to one placement: after the card left, every transmit is refused unsent. */
-  #channel(reader: string, slot: ReaderSlot, placement: number, card: Card): CardChannel {
+  #channel(reader: string, slot: ReaderSlot, placement: number, link: CardLink): CardChannel {
     const ms = this.options.apduTimeoutMs;
     const current = (): boolean => slot.placement === placement && slot.cardPresent && this.#slots.get(reader) === slot;
     return {
       transmit: async (apdu) => {
         if (!current()) throw new CardGoneError(reader);
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(current() ? new CardNoAnswerError(reader, ms) : new CardGoneError(reader)), ms);
-        });
         try {
-          const answer = await Promise.race([card.transmit(apdu), timeout]);
+          const answer = await link.transmit(apdu, ms);
           // An answer that arrives after the card was replaced belongs to no exchange of ours.
           if (!current()) throw new CardGoneError(reader);
           return answer;
         } catch (err) {
           if (!current()) throw new CardGoneError(reader);
           throw err;
-        } finally {
-          clearTimeout(timer);
         }
       },
     };
@@ -253,6 +253,8 @@ export class ReaderWatch {
     if (!slot || !slot.cardPresent) return;
     slot.cardPresent = false;
     slot.placement += 1;
+    slot.link?.close();
+    slot.link = null;
     if (slot.reported) {
       slot.reported = false;
       this.onEvent({ type: 'cardRemoved', reader });

@@ -16,6 +16,8 @@ const role = v.picklist(ROLES);
 const webUiMode = v.picklist(WEB_UI_MODES);
 const policy = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** A duration the hold rules round to a tenth of a second (policy/master-card-hold.ts). */
+const tenthsOfSeconds = v.pipe(v.number(), v.minValue(0));
 export const origin = v.pipe(v.string(), v.description('where the request came from: the origin the client claims (socket:cli), or the sync peer'));
 
 /** Parts that recur across events, named once in the JSON Schema (`$defs`). */
@@ -184,7 +186,7 @@ export const SECURITY_EVENTS = {
   },
   MasterCardHoldCancelled: {
     description: 'a master card hold ended before the restore',
-    fields: v.strictObject({ cardId: masterCardId, reader: v.string(), reason: v.picklist(['removed', 'otherCard', 'otherMasterCard']), elapsedSeconds: count }),
+    fields: v.strictObject({ cardId: masterCardId, reader: v.string(), reason: v.picklist(['removed', 'otherCard', 'otherMasterCard', 'proofFailed']), elapsedSeconds: tenthsOfSeconds }),
     noise: 'never',
   },
   TamperDetectionActivated: {

@@ -42,6 +42,11 @@ const NTAG424_MODULES = {
 export interface VirtualCard {
   /** Kills the card process: the card leaves the reader. */
   remove(): Promise<void>;
+  /**
+   * Sends the card process a signal. The virtual NTAG 424 DNA (ntag424_card.py) takes SIGUSR1 as
+   * "an emulator with the same UID replaces the card" and SIGUSR2 as "goes mute", with no removal.
+   */
+  signal(sig: 'SIGUSR1' | 'SIGUSR2'): void;
 }
 
 /** Fault modes of the virtual NTAG 424 DNA (see test/support/fixtures/ntag424_card.py). */
@@ -167,6 +172,9 @@ export class PcscPeer {
       proc.on('exit', (code) => reject(new Error(`virtual card exited with ${code}: ${output}`)));
     });
     return {
+      signal: (sig) => {
+        proc.kill(sig);
+      },
       remove: async () => {
         this.#cards.delete(proc);
         if (proc.exitCode !== null || proc.signalCode !== null) return;

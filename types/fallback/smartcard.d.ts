@@ -48,3 +48,23 @@ export declare class Devices extends EventEmitter {
   once<K extends keyof DeviceEvents>(event: K, listener: DeviceEvents[K]): this;
   off<K extends keyof DeviceEvents>(event: K, listener: DeviceEvents[K]): this;
 }
+
+export interface ReaderInterface {
+  readonly name: string;
+  readonly state: number;
+  readonly atr: Buffer | null;
+  connect(shareMode?: number, protocol?: number): Promise<CardInterface>;
+}
+
+export interface ContextInterface {
+  readonly isValid: boolean;
+  listReaders(): ReaderInterface[];
+  cancel(): void;
+  close(): void;
+}
+
+export declare const Context: new () => ContextInterface;
+export declare const SCARD_SHARE_SHARED: number;
+export declare const SCARD_PROTOCOL_T0: number;
+export declare const SCARD_PROTOCOL_T1: number;
+export declare const SCARD_LEAVE_CARD: number;

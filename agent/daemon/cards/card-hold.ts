@@ -11,6 +11,7 @@ export class CardHold {
   #hold: HoldState = IDLE;
   #timer: NodeJS.Timeout | null = null;
   #actions: Promise<void> = Promise.resolve();
+  #stopped = false;
 
   constructor(
     private readonly rules: HoldRules,
@@ -21,9 +22,20 @@ export class CardHold {
     const result = step(this.#hold, input, this.rules);
     this.#hold = result.state;
     for (const decision of result.decisions) {
-      this.#actions = this.#actions.then(() => performHoldDecision(this.deps, decision)).catch((err: unknown) => {
-        this.deps.log.error({ err, decision: decision.type }, 'master card action failed');
-      });
+      this.#actions = this.#actions
+        .then(async () => {
+          const answer = await performHoldDecision(this.deps, decision);
+          // A proof's answer goes back to the rules, queued behind this action (never awaited here).
+          if (answer !== null && !this.#stopped) this.feed({ ...answer, at: this.deps.now() });
+        })
+        .catch((err: unknown) => {
+          this.deps.log.error({ err, decision: decision.type }, 'master card action failed');
+          // A proof that could not run is no proof: the hold waiting for it ends.
+          if (decision.type === 'reprove' && !this.#stopped) {
+            const { reader, cardId, holdStartedAt, final } = decision;
+            this.feed({ type: 'proof', reader, cardId, holdStartedAt, final, ok: false, at: this.deps.now() });
+          }
+        });
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -42,6 +54,7 @@ export class CardHold {
 
   /** Stops the timer; resolves when the action in progress (a restore is not cut in half) and those queued are done. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#actions;

@@ -11,7 +11,7 @@ import type { ReaderStatus, RfidStatus } from '../../wire/status-report.js';
 import type { Credentials } from '../credentials/credentials.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
 import { CardHold } from './card-hold.js';
-import { CardValidator } from './card-validator.js';
+import { CardValidator, type PresentedCard } from './card-validator.js';
 import { MasterCardEnrolment, type EnrolmentOptions } from './master-card-enrolment.js';
 import type { MasterCards } from './master-cards.js';
 import { ReaderService, type CardEvent, type OpenWatch } from './reader-service.js';
@@ -46,6 +46,8 @@ export class CardRecovery {
   readonly #cards = new Map<string, string | null>();
   /** Per reader, counts placements: a recognition that ends after its card left is dropped. */
   readonly #placements = new Map<string, number>();
+  /** Per reader, the master card recognised on the current placement, for the hold's re-proofs. */
+  readonly #recognised = new Map<string, { card: PresentedCard; placement: number }>();
 
   constructor(private readonly deps: CardRecoveryDeps) {
     const { rfid, masterCards, security, log, now } = deps;
@@ -53,7 +55,7 @@ export class CardRecovery {
     this.#validator = new CardValidator({ rfid, masterCards, security, log, now });
     this.#hold = new CardHold(
       { holdMs: rfid.holdSeconds * 1000, dropoutGraceMs: rfid.dropoutGraceMs, progressEveryMs: PROGRESS_EVERY_MS },
-      { rfid, credentials: deps.credentials, factory: deps.factory, security, log, now },
+      { rfid, credentials: deps.credentials, factory: deps.factory, security, log, now, reprove: (reader, cardId) => this.#reprove(reader, cardId) },
     );
     this.#enrolment = new MasterCardEnrolment({ masterCards, security, log, now, enrolled: (reader, cardId) => this.#cards.set(reader, cardId) });
   }
@@ -151,6 +153,7 @@ export class CardRecovery {
         void this.#validator.recognise(card, (ms) => this.#leaves(event.reader, placement, ms)).then(({ cardId, mayHold }) => {
           if (this.#placements.get(event.reader) !== placement) return;
           this.#cards.set(event.reader, cardId);
+          if (cardId !== null) this.#recognised.set(event.reader, { card, placement });
           this.#hold.feed({ type: 'present', reader: event.reader, cardId, mayHold, at: this.deps.now() });
         });
         return;
@@ -165,6 +168,14 @@ export class CardRecovery {
     }
   }
 
+  /** The hold's re-proof: on the card of the current placement, the one that was recognised (null: it left). */
+  async #reprove(reader: string, cardId: string): Promise<boolean | null> {
+    const current = this.#recognised.get(reader);
+    const placement = this.#placements.get(reader);
+    if (current === undefined || current.placement !== placement) return null;
+    return this.#validator.reprove(current.card, cardId, (ms) => this.#leaves(reader, current.placement, ms));
+  }
+
   /** Whether the placement ends (the card is reported removed) within `ms`. */
   async #leaves(reader: string, placement: number, ms: number): Promise<boolean> {
     const deadline = this.deps.now() + ms;
@@ -173,6 +184,7 @@ export class CardRecovery {
   }
 
   #nextPlacement(reader: string): number {
+    this.#recognised.delete(reader);
     const next = (this.#placements.get(reader) ?? 0) + 1;
     this.#placements.set(reader, next);
     return next;

@@ -76,6 +76,29 @@ export class CardValidator {
     }
   }
 
+  /**
+   * The proof again for a card recognised earlier on this placement (a hold asks before each step and
+   * the restore): true when it still proves the key, false when it fails (recorded as a clone attempt:
+   * a relay that ended, an emulator left in its place), null when the card left mid-proof.
+   * A UID-only card has no proof beyond its UID, which the placement already bound.
+   */
+  async reprove(card: PresentedCard, cardId: string, leaves: (ms: number) => Promise<boolean>): Promise<boolean | null> {
+    const known = this.deps.masterCards.identify(card.uid);
+    if (known === null || known.id !== cardId) return false;
+    if (known.kind === 'uidOnly') return true;
+    try {
+      await verifySecureCard(card.channel, known.authKey, card.uid);
+      return true;
+    } catch (err) {
+      const detail = failureKind(err);
+      if (detail === 'cardRemoved' || (PULL_LIKE.has(detail) && (await leaves(PULL_SETTLE_MS)))) return null;
+      this.#cloneAttempt(known.id, card.reader, detail);
+      return false;
+    } finally {
+      known.authKey.fill(0);
+    }
+  }
+
   /** Clone attempts of the last 24 hours, for `status` and `audit`. */
   recentCloneAttempts(): RfidStatus['cloneAttempts'] {
     const since = this.deps.now() - RECENT_CLONE_MS;

@@ -9,16 +9,33 @@ const R2 = 'reader-2';
 
 type Timed = HoldDecision & { at: number; /** the input that caused it, -1 for a deadline tick */ input: number };
 
-/** Feeds inputs in order the way the agent does: a tick at every deadline that falls before the next input. */
-function run(inputs: CardInput[], rules = RULES, until?: number): { decisions: Timed[]; state: HoldState } {
+type Reprove = Extract<HoldDecision, { type: 'reprove' }>;
+/** How the card on the reader answers a re-proof: the real card proves it (true) unless a test says otherwise. */
+type Prover = (asked: Reprove, at: number) => boolean | null;
+
+/**
+ * Feeds inputs in order the way the agent does: a tick at every deadline that falls before the next
+ * input, and each `reprove` answered at once by `prover` (null: no answer). The re-proofs asked are
+ * kept apart in `proofs`, so `decisions` reads as the hold's story.
+ */
+function run(inputs: CardInput[], rules = RULES, until?: number, prover: Prover = () => true): { decisions: Timed[]; state: HoldState; proofs: Array<Reprove & { at: number }> } {
   let state = IDLE;
   let deadline: number | null = null;
   const decisions: Timed[] = [];
+  const proofs: Array<Reprove & { at: number }> = [];
   const feed = (input: CardInput, index: number): void => {
     const r = step(state, input, rules);
     state = r.state;
     deadline = r.nextDeadline;
-    decisions.push(...r.decisions.map((d) => ({ ...d, at: input.at, input: index })));
+    for (const d of r.decisions) {
+      if (d.type !== 'reprove') {
+        decisions.push({ ...d, at: input.at, input: index });
+        continue;
+      }
+      proofs.push({ ...d, at: input.at });
+      const ok = prover(d, input.at);
+      if (ok !== null) feed({ type: 'proof', reader: d.reader, cardId: d.cardId, holdStartedAt: d.holdStartedAt, final: d.final, ok, at: input.at }, index);
+    }
   };
   const ticksUntil = (at: number): void => {
     while (deadline !== null && deadline <= at) feed({ type: 'tick', at: deadline }, -1);
@@ -28,7 +45,7 @@ function run(inputs: CardInput[], rules = RULES, until?: number): { decisions: T
     feed(input, index);
   }
   if (until !== undefined) ticksUntil(until);
-  return { decisions, state };
+  return { decisions, state, proofs };
 }
 
 const types = (ds: HoldDecision[]): string[] => ds.map((d) => d.type);
@@ -222,4 +239,76 @@ t.test('mayHold false (a UID-only card under tapOnly): its tap counts, its hold 
   // mayHold true is the same as absent.
   const explicit = run([{ type: 'present', reader: R1, cardId: 'A', mayHold: true, at: 0 }], RULES, 120_000);
   t.same(types(explicit.decisions), types(run([present(0, 'A')], RULES, 120_000).decisions));
+});
+
+t.test('the hold re-proves the card at every progress step and right before the restore', async (t) => {
+  const real = run([present(0, 'A')], RULES, 120_000);
+  t.same(
+    real.proofs.map((p) => [p.at, p.final]),
+    [...Array.from({ length: 11 }, (_, i) => [(i + 1) * 10_000, false]), [120_000, true]],
+    'one re-proof per progress step, and a final one at 120 s',
+  );
+  t.equal(real.decisions.at(-1)?.type, 'holdCompleted');
+
+  // A relay for the placement, then an emulator: the first re-proof after the swap fails.
+  const swappedAt = 35_000;
+  const emulator = run([present(0, 'A')], RULES, 500_000, (_, at) => at < swappedAt);
+  t.same(types(emulator.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCancelled']);
+  t.match(emulator.decisions.at(-1), { reason: 'proofFailed', elapsedSeconds: 40, at: 40_000 });
+  t.equal(holdView(emulator.state, 500_000, RULES), null, 'no hold shown');
+
+  // Only the last proof fails: no restore.
+  const last = run([present(0, 'A')], RULES, 500_000, (p) => !p.final);
+  t.notOk(types(last.decisions).includes('holdCompleted'));
+  t.match(last.decisions.at(-1), { type: 'holdCancelled', reason: 'proofFailed' });
+
+  // The restore waits for the last proof's answer, however late; nothing else completes it.
+  const waiting = run([present(0, 'A'), { type: 'tick', at: 400_000 }], RULES, 500_000, (p) => (p.final ? null : true));
+  t.notOk(types(waiting.decisions).includes('holdCompleted'), 'no answer: no restore');
+  t.equal(step(waiting.state, { type: 'tick', at: 600_000 }, RULES).nextDeadline, null, 'no timer while waiting');
+  const answered = step(waiting.state, { type: 'proof', reader: R1, cardId: 'A', holdStartedAt: 0, final: true, ok: true, at: 600_000 }, RULES);
+  t.same(types(answered.decisions), ['holdCompleted']);
+
+  // After a failed proof, the card must leave before it counts again; then a new placement holds anew.
+  const again = run([present(0, 'A'), present(50_000, 'A'), removed(60_000), present(70_000, 'A')], RULES, 70_000, (_, at) => at < 15_000 || at >= 70_000);
+  t.same(types(again.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted']);
+});
+
+t.test('a proof answer for another hold, card or reader changes nothing', async (t) => {
+  const { state } = run([present(0, 'A')], RULES, 119_000);
+  for (const stale of [
+    { reader: R1, cardId: 'A', holdStartedAt: -5 },
+    { reader: R1, cardId: 'B', holdStartedAt: 0 },
+    { reader: R2, cardId: 'A', holdStartedAt: 0 },
+  ]) {
+    const r = step(state, { type: 'proof', ...stale, final: true, ok: false, at: 119_500 }, RULES);
+    t.same(r.decisions, [], JSON.stringify(stale));
+    t.same(r.state, state);
+  }
+});
+
+t.test('off the reader while the last proof runs: asked again when the card is back within the grace', async (t) => {
+  let asked = 0;
+  const r = run([present(0, 'A'), removed(120_100), present(120_600, 'A')], RULES, 200_000, (p) => (p.final && asked++ === 0 ? null : true));
+  t.equal(r.proofs.filter((p) => p.final).length, 2, 'the final proof asked twice');
+  t.match(r.decisions.at(-1), { type: 'holdCompleted', at: 120_600 });
+});
+
+t.test('property: no restore unless the final re-proof of that hold succeeded; a failed proof never restores', async (t) => {
+  fc.assert(
+    fc.property(traceArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 64 }), (inputs, answers) => {
+      let n = 0;
+      const finals: Array<{ reader: string; cardId: string; ok: boolean }> = [];
+      const { decisions } = run(inputs, RULES, (inputs.at(-1)?.at ?? 0) + 500_000, (p) => {
+        const ok = answers[n++ % answers.length] ?? true;
+        if (p.final) finals.push({ reader: p.reader, cardId: p.cardId, ok });
+        return ok;
+      });
+      const completed = decisions.filter((d) => d.type === 'holdCompleted');
+      // Each restore is matched by a successful final proof of its own card and reader.
+      return completed.every((c) => finals.filter((f) => f.ok && f.cardId === c.cardId && f.reader === c.reader).length >= completed.filter((x) => x.cardId === c.cardId && x.reader === c.reader).length) && (answers.every((a) => !a) ? completed.length === 0 : true);
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('every restore follows a successful final proof');
 });
