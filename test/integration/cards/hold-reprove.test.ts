@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../helpers/harness.js';
-import { enrollTwice, securityEvents, status, waitFor } from '../../helpers/master-card.js';
-import { PcscPeer, requireNtag424Peer, type VirtualCard } from '../../helpers/pcsc.js';
+import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
+import { enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
+import { PcscPeer, requireNtag424Peer, type VirtualCard } from '../../support/pcsc.js';
 
 requireNtag424Peer();
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { call } from '../../../agent/wire/client.js';
-import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../../helpers/harness.js';
-import { status, waitFor } from '../../helpers/master-card.js';
-import { PcscPeer, requirePcscPeer, type VirtualCard } from '../../helpers/pcsc.js';
+import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../../support/harness.js';
+import { status, waitFor } from '../../support/master-card.js';
+import { PcscPeer, requirePcscPeer, type VirtualCard } from '../../support/pcsc.js';
 
 requirePcscPeer();
 
