@@ -53,5 +53,8 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
   MasterCardHoldCancelled: [{ cardId: 'a1b2c3d4', reader: 'R', reason: 'removed', elapsedSeconds: 30 }],
   TamperDetectionActivated: [{ cause: 'masterCardCloneAttempt', cardId: 'a1b2c3d4', reader: 'R', detail: 'notNtag424' }],
   AttemptedReplayAttacks: [{ channel: 'sync', origin: 'sync:10.0.0.2', revision: 4, have: 9 }],
-  SyncPeerRejected: [{ peer: 'ccguard@10.0.0.2:22', reason: 'hostKeyMismatch', revision: 5 }],
+  SyncPeerRejected: [
+    { peer: 'ccguard@10.0.0.2:22', reason: 'hostKeyMismatch', revision: 5 },
+    { peer: 'ccguard@10.0.0.2:22', reason: 'slaveAhead', revision: 7, slaveRevision: 8 },
+  ],
 };
