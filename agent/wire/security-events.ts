@@ -93,6 +93,8 @@ export const SECURITY_EVENTS = {
         origin,
       }),
       change('masterCardEnrolmentFinished', { cardId: masterCardId, reader: v.string() }),
+      /** A card enrolled before slave keys existed got its key 4 (the slaves' recognition key) at a presentation. */
+      change('masterCardSlaveKeyAdded', { cardId: masterCardId, reader: v.string() }),
       change('masterCardEnrolmentUndone', { reader: v.string(), by: v.literal('masterCardRecovery') }),
       change('masterCardRemoved', { cardId: masterCardId, by: v.literal('manufacturer'), origin }),
       change('webUi', {
