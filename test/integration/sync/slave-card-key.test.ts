@@ -125,17 +125,27 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   const cardState = join(base.dir, 'card.json');
   await writeFile(cardState, JSON.stringify({ uid: UID, keys: [hex(keys.master), Z, hex(keys.auth), Z, Z], versions: [1, 0, 1, 0, 0] }));
 
-  const slaveDaemon = await startDaemon(slave, peer.env);
-  t.teardown(() => slaveDaemon.stop());
+  // The slave starts after the master's card exchanges: its reader watch would add its own APDUs
+  // to the card's count (one pcscd, shared readers). Meanwhile the master's pushes fail and are retried.
   const sshd = await startSshd(sshdDir, { port, authorizedKeys: `${key.authorizedKeysLine}\n`, forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive` });
   t.teardown(() => sshd.stop());
   const masterDaemon = await startDaemon(master, peer.env);
   t.teardown(() => masterDaemon.stop());
   await waitFor(master, 'readers', (s) => s.rfid.readers.length === 2);
-  await waitFor(slave, 'readers', (s) => s.rfid.readers.length === 2);
 
-  // The next presentation at the master: recognised by key 2, then its key 4 is written. (Only the master
-  // reads the card meanwhile: the slave holds no usable key for it yet, and ignores it.)
+  // Pulled mid-upgrade, right after the ChangeKey of key 4 (APDUs: 1 GET DATA; 2-5 SELECT, key 2,
+  // GetCardUID; 6 SELECT; 7-9 key 4 ours, 10-12 factory; 13-15 key 0; 16 ChangeKey 4): keys 0 and 2
+  // untouched, the record not yet written. The card stays a working master card.
+  const pulled = await peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: ['exit-after=16'] });
+  for (let i = 0; i < 100 && (JSON.parse(await readFile(cardState, 'utf8')) as { keys: string[] }).keys[4] === Z; i++) await sleep(100);
+  const half = JSON.parse(await readFile(cardState, 'utf8')) as { keys: string[] };
+  t.same([half.keys[0], half.keys[2], half.keys[4]], [hex(keys.master), hex(keys.auth), hex(keys.slave)], 'pulled after the ChangeKey: key 4 written, keys 0 and 2 untouched');
+  await waitFor(master, 'the pulled card gone', (s) => s.rfid.readers[0]?.cardPresent === false);
+  await pulled.remove();
+  t.equal((await stateOf(master)).masterCards[0]?.slaveKey, undefined, 'its record not written yet');
+
+  // The next presentation at the master: recognised by key 2, then its key 4 (already there) is recorded.
+  // (Only the master reads the card meanwhile: the slave holds no usable key for it yet, and ignores it.)
   const tap = await peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: [] });
   await waitFor(master, 'the master recognises the card', (s) => s.rfid.readers[0]?.masterCard === true, 10_000);
   for (let i = 0; i < 100 && (await stateOf(master)).masterCards[0]?.slaveKey === undefined; i++) await sleep(100);
@@ -144,12 +154,16 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   t.equal(card.keys[2], hex(keys.auth), 'key 2 untouched');
   t.equal(card.keys[0], hex(keys.master), 'key 0 untouched');
   t.equal((await stateOf(master)).masterCards[0]?.slaveKey, keys.slave.toString('hex'), 'the master recorded it');
-  t.match(await securityEvents(master, 'ReconfigurationOfSecurityParameters'), [{ change: 'masterCardSlaveKeyAdded', cardId: CARD_ID }], 'and the security log says so');
+  const added = (await securityEvents(master, 'ReconfigurationOfSecurityParameters')).filter((e) => e.change === 'masterCardSlaveKeyAdded');
+  t.match(added, [{ cardId: CARD_ID, reader: PcscPeer.READERS[0] }], 'and the security log says so, once');
   t.equal((await securityEvents(master, 'TamperDetectionActivated')).length, 0, 'no clone attempt at the master');
   await tap.remove();
   await waitFor(master, 'reader empty', (s) => s.rfid.readers[0]?.cardPresent === false);
 
   // Pushed to the slave, which now knows the card.
+  const slaveDaemon = await startDaemon(slave, peer.env);
+  t.teardown(() => slaveDaemon.stop());
+  await waitFor(slave, 'readers', (s) => s.rfid.readers.length === 2);
   await waitFor(slave, 'the card synced', (s) => s.rfid.masterCards.some((c) => c.id === CARD_ID && c.kind === 'ntag424'), 20_000);
 
   // Root on the slave: everything its state files hold, opened where sealed to its own key.
