@@ -46,12 +46,15 @@ export class MasterCards {
     const synced = state.syncReceived?.cardKey ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
     const record = own ?? synced;
     if (record === null) return null;
-    // The station's own key where there is one: a slave key never stands in for it.
-    if (record.kind === 'ntag424' && record.authKey !== undefined) {
+    if (record.kind !== 'ntag424') return { id: record.id, kind: 'uidOnly' };
+    // A card of this station proves key 2; the master's card, on its slave, key 4. A slave key
+    // never stands in for a station's own key, and a secure card with no key to check is no master card.
+    if (own !== null) {
+      if (record.authKey === undefined) return null;
       return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.authKey, 'hex'), keyNo: AUTH_KEY_NO, needsSlaveKey: record.slaveKey === undefined };
     }
-    if (record.kind === 'ntag424' && record.slaveKey !== undefined) return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.slaveKey, 'hex'), keyNo: SLAVE_KEY_NO, needsSlaveKey: false };
-    return { id: record.id, kind: 'uidOnly' };
+    if (record.slaveKey === undefined) return null;
+    return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.slaveKey, 'hex'), keyNo: SLAVE_KEY_NO, needsSlaveKey: false };
   }
 
   /** The keyed hash a record or a pending enrolment holds for this UID. */
