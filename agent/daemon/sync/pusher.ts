@@ -99,9 +99,10 @@ export class SyncPusher {
       this.#newRevision();
       return;
     }
-    // Another change (a failure count): an unacknowledged revision waits for the backoff's retry.
+    // Another change (a failure count, which anyone's wrong guess makes): an unacknowledged revision
+    // waits for the backoff's retry or the push under way, and is never pushed again at once.
     const revision = state.syncRevision?.revision ?? 0;
-    if (this.#lastAcked === null || this.#lastAcked < revision) this.#pushSoon(false);
+    if (!this.#inFlight && (this.#lastAcked === null || this.#lastAcked < revision)) this.#pushSoon(false);
   }
 
   #newRevision(): void {
