@@ -53,12 +53,20 @@ export const masterCardRecord = v.pipe(
     reader: v.string(),
     /** `uidOnly`: known by its UID alone (copyable); `ntag424`: proves its AES key 2. Absent in older states. */
     kind: v.optional(v.picklist(MASTER_CARD_KINDS), 'uidOnly'),
-    /** ntag424: the card's diversified key 2, which recognition authenticates with. */
+    /** ntag424: the card's diversified key 2, which recognition authenticates with; absent on a slave. */
     authKey: v.optional(aesKeyHex),
+    /**
+     * ntag424: the card's key 4, which a double station's slave recognises it with (and the only key
+     * a slave holds). Absent on a card enrolled before slave keys existed, until its next presentation.
+     */
+    slaveKey: v.optional(aesKeyHex),
     /** ntag424: the version its keys were written with. */
     keyVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
   }),
-  v.check((r) => (r.kind === 'ntag424') === (r.authKey !== undefined), 'an ntag424 master card has an authKey, a uidOnly one has none'),
+  v.check(
+    (r) => (r.kind === 'ntag424') === (r.authKey !== undefined || r.slaveKey !== undefined),
+    'an ntag424 master card has an authKey or a slaveKey, a uidOnly one has neither',
+  ),
 );
 
 export const policySettings = v.strictObject({ enforceStrong: v.boolean(), enforcePasswordChange: v.boolean() });

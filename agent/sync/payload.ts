@@ -10,8 +10,9 @@ const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 /** A role's record without what stays local (its failure counts). */
 const credential = v.omit(roleRecord, ['failures', 'failuresBySource']);
 /**
- * A master card as the slave gets it: a secure card's key never in clear, only sealed to the
- * slave's own X25519 key (learned from its answer to an earlier push); until then it is left out.
+ * A master card as the slave gets it: of a secure card only its slave key (key 4), never the
+ * master's key 2, and that sealed to the slave's own X25519 key (learned from its answer to an
+ * earlier push); until then, or while the card has no slave key yet, the card is left out.
  */
 const syncedMasterCard = v.strictObject({
   id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/)),
@@ -20,7 +21,9 @@ const syncedMasterCard = v.strictObject({
   reader: v.string(),
   kind: v.optional(v.picklist(MASTER_CARD_KINDS), 'uidOnly'),
   keyVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+  /** Sent by masters before slave keys existed (their key 2): accepted, never kept. */
   authKeySealed: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  slaveKeySealed: v.optional(v.pipe(v.string(), v.maxLength(256))),
 });
 
 /**
@@ -48,11 +51,14 @@ type SyncedMasterCard = SyncPayload['masterCards'][number];
 /** What the UID HMAC key is sealed under (card ids are 8 hex digits: no clash). */
 const UID_KEY_LABEL = 'uid-hmac-key';
 
-/** A card's record for the slave: its key sealed to `sealTo` when known, else left out. */
+/** What a card's slave key is sealed under: bound to the card and to its purpose. */
+const slaveKeyLabel = (cardId: string): string => `${cardId}/slave-key`;
+
+/** A card's record for the slave: its slave key sealed to `sealTo` when both are known; its own key never. */
 function forSlave(card: MasterCardRecord, sealTo: string | null): SyncedMasterCard {
-  const { authKey, ...rest } = card;
-  if (authKey === undefined || sealTo === null) return rest;
-  return { ...rest, authKeySealed: seal(Buffer.from(authKey, 'hex'), sealTo, card.id) };
+  const { authKey: _station, slaveKey, ...rest } = card;
+  if (slaveKey === undefined || sealTo === null) return rest;
+  return { ...rest, slaveKeySealed: seal(Buffer.from(slaveKey, 'hex'), sealTo, slaveKeyLabel(card.id)) };
 }
 
 /** The synced part of the master's state, as the payload carries it (secure cards' keys sealed). */
@@ -78,7 +84,9 @@ export function syncContent(state: State): SyncContent {
 export function contentDigest(state: State): string {
   // The key sealed to matters only when there are cards to match: learning it makes no revision otherwise.
   const sealedTo = state.masterCards.length > 0 ? (state.syncPeerSealingKey ?? null) : null;
-  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, uidKey: state.deviceSecret, sealedTo };
+  // `cardKeys` names what a card carries to the slave: a master that starts sending slave keys
+  // instead of its own pushes once, so that a slave drops the key 2 an older version sent it.
+  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, uidKey: state.deviceSecret, sealedTo, cardKeys: 'slaveKey' };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
@@ -96,10 +104,10 @@ export function applySyncPayload(state: State, payload: SyncPayload, at: string,
   next.policy = { ...payload.policy };
   if (payload.puk === null) next.puk = null;
   else if (next.puk?.hash !== payload.puk.hash) next.puk = { ...payload.puk, triesLeft: PUK_SHARED_TRIES, blocked: false, failuresBySource: {} };
-  next.masterCards = payload.masterCards.flatMap(({ authKeySealed, ...card }): MasterCardRecord[] => {
+  next.masterCards = payload.masterCards.flatMap(({ authKeySealed: _master, slaveKeySealed, ...card }): MasterCardRecord[] => {
     if (card.kind !== 'ntag424') return [card];
-    const key = authKeySealed === undefined ? null : openKey(authKeySealed, card.id);
-    return key === null || key.length !== 16 ? [] : [{ ...card, authKey: key.toString('hex') }];
+    const key = slaveKeySealed === undefined ? null : openKey(slaveKeySealed, slaveKeyLabel(card.id));
+    return key === null || key.length !== 16 ? [] : [{ ...card, slaveKey: key.toString('hex') }];
   });
   const uidKey = payload.cardKeySealed === undefined ? null : openKey(payload.cardKeySealed, UID_KEY_LABEL);
   next.syncReceived = { revision: payload.revision, at, cardKey: uidKey?.length === 32 ? uidKey.toString('hex') : null };

@@ -95,6 +95,8 @@ export const SECURITY_EVENTS = {
         origin,
       }),
       change('masterCardEnrolmentFinished', { cardId: masterCardId, reader: v.string() }),
+      /** A card enrolled before slave keys existed got its key 4 (the slaves' recognition key) at a presentation. */
+      change('masterCardSlaveKeyAdded', { cardId: masterCardId, reader: v.string() }),
       change('masterCardEnrolmentUndone', { reader: v.string(), by: v.literal('masterCardRecovery') }),
       change('masterCardRemoved', { cardId: masterCardId, by: v.literal('manufacturer'), origin }),
       change('webUi', {
@@ -202,8 +204,15 @@ export const SECURITY_EVENTS = {
     publicAllowance: PUBLIC_ALLOWANCE,
   },
   SyncPeerRejected: {
-    description: 'the slave presented another host key than the pinned one, or none is pinned',
-    fields: v.strictObject({ peer: v.string(), reason: v.picklist(['hostKeyMismatch', 'noPin']), revision: count }),
+    description: 'the slave presented another host key than the pinned one, or none is pinned, or its answers would make the master push in a loop',
+    fields: v.strictObject({
+      peer: v.string(),
+      /** slaveAhead: a newer revision claimed again after one renumbering; sealingKeyChurn: a new sealing key again before an acknowledgement. */
+      reason: v.picklist(['hostKeyMismatch', 'noPin', 'slaveAhead', 'sealingKeyChurn']),
+      revision: count,
+      /** The revision the slave claimed. */
+      slaveRevision: v.optional(count),
+    }),
     noise: 'never',
   },
 } satisfies Record<string, CatalogueEntry>;

@@ -21,6 +21,7 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
     { change: 'logPassword', by: 'manufacturer', origin: 'socket:cli' },
     { change: 'masterCardEnrolled', cardId: 'a1b2c3d4', kind: 'ntag424', reader: 'R', by: 'manufacturer', origin: 'socket:cli' },
     { change: 'masterCardEnrolmentFinished', cardId: 'a1b2c3d4', reader: 'R' },
+    { change: 'masterCardSlaveKeyAdded', cardId: 'a1b2c3d4', reader: 'R' },
     { change: 'masterCardEnrolmentUndone', reader: 'R', by: 'masterCardRecovery' },
     { change: 'masterCardRemoved', cardId: 'a1b2c3d4', by: 'manufacturer', origin: 'socket:cli' },
     { change: 'webUi', from: '1.0', to: '2.0-only', by: 'outside ccguard', path: '/etc/webui' },
@@ -54,5 +55,8 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
   MasterCardHoldCancelled: [{ cardId: 'a1b2c3d4', reader: 'R', reason: 'removed', elapsedSeconds: 30 }],
   TamperDetectionActivated: [{ cause: 'masterCardCloneAttempt', cardId: 'a1b2c3d4', reader: 'R', detail: 'notNtag424' }],
   AttemptedReplayAttacks: [{ channel: 'sync', origin: 'sync:10.0.0.2', revision: 4, have: 9 }],
-  SyncPeerRejected: [{ peer: 'ccguard@10.0.0.2:22', reason: 'hostKeyMismatch', revision: 5 }],
+  SyncPeerRejected: [
+    { peer: 'ccguard@10.0.0.2:22', reason: 'hostKeyMismatch', revision: 5 },
+    { peer: 'ccguard@10.0.0.2:22', reason: 'slaveAhead', revision: 7, slaveRevision: 8 },
+  ],
 };

@@ -4,7 +4,7 @@ import type { Config } from '../../common/config.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { RfidStatus } from '../../wire/status-report.js';
 import type { MasterCards } from './master-cards.js';
-import { cardKeys, failureKind, moveKeys, probeCard, verifySecureCard } from './secure-card.js';
+import { addSlaveKey, cardKeys, failureKind, moveKeys, probeCard, verifySecureCard, wipeKeys } from './secure-card.js';
 
 /** A card on a reader, as the reader edge reported it. */
 export interface PresentedCard {
@@ -61,9 +61,10 @@ export class CardValidator {
       return { cardId: known.id, mayHold: rule === 'allow' };
     }
     try {
-      await verifySecureCard(card.channel, known.authKey, card.uid);
+      await verifySecureCard(card.channel, known.authKey, card.uid, known.keyNo);
       // Recorded, yet still marked pending (its record was written by another path): the record wins.
       if (masterCards.isPending(card.uid)) await masterCards.clearPending();
+      if (known.needsSlaveKey) await this.#upgrade(card, known.id);
       return { cardId: known.id, mayHold: true };
     } catch (err) {
       const detail = failureKind(err);
@@ -87,7 +88,7 @@ export class CardValidator {
     if (known === null || known.id !== cardId) return false;
     if (known.kind === 'uidOnly') return true;
     try {
-      await verifySecureCard(card.channel, known.authKey, card.uid);
+      await verifySecureCard(card.channel, known.authKey, card.uid, known.keyNo);
       return true;
     } catch (err) {
       const detail = failureKind(err);
@@ -107,6 +108,27 @@ export class CardValidator {
     return last ? { count: recent.length, lastReader: last.reader, lastAt: last.at } : null;
   }
 
+  /**
+   * A card enrolled before slave keys existed, just proven with this station's key 2: its key 4
+   * is written now. A failure (the card pulled) leaves it a working master card; the next
+   * presentation tries again.
+   */
+  async #upgrade(card: PresentedCard, cardId: string): Promise<void> {
+    const master = this.deps.masterCards.cardMasterKey();
+    if (master === null) return;
+    const keys = cardKeys(master, card.uid);
+    try {
+      await addSlaveKey(card.channel, keys);
+      await this.deps.masterCards.setSlaveKey(cardId, keys.slave);
+      this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardSlaveKeyAdded', cardId, reader: card.reader });
+    } catch (err) {
+      this.deps.log.warn({ reader: card.reader, cardId, detail: failureKind(err) }, 'the slave key of a master card could not be written; it is tried again at its next presentation');
+    } finally {
+      wipeKeys(keys);
+      master.fill(0);
+    }
+  }
+
   /** A card whose enrolment was cut off, presented outside an enrolment: its keys go back to factory values. */
   async #undoPending(card: PresentedCard): Promise<void> {
     const { masterCards } = this.deps;
@@ -121,8 +143,7 @@ export class CardValidator {
     } catch (err) {
       this.deps.log.warn({ reader: card.reader, detail: failureKind(err) }, 'a card whose enrolment was cut off could not be put back to factory keys; present it again');
     } finally {
-      keys.master.fill(0);
-      keys.auth.fill(0);
+      wipeKeys(keys);
       master.fill(0);
     }
   }

@@ -6,7 +6,7 @@ import type { MasterCardListing } from '../../wire/results.js';
 import type { RfidStatus } from '../../wire/status-report.js';
 import type { PresentedCard } from './card-validator.js';
 import type { MasterCards } from './master-cards.js';
-import { cardKeys, failureKind, ForeignCardError, KEY_VERSION, moveKeys, NotSecureCardError, probeCard } from './secure-card.js';
+import { cardKeys, failureKind, ForeignCardError, KEY_VERSION, moveKeys, NotSecureCardError, probeCard, wipeKeys } from './secure-card.js';
 
 export interface EnrolmentOptions {
   timeoutSeconds: number;
@@ -222,12 +222,11 @@ export class MasterCardEnrolment {
     try {
       const held = await probeCard(card.channel, keys);
       await moveKeys(card.channel, card.uid, keys, held, 'ours', () => masterCards.setPending(card.uid, card.reader));
-      const listing = await masterCards.enroll(card.uid, card.reader, { kind: 'ntag424', authKey: keys.auth, keyVersion: KEY_VERSION }, request.origin);
+      const listing = await masterCards.enroll(card.uid, card.reader, { kind: 'ntag424', authKey: keys.auth, slaveKey: keys.slave, keyVersion: KEY_VERSION }, request.origin);
       if (resumed) this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolmentFinished', cardId: listing.id, reader: card.reader });
       return listing;
     } finally {
-      keys.master.fill(0);
-      keys.auth.fill(0);
+      wipeKeys(keys);
       master.fill(0);
     }
   }

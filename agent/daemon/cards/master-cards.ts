@@ -6,12 +6,17 @@ import { requireProvisioned, type MasterCardRecord, type State } from '../../sto
 import type { ResultOf } from '../../wire/protocol.js';
 import type { MasterCardListing } from '../../wire/results.js';
 import type { Actor } from '../credentials/authenticator.js';
+import { AUTH_KEY_NO, SLAVE_KEY_NO } from './secure-card.js';
 
-/** What a placed card's UID matched: the record's id and how the card must prove itself. */
-export type IdentifiedCard = { id: string; kind: 'uidOnly' } | { id: string; kind: 'ntag424'; authKey: Buffer };
+/**
+ * What a placed card's UID matched: the record's id and how the card must prove itself: `keyNo`
+ * 2 with the station's key where it was enrolled, 4 with the slave key on a slave;
+ * `needsSlaveKey`: a card of this station's that has no slave key yet (enrolled before them).
+ */
+export type IdentifiedCard = { id: string; kind: 'uidOnly' } | { id: string; kind: 'ntag424'; authKey: Buffer; keyNo: number; needsSlaveKey: boolean };
 
-/** What an enrolment writes: a UID-only record, or a secure one with its recognition key. */
-export type NewCard = { kind: 'uidOnly' } | { kind: 'ntag424'; authKey: Buffer; keyVersion: number };
+/** What an enrolment writes: a UID-only record, or a secure one with its recognition keys. */
+export type NewCard = { kind: 'uidOnly' } | { kind: 'ntag424'; authKey: Buffer; slaveKey: Buffer; keyVersion: number };
 
 /**
  * The enrolled master cards. A card is known only by the HMAC of its UID under the device
@@ -41,8 +46,15 @@ export class MasterCards {
     const synced = state.syncReceived?.cardKey ? match(state.masterCards, keyedHash(state.syncReceived.cardKey, uid)) : null;
     const record = own ?? synced;
     if (record === null) return null;
-    if (record.kind === 'ntag424' && record.authKey !== undefined) return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.authKey, 'hex') };
-    return { id: record.id, kind: 'uidOnly' };
+    if (record.kind !== 'ntag424') return { id: record.id, kind: 'uidOnly' };
+    // A card of this station proves key 2; the master's card, on its slave, key 4. A slave key
+    // never stands in for a station's own key, and a secure card with no key to check is no master card.
+    if (own !== null) {
+      if (record.authKey === undefined) return null;
+      return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.authKey, 'hex'), keyNo: AUTH_KEY_NO, needsSlaveKey: record.slaveKey === undefined };
+    }
+    if (record.slaveKey === undefined) return null;
+    return { id: record.id, kind: 'ntag424', authKey: Buffer.from(record.slaveKey, 'hex'), keyNo: SLAVE_KEY_NO, needsSlaveKey: false };
   }
 
   /** The keyed hash a record or a pending enrolment holds for this UID. */
@@ -108,7 +120,7 @@ export class MasterCards {
       enrolledAt: new Date().toISOString(),
       reader,
       kind: card.kind,
-      ...(card.kind === 'ntag424' ? { authKey: card.authKey.toString('hex'), keyVersion: card.keyVersion } : {}),
+      ...(card.kind === 'ntag424' ? { authKey: card.authKey.toString('hex'), slaveKey: card.slaveKey.toString('hex'), keyVersion: card.keyVersion } : {}),
     };
     await this.deps.store.update((current) => {
       const state = structuredClone(requireProvisioned(current));
@@ -125,6 +137,16 @@ export class MasterCards {
     });
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolled', cardId: record.id, kind: card.kind, reader, by: 'manufacturer', origin });
     return listing(record);
+  }
+
+  /** The card's key 4 is written: its record gets it (and the slave, with the next push). */
+  async setSlaveKey(id: string, slaveKey: Buffer): Promise<void> {
+    await this.deps.store.update((current) => {
+      const state = structuredClone(requireProvisioned(current));
+      const record = state.masterCards.find((c) => c.id === id);
+      if (record?.kind === 'ntag424' && record.authKey !== undefined) record.slaveKey = slaveKey.toString('hex');
+      return state;
+    });
   }
 
   async remove(actor: Actor<'manufacturer'>, id: string): Promise<ResultOf<'masterCard.remove'>> {

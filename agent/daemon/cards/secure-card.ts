@@ -20,22 +20,42 @@ import { CcguardError } from '../../common/errors.js';
 /** Key 0: the application master key (needed to change keys); key 2: the key recognition uses. */
 export const MASTER_KEY_NO = 0;
 export const AUTH_KEY_NO = 2;
+/**
+ * Key 4: the key a double station's slave recognises the card with, so that a slave (root on it)
+ * holds nothing that answers as key 2 to the master. Key 4 because no file's default access
+ * rights name it (key 3 may write file 03, key 2 read it): it opens nothing on the card.
+ */
+export const SLAVE_KEY_NO = 4;
 /** Written with the station's keys; factory keys have version 0. */
 export const KEY_VERSION = 1;
 const FACTORY_KEY = Buffer.alloc(16);
 const TAG = Buffer.from('ccguard', 'ascii');
+/** The slave key's own label: derived apart from the station's keys, not merely by its number. */
+const SLAVE_TAG = Buffer.from('ccguard-slave', 'ascii');
 
 export interface CardKeys {
   /** Key 0, the application master key. */
   master: Buffer;
   /** Key 2, the recognition key. */
   auth: Buffer;
+  /** Key 4, the slaves' recognition key. */
+  slave: Buffer;
 }
 
-/** AN10922 diversification: identifier = "ccguard" || NDEF AID || key number, so no two keys are equal. */
+/**
+ * AN10922 diversification: identifier = label || NDEF AID || key number, so no two keys are equal;
+ * the slave key's label is "ccguard-slave" (21 bytes with the AID and number: fits a 10-byte UID).
+ */
 export function cardKeys(cardMasterKey: Buffer, uid: Buffer): CardKeys {
-  const key = (keyNo: number): Buffer => diversifyCardKey(cardMasterKey, uid, Buffer.concat([TAG, NDEF_DF_NAME, Buffer.from([keyNo])]));
-  return { master: key(MASTER_KEY_NO), auth: key(AUTH_KEY_NO) };
+  const key = (tag: Buffer, keyNo: number): Buffer => diversifyCardKey(cardMasterKey, uid, Buffer.concat([tag, NDEF_DF_NAME, Buffer.from([keyNo])]));
+  return { master: key(TAG, MASTER_KEY_NO), auth: key(TAG, AUTH_KEY_NO), slave: key(SLAVE_TAG, SLAVE_KEY_NO) };
+}
+
+/** Wipes a card's keys from memory. */
+export function wipeKeys(keys: CardKeys): void {
+  keys.master.fill(0);
+  keys.auth.fill(0);
+  keys.slave.fill(0);
 }
 
 /** The card is not an NTAG 424 DNA (it refused the SELECT of the NDEF application). */
@@ -93,12 +113,13 @@ async function authenticate(transport: Transport, keyNo: number, key: Buffer): P
 }
 
 /**
- * Recognition: the card proves key 2 (`authKey`) with a fresh challenge, then sends its real UID
- * over CommMode.Full, which must equal the UID the reader read. Resolves only for the real card.
+ * Recognition: the card proves key `keyNo` (2 on the station that enrolled it, 4 on its slaves)
+ * with a fresh challenge, then sends its real UID over CommMode.Full, which must equal the UID the
+ * reader read. Resolves only for the real card.
  */
-export async function verifySecureCard(channel: CardChannel, authKey: Buffer, uid: Buffer): Promise<void> {
+export async function verifySecureCard(channel: CardChannel, authKey: Buffer, uid: Buffer, keyNo: number = AUTH_KEY_NO): Promise<void> {
   const transport = transportOf(channel);
-  const session = await authenticate(transport, AUTH_KEY_NO, authKey);
+  const session = await authenticate(transport, keyNo, authKey);
   try {
     const real = await session.getCardUid();
     if (real.length !== uid.length || !timingSafeEqual(real, uid)) throw new UidMismatchError();
@@ -129,6 +150,7 @@ async function probeKey(transport: Transport, keyNo: number, ours: Buffer): Prom
 export interface CardKeyState {
   master: KeyHolder;
   auth: KeyHolder;
+  slave: KeyHolder;
 }
 
 /** Which keys the card holds now (SELECT refused → NotSecureCardError). */
@@ -137,12 +159,13 @@ export async function probeCard(channel: CardChannel, keys: CardKeys): Promise<C
   await select(transport);
   const master = await probeKey(transport, MASTER_KEY_NO, keys.master);
   const auth = await probeKey(transport, AUTH_KEY_NO, keys.auth);
-  return { master, auth };
+  const slave = await probeKey(transport, SLAVE_KEY_NO, keys.slave);
+  return { master, auth, slave };
 }
 
 /**
- * Sets keys 2 and 0 to `target` (this station's keys, or factory zero), key 2 first: until key 0
- * changes, the factory key 0 can still put key 2 back. `beforeChange` runs once, before the first
+ * Sets keys 2, 4 and 0 to `target` (this station's keys, or factory zero), key 0 last: until key 0
+ * changes, the factory key 0 can still put keys 2 and 4 back. `beforeChange` runs once, before the first
  * ChangeKey (the caller's durable "pending" record). Then checks the result by authenticating.
  */
 export async function moveKeys(
@@ -153,15 +176,16 @@ export async function moveKeys(
   target: 'ours' | 'factory',
   beforeChange: () => Promise<void>,
 ): Promise<void> {
-  if (from.master === 'unknown' || from.auth === 'unknown') throw new ForeignCardError();
+  if (from.master === 'unknown' || from.auth === 'unknown' || from.slave === 'unknown') throw new ForeignCardError();
   const transport = transportOf(channel);
   const value = (holder: 'ours' | 'factory', ours: Buffer): Buffer => (holder === 'ours' ? ours : FACTORY_KEY);
-  if (from.master !== target || from.auth !== target) {
+  if (from.master !== target || from.auth !== target || from.slave !== target) {
     await beforeChange();
     const session = await authenticate(transport, MASTER_KEY_NO, value(from.master, keys.master));
     const version = target === 'ours' ? KEY_VERSION : 0;
     try {
       if (from.auth !== target) await session.changeKey(AUTH_KEY_NO, value(target, keys.auth), { version, oldKey: value(from.auth, keys.auth) });
+      if (from.slave !== target) await session.changeKey(SLAVE_KEY_NO, value(target, keys.slave), { version, oldKey: value(from.slave, keys.slave) });
       // The point of no return: the next authentication tells which key 0 the card kept.
       if (from.master !== target) await session.changeKey(MASTER_KEY_NO, value(target, keys.master), { version });
     } finally {
@@ -169,5 +193,28 @@ export async function moveKeys(
     }
   }
   (await authenticate(transport, MASTER_KEY_NO, value(target, keys.master))).close();
+  (await authenticate(transport, SLAVE_KEY_NO, value(target, keys.slave))).close();
   await verifySecureCard(channel, value(target, keys.auth), uid);
+}
+
+/**
+ * A card enrolled before slave keys existed gets its key 4, after it proved key 2 at this station:
+ * key 0 (this station's) authorises the one ChangeKey, keys 0 and 2 are not touched, so a card
+ * pulled at any point stays a working master card; the next presentation finds key 4 either still
+ * factory (written then) or already this station's (only the record is missing).
+ */
+export async function addSlaveKey(channel: CardChannel, keys: CardKeys): Promise<void> {
+  const transport = transportOf(channel);
+  await select(transport);
+  const held = await probeKey(transport, SLAVE_KEY_NO, keys.slave);
+  if (held === 'unknown') throw new ForeignCardError();
+  if (held === 'factory') {
+    const session = await authenticate(transport, MASTER_KEY_NO, keys.master);
+    try {
+      await session.changeKey(SLAVE_KEY_NO, keys.slave, { version: KEY_VERSION, oldKey: FACTORY_KEY });
+    } finally {
+      session.close();
+    }
+  }
+  (await authenticate(transport, SLAVE_KEY_NO, keys.slave)).close();
 }

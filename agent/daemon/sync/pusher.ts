@@ -7,6 +7,7 @@ import type { SecurityLog } from '../../logs/logging.js';
 import { requireProvisioned, type State } from '../../store/state.js';
 import type { PushResult } from '../../sync/helper.js';
 import { contentDigest, syncContent } from '../../sync/payload.js';
+import { judgeReply, NEW_EPISODE, type PushEpisode } from '../../../policy/sync-push.js';
 import type { SyncStatus } from '../../wire/results.js';
 
 type Peer = NonNullable<Config['sync']['peer']>;
@@ -31,6 +32,10 @@ export class SyncPusher {
   #lastAckAt: string | null = null;
   #lastError: string | null = null;
   #lastErrorAt: string | null = null;
+  /** States this pusher wrote itself: their commits start no push. */
+  readonly #own = new WeakSet<State>();
+  /** What the slave's answers made this pusher do since the last clean acknowledgement. */
+  #episode: PushEpisode = NEW_EPISODE;
 
   constructor(
     private readonly deps: {
@@ -48,7 +53,10 @@ export class SyncPusher {
 
   start(): void {
     this.deps.store.onCommit((state) => this.#changed(state));
-    if (this.deps.store.current) this.#changed(this.deps.store.current);
+    const current = this.deps.store.current;
+    if (!current) return;
+    if (current.syncRevision?.sha256 !== contentDigest(current)) this.#newRevision();
+    else this.#pushSoon(true);
   }
 
   stop(): void {
@@ -79,21 +87,37 @@ export class SyncPusher {
     };
   }
 
-  /** After every durable change: a new revision when the synced content changed, then a push. */
+  /**
+   * After every durable change made elsewhere: a new revision when the synced content changed,
+   * pushed at once. The pusher's own commits (a revision, a renumbering, the slave's sealing key)
+   * come back here too and are skipped: what follows them is decided where they are made, so a
+   * slave's answer can never start the next push by itself.
+   */
   #changed(state: State): void {
-    const digest = contentDigest(state);
-    if (state.syncRevision?.sha256 !== digest) {
-      // Its own commit comes back here with the digest equal, and pushes.
-      void this.deps.store
-        .update((current) => {
-          const next = structuredClone(requireProvisioned(current));
-          next.syncRevision = { revision: (next.syncRevision?.revision ?? 0) + 1, sha256: digest };
-          return next;
-        })
-        .catch((err: unknown) => this.deps.log.error({ err }, 'cannot record a new sync revision'));
+    if (this.#own.has(state)) return;
+    if (state.syncRevision?.sha256 !== contentDigest(state)) {
+      this.#newRevision();
       return;
     }
-    if (this.#lastAcked === null || this.#lastAcked < (state.syncRevision?.revision ?? 0)) this.#pushSoon(true);
+    // Another change (a failure count, which anyone's wrong guess makes): an unacknowledged revision
+    // waits for the backoff's retry or the push under way, and is never pushed again at once.
+    const revision = state.syncRevision?.revision ?? 0;
+    if (!this.#inFlight && (this.#lastAcked === null || this.#lastAcked < revision)) this.#pushSoon(false);
+  }
+
+  #newRevision(): void {
+    this.#commit((next) => withRevision(next))
+      .then(() => this.#pushSoon(true))
+      .catch((err: unknown) => this.deps.log.error({ err }, 'cannot record a new sync revision'));
+  }
+
+  /** A state write of the pusher's own, marked so that its commit is not taken for a change. */
+  #commit(change: (next: State) => State): Promise<State> {
+    return this.deps.store.update((current) => {
+      const next = change(structuredClone(requireProvisioned(current)));
+      this.#own.add(next);
+      return next;
+    });
   }
 
   #pushSoon(now: boolean): void {
@@ -128,47 +152,72 @@ export class SyncPusher {
     } catch (err) {
       result = { ok: false, code: 'remote', message: `the sync helper failed: ${(err as Error).message}` };
     }
-    this.#inFlight = false;
-    if (result.ok) {
-      const reply = result.reply as { revision?: number; applied?: boolean; sealingKey?: unknown };
-      // The slave's key for sealing card keys: authentic, as it came over the pinned SSH channel.
-      if (typeof reply.sealingKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(reply.sealingKey) && reply.sealingKey !== state.syncPeerSealingKey) {
-        const sealingKey = reply.sealingKey;
-        await this.deps.store.update((current) => ({ ...structuredClone(requireProvisioned(current)), syncPeerSealingKey: sealingKey }));
-      }
-      // The slave's word is checked like any input: a revision the state could not hold is ignored.
-      const acked = Number.isSafeInteger(reply.revision) && (reply.revision as number) >= 1 && (reply.revision as number) < 2 ** 40 ? (reply.revision as number) : revision;
-      if (acked > revision) {
-        // The slave is ahead (this master's state came back from a backup): continue above its revision.
-        this.deps.log.warn({ slaveRevision: acked, revision }, 'the slave has a newer sync revision; renumbering');
-        await this.deps.store.update((current) => {
-          const next = structuredClone(requireProvisioned(current));
-          next.syncRevision = { revision: acked + 1, sha256: next.syncRevision?.sha256 ?? '' };
-          return next;
-        });
-        return;
-      }
-      this.#lastAcked = acked;
-      this.#lastAckAt = new Date().toISOString();
-      this.#lastError = null;
-      this.#retryMs = sync.firstRetryMs;
-      this.deps.log.info({ peer: this.#peerName, revision, applied: reply.applied }, 'slave in sync');
-    } else {
-      this.#fail(revision, result.message, result.code);
+    let pushNow = false;
+    try {
+      if (result.ok) pushNow = await this.#answered(revision, state, result.reply as { revision?: number; applied?: boolean; sealingKey?: unknown });
+      else this.#fail(revision, result.message, result.code);
+    } catch (err) {
+      this.deps.log.error({ err }, 'cannot record what the slave answered');
+      this.#fail(revision, 'cannot record what the slave answered', 'remote');
+    } finally {
+      this.#inFlight = false;
     }
-    const newest = this.deps.store.current?.syncRevision?.revision ?? revision;
-    if (this.#again || (result.ok && newest > revision)) {
+    if (this.#again || pushNow) {
       this.#again = false;
       this.#pushSoon(true);
     }
   }
 
-  #fail(revision: number, message: string, code: string): void {
+  /** Acts on the slave's answer by policy/sync-push.ts; true: push again at once. */
+  async #answered(revision: number, state: State, reply: { revision?: number; applied?: boolean; sealingKey?: unknown }): Promise<boolean> {
+    const { sync } = this.deps;
+    // The slave's key for sealing card keys: authentic, as it came over the pinned SSH channel.
+    const newKey = typeof reply.sealingKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(reply.sealingKey) && reply.sealingKey !== state.syncPeerSealingKey ? reply.sealingKey : null;
+    // The slave's word is checked like any input: a revision the state could not hold is ignored.
+    const acked = Number.isSafeInteger(reply.revision) && (reply.revision as number) >= 1 && (reply.revision as number) < 2 ** 40 ? (reply.revision as number) : revision;
+    const { verdict, episode } = judgeReply(this.#episode, { pushed: revision, acked, sealingKeyChanged: newKey !== null });
+    this.#episode = episode;
+    const keepKey = (next: State): State => (newKey === null ? next : withRevision({ ...next, syncPeerSealingKey: newKey }));
+    switch (verdict.type) {
+      case 'renumber': {
+        // The slave is ahead (this master's state came back from a backup): continue above its revision, once.
+        this.deps.log.warn({ slaveRevision: acked, revision }, 'the slave has a newer sync revision; renumbering');
+        await this.#commit((next) => {
+          const kept = keepKey(next);
+          return { ...kept, syncRevision: { revision: verdict.to, sha256: contentDigest(kept) } };
+        });
+        return true;
+      }
+      case 'hostile': {
+        if (verdict.keepKey) await this.#commit(keepKey);
+        const message =
+          verdict.reason === 'slaveAhead'
+            ? 'the slave claims a newer revision than this master again after one renumbering: it is AHEAD, not followed (a slave that makes the master loop)'
+            : 'the slave answered with another sealing key again before acknowledging one: not followed at once (a slave that makes the master loop)';
+        this.#fail(revision, message, verdict.reason, acked);
+        return false;
+      }
+      case 'reseal':
+      case 'acked': {
+        const before = this.deps.store.current?.syncRevision?.revision ?? revision;
+        const after = newKey === null ? before : ((await this.#commit(keepKey)).syncRevision?.revision ?? before);
+        this.#lastAcked = acked;
+        this.#lastAckAt = new Date().toISOString();
+        this.#lastError = null;
+        this.#retryMs = sync.firstRetryMs;
+        this.deps.log.info({ peer: this.#peerName, revision, applied: reply.applied }, 'slave in sync');
+        // Sealed to the new key, the cards make a new revision: pushed once.
+        return after > before;
+      }
+    }
+  }
+
+  #fail(revision: number, message: string, code: string, slaveRevision?: number): void {
     const first = this.#lastError !== message;
     this.#lastError = message;
     this.#lastErrorAt = new Date().toISOString();
-    if (code === 'hostKeyMismatch' || code === 'noPin') {
-      if (first) this.deps.security.record('SyncPeerRejected', { peer: this.#peerName, reason: code, revision });
+    if (code === 'hostKeyMismatch' || code === 'noPin' || code === 'slaveAhead' || code === 'sealingKeyChurn') {
+      if (first) this.deps.security.record('SyncPeerRejected', { peer: this.#peerName, reason: code, revision, ...(slaveRevision === undefined ? {} : { slaveRevision }) });
     }
     if (first) this.deps.log.warn({ peer: this.#peerName, revision, code, message }, 'sync push failed; retrying with backoff');
     const wait = this.#retryMs;
@@ -180,6 +229,13 @@ export class SyncPusher {
       this.#pushSoon(false);
     }, wait);
   }
+}
+
+/** `next` with a new revision if its synced content differs from the one its revision was given for. */
+function withRevision(next: State): State {
+  const digest = contentDigest(next);
+  if (next.syncRevision?.sha256 === digest) return next;
+  return { ...next, syncRevision: { revision: (next.syncRevision?.revision ?? 0) + 1, sha256: digest } };
 }
 
 /** Runs the helper in node with its JIT (ssh2 needs WebAssembly), the job on stdin. */

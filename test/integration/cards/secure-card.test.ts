@@ -43,11 +43,11 @@ async function cardFile(path: string): Promise<{ keys: string[]; versions: numbe
   return JSON.parse(await readFile(path, 'utf8')) as { keys: string[]; versions: number[] };
 }
 
-/** This station's keys 0 and 2 for the UID, upper-case hex as the card file holds them. */
-async function ourKeys(env: Env, uid: string): Promise<{ k0: string; k2: string }> {
+/** This station's keys 0, 2 and 4 (the slaves') for the UID, upper-case hex as the card file holds them. */
+async function ourKeys(env: Env, uid: string): Promise<{ k0: string; k2: string; k4: string }> {
   const master = Buffer.from((await stateOf(env)).cardMasterKey ?? '', 'hex');
   const keys = cardKeys(master, Buffer.from(uid, 'hex'));
-  return { k0: keys.master.toString('hex').toUpperCase(), k2: keys.auth.toString('hex').toUpperCase() };
+  return { k0: keys.master.toString('hex').toUpperCase(), k2: keys.auth.toString('hex').toUpperCase(), k4: keys.slave.toString('hex').toUpperCase() };
 }
 
 interface Station {
@@ -97,11 +97,12 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   t.equal(enrolled.code, 0, enrolled.stderr);
   const card = JSON.parse(enrolled.stdout) as { id: string; reader: string; kind: string };
   t.match(card, { id: /^[0-9a-f]{8}$/, reader: READER, kind: 'ntag424' });
-  const { k0, k2 } = await ourKeys(env, UID);
+  const { k0, k2, k4 } = await ourKeys(env, UID);
   t.not(k0, k2, 'keys 0 and 2 differ');
-  t.same(await cardFile(cardState), { uid: UID, keys: [k0, Z, k2, Z, Z], versions: [1, 0, 1, 0, 0] }, 'the card holds this station’s diversified keys 0 and 2');
+  t.not(k4, k2, 'and so does the slaves\' key 4');
+  t.same(await cardFile(cardState), { uid: UID, keys: [k0, Z, k2, Z, k4], versions: [1, 0, 1, 0, 1] }, 'the card holds this station’s diversified keys 0 and 2, and the slaves\' key 4');
   const saved = await stateOf(env);
-  t.match(saved.masterCards, [{ id: card.id, kind: 'ntag424', authKey: k2.toLowerCase(), keyVersion: 1 }]);
+  t.match(saved.masterCards, [{ id: card.id, kind: 'ntag424', authKey: k2.toLowerCase(), slaveKey: k4.toLowerCase(), keyVersion: 1 }]);
   t.equal(saved.pendingEnrolment, null, 'nothing pending after a finished enrolment');
   t.equal((await status(env)).roles.manufacturer.isDefault, false, 'the enrolled card did not act as a tap');
   await enrolled.card?.remove();
@@ -246,10 +247,11 @@ async function waitUntil<T>(probe: () => Promise<T>, ok: (v: T) => boolean): Pro
 
 // APDUs the second presentation of a factory-fresh card sees, counted as the fixture counts them
 // (GET DATA of the reader watch included): 1 GET DATA; 2 SELECT; probe key 0 (ours 3-5, factory 6-8);
-// probe key 2 (ours 9-11, factory 12-14); 15-17 authenticate key 0; 18 ChangeKey 2; 19 ChangeKey 0;
-// 20-22 authenticate key 0 with the new key; 23-25 key 2; 26 GetCardUID.
+// probe key 2 (ours 9-11, factory 12-14); probe key 4 (ours 15-17, factory 18-20); 21-23 authenticate
+// key 0; 24 ChangeKey 2; 25 ChangeKey 4; 26 ChangeKey 0; 27-29 authenticate key 0 with the new key;
+// 30-32 key 4; 33-35 key 2; 36 GetCardUID.
 /**
- * Places the card that leaves the field right after carrying out APDU `apdu` (18 or later: key 2 is
+ * Places the card that leaves the field right after carrying out APDU `apdu` (24 or later: key 2 is
  * changed by then), and waits until the daemon has seen the enrolment cut and waits for the card again.
  */
 async function pull(s: Station, state: string, uid: string, apdu: number, when: string): Promise<VirtualCard> {
@@ -260,10 +262,11 @@ async function pull(s: Station, state: string, uid: string, apdu: number, when: 
 }
 
 const PULLS: Array<[string, number]> = [
-  ['after the first ChangeKey', 18],
-  ['after the second ChangeKey', 19],
-  ['before the verification', 21],
-  ['at the GetCardUID of the verification', 26],
+  ['after the first ChangeKey', 24],
+  ['after the second ChangeKey', 25],
+  ['after the third ChangeKey', 26],
+  ['before the verification', 28],
+  ['at the GetCardUID of the verification', 36],
 ];
 
 t.test('a card pulled at each step of its enrolment ends enrolled (presented again) or back on factory keys', async (t) => {
@@ -286,8 +289,8 @@ t.test('a card pulled at each step of its enrolment ends enrolled (presented aga
       },
     });
     t.equal(run.code, 0, `${when}: enrolled once presented again (${run.stderr})`);
-    const { k0, k2 } = await ourKeys(env, uid);
-    t.same((await cardFile(finished)).keys, [k0, Z, k2, Z, Z], `${when}: the card holds our keys`);
+    const { k0, k2, k4 } = await ourKeys(env, uid);
+    t.same((await cardFile(finished)).keys, [k0, Z, k2, Z, k4], `${when}: the card holds our keys`);
     const state = await stateOf(env);
     t.equal(state.masterCards.length, n, `${when}: recorded`);
     t.equal(state.pendingEnrolment, null);
@@ -296,7 +299,7 @@ t.test('a card pulled at each step of its enrolment ends enrolled (presented aga
   }
 
   // Pulled, the enrol command given up: the next ordinary placement puts the factory keys back.
-  for (const [when, apdu] of PULLS.slice(0, 2)) {
+  for (const [when, apdu] of PULLS.slice(0, 3)) {
     const undone = join(s.dir, `undo-${apdu}.json`);
     const uid = `04B1B2C3D4E5${apdu.toString(16).padStart(2, '0').toUpperCase()}`;
     const run = await enrollTwice(env, {
@@ -336,7 +339,7 @@ t.test('a power cut during an enrolment: the pending record is kept across the r
     timeoutSeconds: 30,
     place: ntag(s, cut, { uid }),
     placeAgain: async () => {
-      const pulled = await pull(s, cut, uid, 18, 'after the first ChangeKey');
+      const pulled = await pull(s, cut, uid, 24, 'after the first ChangeKey');
       s.daemon.proc.kill('SIGKILL');
       return pulled;
     },
