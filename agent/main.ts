@@ -3,11 +3,15 @@
 // line, `daemon --help` included, goes through the full CLI.
 const args = process.argv.slice(2);
 const configPath =
-  args[0] !== 'daemon' ? undefined
-  : args.length === 1 ? null
-  : args.length === 3 && args[1] === '--config' ? args[2]
-  : args.length === 2 && args[1]?.startsWith('--config=') ? args[1].slice('--config='.length)
-  : undefined;
+  args[0] !== 'daemon'
+    ? undefined
+    : args.length === 1
+      ? null
+      : args.length === 3 && args[1] === '--config'
+        ? args[2]
+        : args.length === 2 && args[1]?.startsWith('--config=')
+          ? args[1].slice('--config='.length)
+          : undefined;
 
 if (configPath === undefined || configPath === '') {
   const { main } = await import('./cli/cli.js');

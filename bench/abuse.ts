@@ -50,7 +50,15 @@ async function fillSecurityLog(env: Env, count: number): Promise<void> {
   await mkdir(env.logDir, { recursive: true, mode: 0o750 });
   const start = Date.parse('2026-01-01T00:00:00Z');
   const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({ time: new Date(start + i * 1000).toISOString(), event: 'MaintenanceLoginFailed', role: 'operator', origin: 'socket:console', reason: 'wrongPassword', failures: 1, peer: { uid: 33, pid: 1000 + (i % 5000) } }),
+    JSON.stringify({
+      time: new Date(start + i * 1000).toISOString(),
+      event: 'MaintenanceLoginFailed',
+      role: 'operator',
+      origin: 'socket:console',
+      reason: 'wrongPassword',
+      failures: 1,
+      peer: { uid: 33, pid: 1000 + (i % 5000) },
+    }),
   );
   await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
 }
@@ -285,7 +293,13 @@ try {
   await phase(`${BAD_FRAMES.toLocaleString('en')} bad frames`, pid, async () => {
     const CONNECTIONS = 50;
     const PER_WRITE = 500;
-    const kinds = ['{"v":1,"id":1,"method":"status"', '[1,2,3]', '{"v":2,"id":"a","method":"status"}', '{"v":1,"id":"b","method":"reboot"}', '{"v":1,"id":"d","method":"login","params":{"role":"user","password":42}}'];
+    const kinds = [
+      '{"v":1,"id":1,"method":"status"',
+      '[1,2,3]',
+      '{"v":2,"id":"a","method":"status"}',
+      '{"v":1,"id":"b","method":"reboot"}',
+      '{"v":1,"id":"d","method":"login","params":{"role":"user","password":42}}',
+    ];
     const chunk = `${Array.from({ length: PER_WRITE }, (_, i) => kinds[i % kinds.length]).join('\n')}\n`;
     let sent = 0;
     let answered = 0;
@@ -330,7 +344,9 @@ try {
   const idle = rows[0];
   const idleMedian = idle ? quantile(idle.m.login, 0.5) : NaN;
   const f = (x: number): string => x.toFixed(1).padStart(7);
-  console.log(`\n## control socket under abuse (argon2 m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}; ${LOGINS}+ logins per phase; ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `\n## control socket under abuse (argon2 m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}; ${LOGINS}+ logins per phase; ${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  );
   console.log('phase                                 login median    p99  p99/idle-median  status max  peak RSS  flood');
   for (const r of rows) {
     const [med, p99] = [quantile(r.m.login, 0.5), quantile(r.m.login, 0.99)];

@@ -50,7 +50,9 @@ async function loginLatency(env: Env): Promise<void> {
     raw.push(performance.now() - t0);
   }
   const [m1, m2, p1, p2] = [quantile(viaSocket, 0.5), quantile(raw, 0.5), quantile(viaSocket, 0.99), quantile(raw, 0.99)];
-  console.log(`\n## login over the socket vs argon2.verify alone (m=${ARGON2.memoryKiB} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism}; ${LOGINS} each, interleaved)`);
+  console.log(
+    `\n## login over the socket vs argon2.verify alone (m=${ARGON2.memoryKiB} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism}; ${LOGINS} each, interleaved)`,
+  );
   console.log(`  socket login   median ${ms(m1)}  p99 ${ms(p1)}`);
   console.log(`  argon2.verify  median ${ms(m2)}  p99 ${ms(p2)}`);
   console.log(`  ratio          median ${(m1 / m2).toFixed(3)}  p99 ${(p1 / p2).toFixed(3)}   (goal ≤ 1.15)`);
@@ -77,9 +79,7 @@ async function burst(env: Env, pid: number): Promise<void> {
     }
   })();
   const t0 = performance.now();
-  const results = await Promise.allSettled(
-    Array.from({ length: BURST }, () => call(env.socket, 'login', { role: 'operator', password: PASSWORD })),
-  );
+  const results = await Promise.allSettled(Array.from({ length: BURST }, () => call(env.socket, 'login', { role: 'operator', password: PASSWORD })));
   const burstMs = performance.now() - t0;
   running = false;
   await prober;
@@ -90,7 +90,9 @@ async function burst(env: Env, pid: number): Promise<void> {
   console.log(`\n## ${BURST} concurrent logins (maxConcurrentHashes 2)`);
   console.log(`  all answered in ${ms(burstMs)}, ${failed} failed`);
   console.log(`  daemon RSS before ${mib(before)}, sampled peak ${mib(peak)}, VmHWM ${mib(hwm)}   (goal ≤ 120 MB = ${mib(120_000_000 / 1024)})`);
-  console.log(`  status during the burst: ${statusTimes.length} answered, median ${ms(quantile(statusTimes, 0.5))}, max ${ms(Math.max(...statusTimes))}   (goal ≤ 50 ms)`);
+  console.log(
+    `  status during the burst: ${statusTimes.length} answered, median ${ms(quantile(statusTimes, 0.5))}, max ${ms(Math.max(...statusTimes))}   (goal ≤ 50 ms)`,
+  );
 }
 
 /** Spawn → READY=1 of a fresh daemon, beside spawn → exit of `node -e 0`; idle RSS 1 s after READY. */
@@ -128,7 +130,9 @@ async function startup(): Promise<void> {
   console.log(`\n## idle daemon (${STARTS} starts, provisioned state, default argon2 parameters)`);
   console.log(`  spawn → READY=1   median ${ms(quantile(ready, 0.5))}, max ${ms(Math.max(...ready))}`);
   console.log(`  node -e 0         median ${ms(quantile(bare, 0.5))}  (ratio ${(quantile(ready, 0.5) / quantile(bare, 0.5)).toFixed(2)})`);
-  console.log(`  RSS 1 s after READY  median ${mib(quantile(rss, 0.5))}, max ${mib(Math.max(...rss))}   (goal ≤ 55 MB = ${mib(55_000_000 / 1024)}); bare node idle ${mib(bareRss)}`);
+  console.log(
+    `  RSS 1 s after READY  median ${mib(quantile(rss, 0.5))}, max ${mib(Math.max(...rss))}   (goal ≤ 55 MB = ${mib(55_000_000 / 1024)}); bare node idle ${mib(bareRss)}`,
+  );
 }
 
 const env = await makeEnv({ argon2: ARGON2 });

@@ -23,7 +23,8 @@ interface Run {
 
 /** Runs a command, timing it and reading its peak RSS from the kernel's rusage (python3's resource module). */
 function measured(argv: string[], input: string, env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; peakKiB: number }> {
-  const wrapper = 'import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nprint(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(r.returncode)';
+  const wrapper =
+    'import resource,subprocess,sys,time\nt=time.monotonic()\nr=subprocess.run(sys.argv[1:])\nd=time.monotonic()-t\nprint(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(r.returncode)';
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/python3', ['-c', wrapper, ...argv], { env, stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
@@ -57,7 +58,10 @@ async function benchSize(sizeMb: number): Promise<void> {
     await writeLogCorpus(env.logDir, sizeMb * 1e6);
     const daemon = await startDaemon(env);
     try {
-      for (const [role, password] of [['manufacturer', MFR], ['operator', OPERATOR]] as const) {
+      for (const [role, password] of [
+        ['manufacturer', MFR],
+        ['operator', OPERATOR],
+      ] as const) {
         await cli(env, ['passwd', role, '--stdin'], `${DEFAULTS[role]}\n${password}\n`);
       }
       await cli(env, ['log-password', 'set', '--stdin'], `${MFR}\n${LOG_PASSWORD}\n`);
@@ -80,7 +84,9 @@ async function benchSize(sizeMb: number): Promise<void> {
       const ref1 = sevenZip[1] as Run;
       const ref5 = sevenZip[5] as Run;
       console.log(`\n## ${sizeMb} MB of logs (${Math.ceil(sizeMb / 10)} files)`);
-      console.log(`  ccguard logs export  ${result.seconds.toFixed(2)} s  daemon peak ${mib(result.peakKiB)} (idle before ${mib(idle)}), CLI peak ${mib(run.peakKiB)}  ${mb(result.bytes)}`);
+      console.log(
+        `  ccguard logs export  ${result.seconds.toFixed(2)} s  daemon peak ${mib(result.peakKiB)} (idle before ${mib(idle)}), CLI peak ${mib(run.peakKiB)}  ${mb(result.bytes)}`,
+      );
       console.log(`  7z -mx=1 -mmt=1      ${ref1.seconds.toFixed(2)} s  peak ${mib(ref1.peakKiB)}  ${mb(ref1.bytes)}`);
       console.log(`  7z -mx=5 -mmt=1      ${ref5.seconds.toFixed(2)} s  peak ${mib(ref5.peakKiB)}  ${mb(ref5.bytes)}`);
       console.log(

@@ -52,7 +52,9 @@ async function refusedChange(env: Env, i: number): Promise<number> {
 function inProcess(blocklistLoads: number[], checks: number[]): void {
   console.log(`\n## in process (no socket)`);
   console.log(`  blocklist load (read + views)  median ${ms(median(blocklistLoads))} of ${blocklistLoads.length}`);
-  console.log(`  one check                      median ${(median(checks) * 1000).toFixed(0)} µs, max ${(Math.max(...checks) * 1000).toFixed(0)} µs over ${checks.length} passwords`);
+  console.log(
+    `  one check                      median ${(median(checks) * 1000).toFixed(0)} µs, max ${(Math.max(...checks) * 1000).toFixed(0)} µs over ${checks.length} passwords`,
+  );
 }
 
 const loads: number[] = [];
@@ -77,7 +79,9 @@ await provisionWithDefaults(env);
 const setup = await startDaemon(env);
 await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.operator, newPassword: PASSWORD });
 await setup.stop();
-console.log(`# ccguard password-check benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores, argon2id m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}`);
+console.log(
+  `# ccguard password-check benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores, argon2id m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}`,
+);
 inProcess(loads, checks);
 
 try {
@@ -137,12 +141,16 @@ try {
   console.log(row('refused change, warm', warm));
   console.log(row('refused change, right after start', coldStart));
   console.log(row('login, right after start', coldLogin));
-  console.log(`  right after start, refused change / login: ${(median(coldStart) / median(coldLogin)).toFixed(2)} (the first argon2 verify of a process is the cold cost of both)`);
+  console.log(
+    `  right after start, refused change / login: ${(median(coldStart) / median(coldLogin)).toFixed(2)} (the first argon2 verify of a process is the cold cost of both)`,
+  );
   console.log(row('refused change, after idle drop', coldIdle));
   console.log(row('login, after the same idle', idleLogin));
   console.log(`\n## daemon memory (VmRSS)`);
   console.log(`  started, nothing checked     median ${mib(median(rssBefore))}`);
-  console.log(`  after the first check        median ${mib(median(rssLoaded))}  (+${mib(median(rssLoaded) - median(rssBefore))} with the blocklist loaded; goal ≤ 10 MB)`);
+  console.log(
+    `  after the first check        median ${mib(median(rssLoaded))}  (+${mib(median(rssLoaded) - median(rssBefore))} with the blocklist loaded; goal ≤ 10 MB)`,
+  );
   console.log(`  after ${ROUNDS} rounds              ${mib(rssWarm)}`);
   console.log(`  after idling ${IDLE_MS / 1000 + 1} s           median ${mib(median(rssIdle))}  (the blocklist dropped; freed by the next GC)`);
 } finally {

@@ -64,7 +64,10 @@ class Probe {
   #waiters: Array<(line: ProbeLine) => boolean> = [];
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.#proc = spawn(process.execPath, [fileURLToPath(new URL('./pcsc-probe.js', import.meta.url))], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#proc = spawn(process.execPath, [fileURLToPath(new URL('./pcsc-probe.js', import.meta.url))], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let buffered = '';
     this.#proc.stdout.on('data', (d: Buffer) => {
       buffered += d.toString();
@@ -167,7 +170,8 @@ async function main(): Promise<void> {
     await store.load();
     const records = requireProvisioned(store.current).masterCards;
     const authKey = records.find((r) => r.kind === 'ntag424')?.authKey;
-    if (records.length !== 2 || authKey === undefined) throw new Error(`expected a UID-only and a secure master card, the state holds ${records.map((r) => r.kind).join(', ')}`);
+    if (records.length !== 2 || authKey === undefined)
+      throw new Error(`expected a UID-only and a secure master card, the state holds ${records.map((r) => r.kind).join(', ')}`);
 
     // The reference: a bare binding script on the same pcscd, silent (no APDU) while the daemon is timed.
     probe = new Probe(peer.env);
@@ -177,11 +181,16 @@ async function main(): Promise<void> {
     // The daemon's side: the security event recorded after the reset is durable.
     let resetSeen: (() => void) | null = null;
     const followResets = async (): Promise<void> => {
-      void call(env.socket, 'events', { follow: true, limit: 1 }, {
-        onEvent: (e) => {
-          if ((e as { change?: string }).change === 'passwordReset') resetSeen?.();
+      void call(
+        env.socket,
+        'events',
+        { follow: true, limit: 1 },
+        {
+          onEvent: (e) => {
+            if ((e as { change?: string }).change === 'passwordReset') resetSeen?.();
+          },
         },
-      }).catch(() => undefined);
+      ).catch(() => undefined);
       await sleep(1000);
     };
     await followResets();
@@ -204,7 +213,11 @@ async function main(): Promise<void> {
     const daemonTap = async (kind: Kind): Promise<Timing> => {
       const reset = new Promise<number>((resolve) => (resetSeen = () => resolve(wallNow())));
       const { card, placed, inserted } = await placeAt(kind);
-      const [at, insertedAt] = await within(Promise.all([reset, inserted]), 15_000, async () => `the daemon did not reset after a ${kind} placement; status: ${JSON.stringify((await waitFor(env, 'status', () => true)).rfid)}`);
+      const [at, insertedAt] = await within(
+        Promise.all([reset, inserted]),
+        15_000,
+        async () => `the daemon did not reset after a ${kind} placement; status: ${JSON.stringify((await waitFor(env, 'status', () => true)).rfid)}`,
+      );
       resetSeen = null;
       await removeCard(card);
       await empty();
@@ -251,7 +264,9 @@ async function main(): Promise<void> {
     await sleep(IDLE_SECONDS * 1000);
     const used = (await cpuSeconds(pid)) - cpuBefore;
     const elapsed = (performance.now() - idleStarted) / 1000;
-    console.log(`idle CPU with two readers, no card, over ${elapsed.toFixed(0)} s: ${used.toFixed(2)} s = ${((100 * used) / elapsed).toFixed(3)} % of a core (goal < 0.5 %)`);
+    console.log(
+      `idle CPU with two readers, no card, over ${elapsed.toFixed(0)} s: ${used.toFixed(2)} s = ${((100 * used) / elapsed).toFixed(3)} % of a core (goal < 0.5 %)`,
+    );
 
     // pcscd gone: the watcher retries with backoff (up to rfid.maxRetryMs) instead of spinning.
     await peer.killPcscd();
@@ -261,7 +276,9 @@ async function main(): Promise<void> {
     await sleep(IDLE_SECONDS * 500);
     const downUsed = (await cpuSeconds(pid)) - downBefore;
     const downElapsed = (performance.now() - downStarted) / 1000;
-    console.log(`idle CPU with pcscd down (retrying), over ${downElapsed.toFixed(0)} s: ${downUsed.toFixed(2)} s = ${((100 * downUsed) / downElapsed).toFixed(3)} % of a core`);
+    console.log(
+      `idle CPU with pcscd down (retrying), over ${downElapsed.toFixed(0)} s: ${downUsed.toFixed(2)} s = ${((100 * downUsed) / downElapsed).toFixed(3)} % of a core`,
+    );
   } finally {
     probe?.stop();
     await daemon.stop();
@@ -274,9 +291,15 @@ async function main(): Promise<void> {
 function report(daemon: Series, bare: Series, seconds: number): void {
   const placed = (xs: Timing[]): number[] => xs.map((x) => x.fromPlaced);
   const inserted = (xs: Timing[]): number[] => xs.map((x) => x.fromInserted);
-  console.log(`tap latency over ${TAPS} placements of each kind and side (${seconds.toFixed(0)} s); the bare script ran alone on pcscd, the daemon's taps before and after it`);
+  console.log(
+    `tap latency over ${TAPS} placements of each kind and side (${seconds.toFixed(0)} s); the bare script ran alone on pcscd, the daemon's taps before and after it`,
+  );
   for (const [label, pick, judged] of [
-    ['from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms, so the differences below carry that phase: compare the next block)', placed, false],
+    [
+      'from starting the virtual card (card placed; includes pcscd polling vpcd every ~400 ms, so the differences below carry that phase: compare the next block)',
+      placed,
+      false,
+    ],
     ["from pcscd reporting the card (the bare script's card-inserted; without the polling phase)", inserted, true],
   ] as const) {
     console.log(`${label}:`);

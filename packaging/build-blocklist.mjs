@@ -59,4 +59,6 @@ entries.forEach((e, i) => {
 });
 const out = join(dir, 'blocklist.bin');
 writeFileSync(out, bytes);
-console.log(`blocklist: ${n} words (${entries.filter((e) => e.meta & bl.META_LEAKED).length} leaked passwords), ${(bytes.length / 1024).toFixed(0)} KiB → ${out}`);
+console.log(
+  `blocklist: ${n} words (${entries.filter((e) => e.meta & bl.META_LEAKED).length} leaked passwords), ${(bytes.length / 1024).toFixed(0)} KiB → ${out}`,
+);

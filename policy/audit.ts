@@ -193,7 +193,9 @@ export function audit(facts: AuditFacts): Finding[] {
       title: `master card ${id} is known by its UID alone: it can be copied`,
       meaning:
         'its UID is sent in clear to any reader nearby and fits on a "magic" card or a phone; a copy ' +
-        (restores ? 'resets every password and, held, restores the manufacturer defaults' : 'resets the passwords (rfid.uidOnlyMasterCards "tapOnly": its hold restores nothing)'),
+        (restores
+          ? 'resets every password and, held, restores the manufacturer defaults'
+          : 'resets the passwords (rfid.uidOnlyMasterCards "tapOnly": its hold restores nothing)'),
       fix: replace,
       provision: 'EN 303 645 5.4-1',
     });
@@ -204,7 +206,8 @@ export function audit(facts: AuditFacts): Finding[] {
       id: 'master-card-enrolment-pending',
       severity: 'info',
       title: `a secure master card's enrolment on ${p.reader} was cut off (${p.startedAt})`,
-      meaning: 'the card was pulled or power was lost while its keys were changed; presenting it again finishes the enrolment (during "master-card enroll") or puts its factory keys back',
+      meaning:
+        'the card was pulled or power was lost while its keys were changed; presenting it again finishes the enrolment (during "master-card enroll") or puts its factory keys back',
       fix: `present that card on any reader, or: ccguard master-card enroll --reader "${p.reader}"`,
       provision: null,
     });

@@ -83,7 +83,8 @@ const result = (state: EnrolmentState, decisions: EnrolmentDecision[], claimed =
   nextDeadline: state.phase === 'idle' || (state.phase === 'personalising' && state.expired) ? null : state.deadline,
 });
 
-const end = (reason: EndReason, cause?: string): EnrolmentStep => result(NO_ENROLMENT, [cause === undefined ? { type: 'ended', reason } : { type: 'ended', reason, cause }]);
+const end = (reason: EndReason, cause?: string): EnrolmentStep =>
+  result(NO_ENROLMENT, [cause === undefined ? { type: 'ended', reason } : { type: 'ended', reason, cause }]);
 
 /** The window has ended: an exchange under way finishes; otherwise the enrolment ends. */
 function expire(state: Exclude<EnrolmentState, { phase: 'idle' }>): EnrolmentStep {
@@ -131,7 +132,9 @@ function placed(state: Exclude<EnrolmentState, { phase: 'idle' }>, input: Extrac
   switch (state.phase) {
     case 'placeCard':
       if (!input.acceptable) return end('cardRefused');
-      return result({ phase: 'removeCard', reader: state.reader, deadline: state.deadline, first: input.uid }, [{ type: 'firstPresented', reader: state.reader }]);
+      return result({ phase: 'removeCard', reader: state.reader, deadline: state.deadline, first: input.uid }, [
+        { type: 'firstPresented', reader: state.reader },
+      ]);
     case 'placeCardAgain':
       if (input.uid !== state.first) return end('otherCard');
       return result({ ...state, phase: 'personalising', removed: false, expired: false }, [{ type: 'personalise', reader: state.reader, uid: input.uid }]);

@@ -1,9 +1,6 @@
 // Whether a log export is encrypted, refused, or sent in clear (and why).
 
-export type ExportEncryption =
-  | { encrypt: true }
-  | { encrypt: false; reason: 'unencryptedRequested' | 'encryptionOffInConfig' }
-  | { refused: string };
+export type ExportEncryption = { encrypt: true } | { encrypt: false; reason: 'unencryptedRequested' | 'encryptionOffInConfig' } | { refused: string };
 
 export function decideExportEncryption(facts: { encryptExports: boolean; logPasswordSet: boolean; unencryptedRequested: boolean }): ExportEncryption {
   const { encryptExports, logPasswordSet, unencryptedRequested } = facts;

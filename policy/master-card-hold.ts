@@ -98,7 +98,14 @@ export function step(state: HoldState, input: CardInput, rules: HoldRules): Step
     }
   } else if (input.type === 'removed' && hold !== null && hold.reader === input.reader && hold.dropoutAt === null) {
     hold = advance({ ...hold, dropoutAt: input.at }, input.at, rules, decisions);
-  } else if (input.type === 'proof' && hold !== null && !hold.done && hold.reader === input.reader && hold.cardId === input.cardId && hold.startedAt === input.holdStartedAt) {
+  } else if (
+    input.type === 'proof' &&
+    hold !== null &&
+    !hold.done &&
+    hold.reader === input.reader &&
+    hold.cardId === input.cardId &&
+    hold.startedAt === input.holdStartedAt
+  ) {
     if (!input.ok) {
       decisions.push(cancel(hold, 'proofFailed', input.at));
       // Over, yet tracked: the card that failed must leave the reader before anything counts again.

@@ -80,7 +80,10 @@ export function evaluatePassword(candidate: string, facts: PasswordFacts): Passw
   if (candidate.toLowerCase().includes(facts.role)) add('noRoleName', `the password must not contain the role name "${facts.role}"`);
   const minScore = facts.enforceStrong ? STRONG_MIN_SCORE : BASE_MIN_SCORE;
   if (facts.score < minScore) {
-    add('strength', `the password is too easy to guess (strength ${facts.score} of 4, at least ${minScore} needed): avoid common words, dates and keyboard patterns`);
+    add(
+      'strength',
+      `the password is too easy to guess (strength ${facts.score} of 4, at least ${minScore} needed): avoid common words, dates and keyboard patterns`,
+    );
   }
   if (facts.listed) add(facts.listed, LISTED_MESSAGES[facts.listed]);
   if (facts.equalsDefault) add('notDefault', "the password must differ from the role's default password");
@@ -91,5 +94,6 @@ export function evaluatePassword(candidate: string, facts: PasswordFacts): Passw
 const LISTED_MESSAGES: Record<ListedRule, string> = {
   breached: 'the password is on lists of leaked passwords that attackers try first',
   commonBase: 'the password is a common password, word or name with case, digits, a year, symbols or letter swaps added: attackers try those first',
-  context: "the password is made of words tied to this device (role names, the product's and trade's words, the device's name or serial) that attackers try first",
+  context:
+    "the password is made of words tied to this device (role names, the product's and trade's words, the device's name or serial) that attackers try first",
 };

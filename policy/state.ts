@@ -115,7 +115,13 @@ export const stateSchema = v.strictObject({
   syncRevision: v.optional(v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), sha256: v.string() })), null),
   /** On its slave: the newest revision applied, and the master's key for matching its master cards' UIDs. */
   syncReceived: v.optional(
-    v.nullable(v.strictObject({ revision: v.pipe(v.number(), v.integer(), v.minValue(1)), at: v.string(), cardKey: v.nullable(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))) })),
+    v.nullable(
+      v.strictObject({
+        revision: v.pipe(v.number(), v.integer(), v.minValue(1)),
+        at: v.string(),
+        cardKey: v.nullable(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+      }),
+    ),
     null,
   ),
   /**
@@ -158,4 +164,3 @@ export const PROVISIONED_POLICY: State['policy'] = { enforceStrong: true, enforc
 export function provisionedSettings(): SettingsSnapshot {
   return { policy: { ...PROVISIONED_POLICY }, puk: null, masterCards: [], logPassword: null, webUi: '1.0', https: false };
 }
-

@@ -87,9 +87,15 @@ async function loadBinding(): Promise<Binding> {
     const e = err as NodeJS.ErrnoException;
     const dir = /^[\w@%+=:,./-]+$/.test(APP_DIR) ? APP_DIR : `'${APP_DIR.replaceAll("'", `'\\''`)}'`;
     if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes("'smartcard'")) {
-      throw new PcscUnavailableError('the PC/SC binding (npm package smartcard) is not installed: it is built at install time and needs libpcsclite-dev', `${PCSC_PACKAGES} && cd ${dir} && npm install`);
+      throw new PcscUnavailableError(
+        'the PC/SC binding (npm package smartcard) is not installed: it is built at install time and needs libpcsclite-dev',
+        `${PCSC_PACKAGES} && cd ${dir} && npm install`,
+      );
     }
-    throw new PcscUnavailableError(`the PC/SC binding (npm package smartcard) cannot be loaded: ${e.message.split('\n')[0]}`, `${PCSC_PACKAGES} && cd ${dir} && npm rebuild smartcard`);
+    throw new PcscUnavailableError(
+      `the PC/SC binding (npm package smartcard) cannot be loaded: ${e.message.split('\n')[0]}`,
+      `${PCSC_PACKAGES} && cd ${dir} && npm rebuild smartcard`,
+    );
   }
 }
 

@@ -37,8 +37,7 @@ const FILES: Record<string, Documented> = {
   'master-cards.schema.json': {
     schema: methods['masterCard.list'].result,
     title: 'ccguard master-card list --json',
-    description:
-      'The enrolled master cards: id (first 8 hex digits of the keyed hash, never the UID), enrolment time and the reader it was enrolled on.',
+    description: 'The enrolled master cards: id (first 8 hex digits of the keyed hash, never the UID), enrolment time and the reader it was enrolled on.',
   },
   'policy.schema.json': {
     schema: methods['policy.show'].result,

@@ -26,11 +26,9 @@ export function bashCompletion(program: Command): string {
       return [];
     });
     cases.push(
-      [
-        `    "${key}")`,
-        ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, '      esac'] : []),
-        `      words="${words.join(' ')}" ;;`,
-      ].join('\n'),
+      [`    "${key}")`, ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, '      esac'] : []), `      words="${words.join(' ')}" ;;`].join(
+        '\n',
+      ),
     );
     for (const sub of cmd.commands) visit(sub, [...path, sub.name()]);
   };
@@ -41,7 +39,10 @@ _ccguard() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     next="\${path:+$path }\${COMP_WORDS[i]}"
     case "$next" in
-      ${paths.filter((p) => p !== '').map((p) => `"${p}"`).join('|')}) path=$next ;;
+      ${paths
+        .filter((p) => p !== '')
+        .map((p) => `"${p}"`)
+        .join('|')}) path=$next ;;
     esac
   done
   case "$path" in

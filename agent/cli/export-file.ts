@@ -63,7 +63,8 @@ export class OutputFile {
         await link(this.#temp, this.path); // fails if the name appeared meanwhile
       } catch (err) {
         await this.discard();
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InvalidInputError(`${this.path} appeared during the export; give --force to replace it`);
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new InvalidInputError(`${this.path} appeared during the export; give --force to replace it`);
         throw err;
       }
       await unlink(this.#temp);

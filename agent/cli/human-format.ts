@@ -51,12 +51,27 @@ export function formatStatus(raw: unknown, colour: Colour = plain): string {
   rows.push(['recovery', !s.puk.set && s.masterCards === 0 ? warn(`${puk}, ${cards}`) : `${puk}, ${cards}`]);
   const rfid = s.rfid;
   const readers = rfid.readers.map((r) => `${r.name}${r.cardPresent ? (r.masterCard ? ' (master card on it)' : ' (card on it)') : ''}`);
-  rows.push(['card readers', rfid.service === 'up' ? (readers.length > 0 ? readers.join('; ') : 'none attached') : rfid.service === 'off' ? 'not watched (rfid.enabled is false)' : warn(`PC/SC ${rfid.service}${rfid.serviceError ? `: ${rfid.serviceError}` : ''}`)]);
+  rows.push([
+    'card readers',
+    rfid.service === 'up'
+      ? readers.length > 0
+        ? readers.join('; ')
+        : 'none attached'
+      : rfid.service === 'off'
+        ? 'not watched (rfid.enabled is false)'
+        : warn(`PC/SC ${rfid.service}${rfid.serviceError ? `: ${rfid.serviceError}` : ''}`),
+  ]);
   if (rfid.enableCommand) rows.push(['to enable them', rfid.enableCommand]);
-  if (rfid.hold) rows.push(['master card hold', colour('bold', `${rfid.hold.remainingSeconds} s left on ${rfid.hold.reader}${rfid.hold.cardOnReader ? '' : ' (card off the reader)'}`)]);
+  if (rfid.hold)
+    rows.push([
+      'master card hold',
+      colour('bold', `${rfid.hold.remainingSeconds} s left on ${rfid.hold.reader}${rfid.hold.cardOnReader ? '' : ' (card off the reader)'}`),
+    ]);
   if (rfid.enrolling) rows.push(['enrolment', `waiting: ${rfid.enrolmentStep ?? 'placeCard'}`]);
-  if (rfid.pendingEnrolment) rows.push(['enrolment cut off', warn(`on ${rfid.pendingEnrolment.reader} (${rfid.pendingEnrolment.startedAt}): present that card again`)]);
-  if (rfid.cloneAttempts) rows.push(['clone attempts', warn(`${rfid.cloneAttempts.count}, last on ${rfid.cloneAttempts.lastReader} at ${rfid.cloneAttempts.lastAt}`)]);
+  if (rfid.pendingEnrolment)
+    rows.push(['enrolment cut off', warn(`on ${rfid.pendingEnrolment.reader} (${rfid.pendingEnrolment.startedAt}): present that card again`)]);
+  if (rfid.cloneAttempts)
+    rows.push(['clone attempts', warn(`${rfid.cloneAttempts.count}, last on ${rfid.cloneAttempts.lastReader} at ${rfid.cloneAttempts.lastAt}`)]);
   rows.push(['log password', s.logPasswordSet ? 'set' : warn('not set')]);
   rows.push(['web interface', s.webUi === '2.0-only' ? s.webUi : warn(s.webUi)]);
   rows.push(['HTTPS', s.https ? 'on' : warn('off')]);
@@ -98,7 +113,13 @@ export function formatReaders(raw: unknown): string {
   if (r.service !== 'up') lines.push(`PC/SC service ${r.service}${r.serviceError ? `: ${r.serviceError}` : ''}`);
   if (r.enableCommand) lines.push(`to enable the card readers: ${r.enableCommand}`);
   if (r.readers.length === 0) lines.push('no card reader attached');
-  else lines.push(table(['READER', 'CARD'], r.readers.map((x) => [x.name, x.cardPresent ? (x.masterCard ? 'master card' : 'card') : '-'])));
+  else
+    lines.push(
+      table(
+        ['READER', 'CARD'],
+        r.readers.map((x) => [x.name, x.cardPresent ? (x.masterCard ? 'master card' : 'card') : '-']),
+      ),
+    );
   if (r.hold) lines.push(`master card hold on ${r.hold.reader}: ${r.hold.remainingSeconds} s left${r.hold.cardOnReader ? '' : ' (card off the reader)'}`);
   return lines.join('\n');
 }

@@ -1,12 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
-import {
-  DEFAULT_PASSWORD_GROUP_LENGTH,
-  DEFAULT_PASSWORD_GROUPS,
-  formatDefaultPassword,
-  LABEL_ALPHABET,
-} from '../../policy/default-password.js';
+import { DEFAULT_PASSWORD_GROUP_LENGTH, DEFAULT_PASSWORD_GROUPS, formatDefaultPassword, LABEL_ALPHABET } from '../../policy/default-password.js';
 import { MIN_PASSWORD_LENGTH, normalizePassword } from '../../policy/password.js';
 import { ROLES, type Role } from '../../policy/roles.js';
 import type { Config } from '../common/config.js';
@@ -19,9 +14,7 @@ import { daemonAnswers } from '../wire/client.js';
 
 export type RolePasswords = Record<Role, string>;
 
-const defaultsSchema = v.strictObject(
-  Object.fromEntries(ROLES.map((r) => [r, v.string()])) as Record<Role, v.StringSchema<undefined>>,
-);
+const defaultsSchema = v.strictObject(Object.fromEntries(ROLES.map((r) => [r, v.string()])) as Record<Role, v.StringSchema<undefined>>);
 
 /** Reads a `--defaults` file: exactly the four roles, each a usable password. */
 export async function readDefaultsFile(path: string): Promise<RolePasswords> {
@@ -47,9 +40,7 @@ export async function readDefaultsFile(path: string): Promise<RolePasswords> {
 
 export function generateDefaults(): RolePasswords {
   const draw = (): string =>
-    formatDefaultPassword(
-      Array.from({ length: DEFAULT_PASSWORD_GROUPS * DEFAULT_PASSWORD_GROUP_LENGTH }, () => randomInt(LABEL_ALPHABET.length)),
-    );
+    formatDefaultPassword(Array.from({ length: DEFAULT_PASSWORD_GROUPS * DEFAULT_PASSWORD_GROUP_LENGTH }, () => randomInt(LABEL_ALPHABET.length)));
   return Object.fromEntries(ROLES.map((r) => [r, draw()])) as RolePasswords;
 }
 
@@ -65,10 +56,7 @@ export interface ProvisionResult {
  * role must change, strong passwords enforced. Runs without the daemon, straight on the state
  * directory; a daemon on an unprovisioned state picks the new state up by itself.
  */
-export async function provision(
-  config: Config,
-  options: { defaults: RolePasswords | null; force: boolean },
-): Promise<ProvisionResult> {
+export async function provision(config: Config, options: { defaults: RolePasswords | null; force: boolean }): Promise<ProvisionResult> {
   const store = new GenerationStore(config.stateDir, stateSchema);
   await store.prepare(true);
   const loaded = await store.load();

@@ -68,7 +68,11 @@ export async function revertWebUi(options: RevertOptions): Promise<{ deleted: bo
           ),
         );
       } else if (verdict === 'unknown' && !options.acceptNewHostKey) {
-        reject(new RefusedError(`${name} is not in ${options.knownHosts} (its ${presented.type} key is unknown); check it and give --accept-new-host-key to record it`));
+        reject(
+          new RefusedError(
+            `${name} is not in ${options.knownHosts} (its ${presented.type} key is unknown); check it and give --accept-new-host-key to record it`,
+          ),
+        );
       } else {
         reject(new RefusedError(`SSH to ${name} failed: ${err.message}`));
       }
@@ -96,13 +100,16 @@ export async function revertWebUi(options: RevertOptions): Promise<{ deleted: bo
   try {
     let hostKey: 'known' | 'recorded' = 'known';
     if (verdict === 'unknown') {
-      await appendFile(options.knownHosts, `${knownHosts === '' || knownHosts.endsWith('\n') ? '' : '\n'}${name} ${presented.type} ${presented.base64}\n`, { mode: 0o600 });
+      await appendFile(options.knownHosts, `${knownHosts === '' || knownHosts.endsWith('\n') ? '' : '\n'}${name} ${presented.type} ${presented.base64}\n`, {
+        mode: 0o600,
+      });
       hostKey = 'recorded';
     }
     const deleted = await new Promise<boolean>((resolve, reject) =>
       sftp.unlink(options.styleFile, (err) => {
         if (!err) resolve(true);
-        else if ((err as { code?: number }).code === 2) resolve(false); // SSH_FX_NO_SUCH_FILE: already the default
+        else if ((err as { code?: number }).code === 2)
+          resolve(false); // SSH_FX_NO_SUCH_FILE: already the default
         else reject(new RefusedError(`cannot delete ${options.styleFile} on ${name}: ${err.message}`));
       }),
     );

@@ -125,13 +125,20 @@ const configSchema = v.strictObject({
           /** Made by `ccguard sync keygen`; its public half goes into the slave's authorized_keys. */
           privateKeyFile: path,
           /** The slave's host public key, OpenSSH format ("ssh-ed25519 AAAA…"): the only key accepted. */
-          hostKey: v.optional(v.pipe(v.string(), v.regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA…"'))),
+          hostKey: v.optional(
+            v.pipe(
+              v.string(),
+              v.regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAA…"'),
+            ),
+          ),
           /** What the slave's authorized_keys forces anyway; run on the slave. */
           command: v.optional(v.pipe(v.string(), v.minLength(1)), 'ccguard sync receive'),
         }),
       ),
       /** On the slave: the master's sync public key (OpenSSH line); only changes it signed are applied. */
-      masterKey: v.optional(v.pipe(v.string(), v.regex(/^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$/, 'must be the master\'s "ssh-ed25519 AAAA…" line from "ccguard sync keygen"'))),
+      masterKey: v.optional(
+        v.pipe(v.string(), v.regex(/^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$/, 'must be the master\'s "ssh-ed25519 AAAA…" line from "ccguard sync keygen"')),
+      ),
       firstRetryMs: v.optional(int(10, 600_000), 1000),
       maxRetryMs: v.optional(int(10, 3_600_000), 60_000),
       /** SSH keepalive: a slave that stops answering is given up after 3 missed intervals. */

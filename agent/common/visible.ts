@@ -40,5 +40,8 @@ export function visibleDeep(value: unknown): unknown {
  * separators raw; these are written as \u escapes (the same JSON value, nothing a terminal acts on).
  */
 export function terminalSafeJson(value: unknown): string {
-  return String(JSON.stringify(value)).replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return String(JSON.stringify(value)).replace(
+    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -16,7 +16,10 @@ async function looseFiles(config: Config, configPath: string | null): Promise<Lo
   if (configPath !== null) wanted.push({ path: configPath, allowed: 0o755 });
   const loose: LooseFile[] = [];
   for (const { path, allowed } of wanted) {
-    const mode = await stat(path).then((s) => s.mode & 0o777, () => null);
+    const mode = await stat(path).then(
+      (s) => s.mode & 0o777,
+      () => null,
+    );
     if (mode !== null && (mode & ~allowed) !== 0) loose.push({ path, mode, allowed });
   }
   return loose;

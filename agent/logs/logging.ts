@@ -14,7 +14,8 @@ import { lastLines, type TailOptions } from './tail-reader.js';
  * An event's fields as a service records them: the origin may be left out, since the request
  * context carries it and `record` adds it (distributed over the variants of an event).
  */
-export type RecordedFields<E extends SecurityEventName> = FieldsOf<E> extends infer F ? (F extends unknown ? Omit<F, 'origin'> & { origin?: string } : never) : never;
+export type RecordedFields<E extends SecurityEventName> =
+  FieldsOf<E> extends infer F ? (F extends unknown ? Omit<F, 'origin'> & { origin?: string } : never) : never;
 
 const SECURITY_FILE = 'security.log';
 /** Noise (invalid frames, malformed requests) has its own file, so it can never rotate out what matters. */

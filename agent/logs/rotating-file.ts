@@ -15,7 +15,8 @@ function openLog(path: string, mode: number): number {
     fd = openSync(path, APPEND, mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw new StateError(`${path} is not a regular file (a symlink, FIFO or directory); remove it so the agent can log`);
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR')
+      throw new StateError(`${path} is not a regular file (a symlink, FIFO or directory); remove it so the agent can log`);
     throw err;
   }
   if (!fstatSync(fd).isFile()) {

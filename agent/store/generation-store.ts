@@ -276,4 +276,3 @@ export async function assertPrivate(path: string, isDir: boolean): Promise<void>
     throw new StateError(`${path} is accessible to group or others (mode ${mode}); fix it with: ${fix}`);
   }
 }
-

@@ -1,6 +1,16 @@
 // Per-card keys for a double station's slave, sealed to the slave's own X25519 key: the signed
 // sync payload never carries a card key in clear, and only that slave can open it.
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { InvalidInputError } from '../common/errors.js';
 
 const INFO = 'ccguard sync card key v1';
@@ -59,6 +69,6 @@ export function open(sealed: string, keyPair: SealingKeyPair, label: string): Bu
   try {
     return Buffer.concat([decipher.update(body), decipher.final()]);
   } catch {
-    throw new InvalidInputError('a sealed card key does not open with this slave\'s key (sealed to another key, or altered)');
+    throw new InvalidInputError("a sealed card key does not open with this slave's key (sealed to another key, or altered)");
   }
 }

@@ -25,7 +25,11 @@ async function push(job: Job): Promise<PushResult> {
   try {
     privateKey = await readFile(job.privateKeyFile);
   } catch (err) {
-    return { ok: false, code: 'key', message: `cannot read the sync key ${job.privateKeyFile} (${(err as NodeJS.ErrnoException).code ?? String(err)}); make it with "ccguard sync keygen"` };
+    return {
+      ok: false,
+      code: 'key',
+      message: `cannot read the sync key ${job.privateKeyFile} (${(err as NodeJS.ErrnoException).code ?? String(err)}); make it with "ccguard sync keygen"`,
+    };
   }
   const parsed = utils.parseKey(privateKey);
   if (parsed instanceof Error || Array.isArray(parsed)) return { ok: false, code: 'key', message: `${job.privateKeyFile} is not a usable SSH private key` };
@@ -46,10 +50,15 @@ async function push(job: Job): Promise<PushResult> {
       client.end();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ ok: false, code: 'timeout', message: `${peer} did not complete the push within ${job.timeoutMs} ms` }), job.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, code: 'timeout', message: `${peer} did not complete the push within ${job.timeoutMs} ms` }),
+      job.timeoutMs,
+    );
     client.on('error', (err: Error & { level?: string }) => {
-      if (mismatch) finish({ ok: false, code: 'hostKeyMismatch', message: `the host key of ${peer} is not the one pinned in sync.peer.hostKey: not connecting` });
-      else if (err.level === 'client-authentication') finish({ ok: false, code: 'auth', message: `${peer} refused the sync key: install the line from "ccguard sync keygen" in its authorized_keys` });
+      if (mismatch)
+        finish({ ok: false, code: 'hostKeyMismatch', message: `the host key of ${peer} is not the one pinned in sync.peer.hostKey: not connecting` });
+      else if (err.level === 'client-authentication')
+        finish({ ok: false, code: 'auth', message: `${peer} refused the sync key: install the line from "ccguard sync keygen" in its authorized_keys` });
       else finish({ ok: false, code: 'unreachable', message: `cannot reach ${peer}: ${err.message}` });
     });
     client.on('ready', () => {

@@ -23,7 +23,8 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
   try {
     existing = await readFile(privateKeyFile);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidInputError(`cannot read ${privateKeyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new InvalidInputError(`cannot read ${privateKeyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   let publicKey: string;
   const created = existing === null || force;
@@ -33,8 +34,10 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
     publicKey = pair.public.trim();
   } else {
     const parsed = utils.parseKey(existing as Buffer);
-    if (parsed instanceof Error || Array.isArray(parsed)) throw new InvalidInputError(`${privateKeyFile} is not an SSH private key; give --force to replace it`);
-    if (parsed.type !== 'ssh-ed25519') throw new InvalidInputError(`${privateKeyFile} is a ${parsed.type} key; the sync key must be ssh-ed25519 (give --force to replace it)`);
+    if (parsed instanceof Error || Array.isArray(parsed))
+      throw new InvalidInputError(`${privateKeyFile} is not an SSH private key; give --force to replace it`);
+    if (parsed.type !== 'ssh-ed25519')
+      throw new InvalidInputError(`${privateKeyFile} is a ${parsed.type} key; the sync key must be ssh-ed25519 (give --force to replace it)`);
     publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')} ${parsed.comment || `ccguard-sync@${hostname()}`}`.trim();
   }
   return {

@@ -86,7 +86,13 @@ export function contentDigest(state: State): string {
   const sealedTo = state.masterCards.length > 0 ? (state.syncPeerSealingKey ?? null) : null;
   // `cardKeys` names what a card carries to the slave: a master that starts sending slave keys
   // instead of its own pushes once, so that a slave drops the key 2 an older version sent it.
-  const content = { ...syncContent({ ...state, syncPeerSealingKey: null }), masterCards: state.masterCards, uidKey: state.deviceSecret, sealedTo, cardKeys: 'slaveKey' };
+  const content = {
+    ...syncContent({ ...state, syncPeerSealingKey: null }),
+    masterCards: state.masterCards,
+    uidKey: state.deviceSecret,
+    sealedTo,
+    cardKeys: 'slaveKey',
+  };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 

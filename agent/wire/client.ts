@@ -33,8 +33,7 @@ function open(path: string, timeoutMs: number): Promise<Socket> {
       clearTimeout(timer);
       reject(
         new DaemonUnreachableError(
-          `cannot reach the ccguard daemon at ${path} (${err.code ?? err.message}); is it running? ` +
-            'Give the socket with --socket or CCGUARD_SOCKET',
+          `cannot reach the ccguard daemon at ${path} (${err.code ?? err.message}); is it running? ` + 'Give the socket with --socket or CCGUARD_SOCKET',
         ),
       );
     });

@@ -53,10 +53,16 @@ export type MethodCost = 'securityEvents';
  */
 export const methods = {
   status: { auth: open, params: none, result: statusReportSchema },
-  login: { auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'password' }, params: v.strictObject({ role, password: secret }), result: v.strictObject({ role, mustChange: v.literal(false) }) },
+  login: {
+    auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'password' },
+    params: v.strictObject({ role, password: secret }),
+    result: v.strictObject({ role, mustChange: v.literal(false) }),
+  },
   passwd: {
     auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'currentPassword', mustChange: 'allow' },
-    params: v.strictObject({ role, currentPassword: secret, newPassword: secret }), result: passwordChanged },
+    params: v.strictObject({ role, currentPassword: secret, newPassword: secret }),
+    result: passwordChanged,
+  },
   passwdAs: {
     auth: { kind: 'password', action: 'password.setOther', roleFrom: 'as', secret: 'asPassword' },
     params: v.strictObject({ role, as: v.literal('manufacturer'), asPassword: secret, newPassword: secret }),
@@ -89,8 +95,14 @@ export const methods = {
   },
   'https.rotate': {
     auth: { kind: 'password', action: 'settings.change', roleFrom: 'as', secret: 'password' },
-    params: v.strictObject({ as: settingsRole, password: secret }), result: v.strictObject({ certificate: certificateInfoSchema }) },
-  'logPassword.set': { auth: manufacturer('logPassword.set'), params: v.strictObject({ password: secret, logPassword: secret }), result: v.strictObject({ logPasswordSet: v.literal(true) }) },
+    params: v.strictObject({ as: settingsRole, password: secret }),
+    result: v.strictObject({ certificate: certificateInfoSchema }),
+  },
+  'logPassword.set': {
+    auth: manufacturer('logPassword.set'),
+    params: v.strictObject({ password: secret, logPassword: secret }),
+    result: v.strictObject({ logPasswordSet: v.literal(true) }),
+  },
   'logs.export': {
     auth: { kind: 'password', action: 'logs.export', roleFrom: 'as', secret: 'password' },
     params: v.strictObject({ as: v.picklist(EXPORT_ROLES), password: secret, unencrypted: v.optional(v.boolean(), false) }),
@@ -109,16 +121,31 @@ export const methods = {
     }),
     result: masterCardListingSchema,
   },
-  'masterCard.list': { auth: manufacturer('masterCards.manage'), params: v.strictObject({ password: secret }), result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }) },
+  'masterCard.list': {
+    auth: manufacturer('masterCards.manage'),
+    params: v.strictObject({ password: secret }),
+    result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }),
+  },
   'masterCard.remove': {
     auth: manufacturer('masterCards.manage'),
-    params: v.strictObject({ password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')) }),
+    params: v.strictObject({
+      password: secret,
+      id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits, as "ccguard master-card list" shows')),
+    }),
     result: v.strictObject({ removed: masterCardId, remaining: count }),
   },
-  'defaults.save': { auth: manufacturer('defaults.save'), params: v.strictObject({ password: secret }), result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }) },
+  'defaults.save': {
+    auth: manufacturer('defaults.save'),
+    params: v.strictObject({ password: secret }),
+    result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }),
+  },
   readers: { auth: open, params: none, result: rfidStatusSchema },
   audit: { auth: open, params: none, result: auditReportSchema },
-  'audit.acknowledgeFallback': { auth: manufacturer('stateFallback.acknowledge'), params: v.strictObject({ password: secret }), result: v.strictObject({ acknowledged: stateFallbackSchema }) },
+  'audit.acknowledgeFallback': {
+    auth: manufacturer('stateFallback.acknowledge'),
+    params: v.strictObject({ password: secret }),
+    result: v.strictObject({ acknowledged: stateFallbackSchema }),
+  },
   'sync.status': { auth: open, params: none, result: syncStatusSchema },
   'sync.apply': {
     /** The envelope's signature (the master's key, pinned at pairing) is its proof: the receiver checks it. */
@@ -161,10 +188,7 @@ export function costOf(method: Method): MethodCost | undefined {
   return 'cost' in entry ? entry.cost : undefined;
 }
 
-const requestId = v.union([
-  v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  v.pipe(v.number(), v.safeInteger()),
-]);
+const requestId = v.union([v.pipe(v.string(), v.minLength(1), v.maxLength(128)), v.pipe(v.number(), v.safeInteger())]);
 export type RequestId = v.InferOutput<typeof requestId>;
 
 /** What a client may claim as its origin. */
@@ -200,6 +224,4 @@ export interface DataFrame {
   total: number;
 }
 
-export type Response =
-  | { v: number; id: RequestId | null; ok: true; result: unknown }
-  | { v: number; id: RequestId | null; ok: false; error: ErrorBody };
+export type Response = { v: number; id: RequestId | null; ok: true; result: unknown } | { v: number; id: RequestId | null; ok: false; error: ErrorBody };

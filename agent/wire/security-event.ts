@@ -7,7 +7,7 @@ const who = {
   peer: v.optional(
     v.pipe(
       v.strictObject({ uid: v.number(), gid: v.number(), pid: v.number() }),
-      v.description("the client process as the kernel reports it (SO_PEERCRED), not what it claims"),
+      v.description('the client process as the kernel reports it (SO_PEERCRED), not what it claims'),
     ),
   ),
 };
@@ -26,7 +26,8 @@ function lines(event: SecurityEventName): v.GenericSchema[] {
   const named = { event: v.literal(event) };
   const recorded = fieldShapes(event).map((fields) => v.looseObject({ ...named, ...who, ...fields }));
   if (entry.noise === 'never' && entry.publicAllowance === undefined) return recorded;
-  const total = entry.noise === 'whenThrottled' ? v.looseObject({ ...named, reason: v.literal('throttled'), ...counted }) : v.looseObject({ ...named, ...counted });
+  const total =
+    entry.noise === 'whenThrottled' ? v.looseObject({ ...named, reason: v.literal('throttled'), ...counted }) : v.looseObject({ ...named, ...counted });
   return [...recorded, total];
 }
 

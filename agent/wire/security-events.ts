@@ -139,7 +139,7 @@ export const SECURITY_EVENTS = {
     noise: 'never',
   },
   ResetPasswordPukBlocked: {
-    description: "the last PUK try was wrong: the PUK is blocked for the source that tried (scope source) or, its shared tries used up, for everyone",
+    description: 'the last PUK try was wrong: the PUK is blocked for the source that tried (scope source) or, its shared tries used up, for everyone',
     fields: v.strictObject({ origin, scope: v.optional(v.picklist(['source', 'all'])) }),
     noise: 'never',
   },
@@ -165,9 +165,7 @@ export const SECURITY_EVENTS = {
       reason: v.optional(v.picklist(['unencryptedRequested', 'encryptionOffInConfig'])),
       files: count,
       bytes: count,
-      skipped: v.optional(
-        v.array(v.strictObject({ name: v.string(), type: v.picklist(['fifo', 'symlink', 'directory', 'socket', 'device', 'other']) })),
-      ),
+      skipped: v.optional(v.array(v.strictObject({ name: v.string(), type: v.picklist(['fifo', 'symlink', 'directory', 'socket', 'device', 'other']) }))),
     }),
     noise: 'never',
   },
@@ -188,7 +186,12 @@ export const SECURITY_EVENTS = {
   },
   MasterCardHoldCancelled: {
     description: 'a master card hold ended before the restore',
-    fields: v.strictObject({ cardId: masterCardId, reader: v.string(), reason: v.picklist(['removed', 'otherCard', 'otherMasterCard', 'proofFailed']), elapsedSeconds: tenthsOfSeconds }),
+    fields: v.strictObject({
+      cardId: masterCardId,
+      reader: v.string(),
+      reason: v.picklist(['removed', 'otherCard', 'otherMasterCard', 'proofFailed']),
+      elapsedSeconds: tenthsOfSeconds,
+    }),
     noise: 'never',
   },
   TamperDetectionActivated: {
@@ -223,7 +226,10 @@ export type SecurityEventName = keyof typeof SECURITY_EVENTS;
 export type FieldsOf<E extends SecurityEventName> = v.InferInput<(typeof SECURITY_EVENTS)[E]['fields']>;
 
 /** The fields of one kind of `ReconfigurationOfSecurityParameters`. */
-export type ChangeFields<C extends FieldsOf<'ReconfigurationOfSecurityParameters'>['change']> = Extract<FieldsOf<'ReconfigurationOfSecurityParameters'>, { change: C }>;
+export type ChangeFields<C extends FieldsOf<'ReconfigurationOfSecurityParameters'>['change']> = Extract<
+  FieldsOf<'ReconfigurationOfSecurityParameters'>,
+  { change: C }
+>;
 
 export const SECURITY_EVENT_NAMES = Object.keys(SECURITY_EVENTS) as SecurityEventName[];
 

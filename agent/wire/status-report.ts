@@ -45,9 +45,7 @@ export const rfidStatusSchema = v.strictObject({
   service: v.picklist(['up', 'down', 'off', 'unavailable']),
   serviceError: v.nullable(v.string()),
   /** With "unavailable": the command that makes the card readers usable (installs and builds the PC/SC binding). */
-  enableCommand: v.nullable(
-    v.pipe(v.string(), v.description('with service unavailable: the command that installs and builds the PC/SC binding')),
-  ),
+  enableCommand: v.nullable(v.pipe(v.string(), v.description('with service unavailable: the command that installs and builds the PC/SC binding'))),
   readers: v.array(readerStatusSchema),
   hold: v.nullable(v.strictObject({ remainingSeconds: count, reader: v.string(), cardId: masterCardId, cardOnReader: v.boolean() })),
   /** A `master-card enroll` is waiting for a card. */

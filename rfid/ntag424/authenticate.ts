@@ -44,17 +44,11 @@ export function deriveSessionKeys(key: Buffer, rndA: Buffer, rndB: Buffer): { en
  * AuthenticateEV2First (90 71, then 90 AF) with key `keyNo`: mutual proof of the AES key with a
  * fresh RndA every time, then the session keys. Resolves only when the card has proven the key.
  */
-export async function authenticateEV2First(
-  transport: Transport,
-  keyNo: number,
-  key: Buffer,
-  options: AuthenticateOptions = {},
-): Promise<Session> {
+export async function authenticateEV2First(transport: Transport, keyNo: number, key: Buffer, options: AuthenticateOptions = {}): Promise<Session> {
   if (!Number.isInteger(keyNo) || keyNo < 0 || keyNo > MAX_KEY_NO) throw new RangeError(`key number must be 0 to ${MAX_KEY_NO}, got ${keyNo}`);
   checkKey(key);
   const hint =
-    `it does not hold the key tried for key ${keyNo} (a card personalised elsewhere, or a copy), ` +
-    'or it delays authentication after failed attempts';
+    `it does not hold the key tried for key ${keyNo} (a card personalised elsewhere, or a copy), ` + 'or it delays authentication after failed attempts';
 
   // LenCap 00: no PCDcap2 sent, so the card answers with default capabilities.
   const first = await exchange(transport, Buffer.from([0x90, 0x71, 0x00, 0x00, 0x02, keyNo, 0x00, 0x00]), COMMAND);

@@ -18,6 +18,6 @@ export function changeKeyData(newKey: Buffer, version: number, oldKey: Buffer | 
 /** JAMCRC: CRC-32 (IEEE 802.3) without the final inversion, little-endian, as DESFire/NTAG use it. */
 export function jamCrc32(data: Buffer): Buffer {
   const out = Buffer.alloc(4);
-  out.writeUInt32LE((~crc32(data)) >>> 0);
+  out.writeUInt32LE(~crc32(data) >>> 0);
   return out;
 }

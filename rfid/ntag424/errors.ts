@@ -135,8 +135,7 @@ export class OverlongAnswerError extends CardError {
   constructor(command: string, got: number, limit: number) {
     super(
       command,
-      `the card's answer to ${command} was ${got} bytes where at most ${limit} fit: not an NTAG 424 DNA or ` +
-        'DESFire answer; treat the card as unreadable',
+      `the card's answer to ${command} was ${got} bytes where at most ${limit} fit: not an NTAG 424 DNA or ` + 'DESFire answer; treat the card as unreadable',
     );
   }
 }

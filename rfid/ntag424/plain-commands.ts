@@ -11,7 +11,11 @@ const NOT_AUTH = 'the card wants an authentication first, which this command nev
 /** ISO SELECT by DF name, P2 = 0C (no FCI): `00 A4 04 0C 07 D2 76 00 00 85 01 01 00`. */
 export async function selectNdefApplication(transport: Transport): Promise<void> {
   const name = 'ISO SELECT of the NDEF application';
-  const answer = await exchange(transport, Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x0c, NDEF_DF_NAME.length]), NDEF_DF_NAME, Buffer.from([0x00])]), name);
+  const answer = await exchange(
+    transport,
+    Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x0c, NDEF_DF_NAME.length]), NDEF_DF_NAME, Buffer.from([0x00])]),
+    name,
+  );
   expectStatus(answer, SW.isoOk, name, NOT_AUTH);
   expectLength(answer.data, 0, name);
 }

@@ -2,14 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { checkKey } from './aes.js';
 import { changeKeyData } from './change-key.js';
 import { MalformedAnswerError, ResponseMacError, SessionClosedError, TruncatedAnswerError, OverlongAnswerError } from './errors.js';
-import {
-  commandMac,
-  decryptResponseData,
-  encryptCommandData,
-  MACT_LENGTH,
-  MAX_COMMAND_COUNTER,
-  responseMac,
-} from './secure-messaging.js';
+import { commandMac, decryptResponseData, encryptCommandData, MACT_LENGTH, MAX_COMMAND_COUNTER, responseMac } from './secure-messaging.js';
 import { exchange, expectStatus, SW, type Transport } from './transport.js';
 
 /** How a command's data travels: in clear with a MAC, or encrypted and MACed. */

@@ -1,11 +1,4 @@
-import {
-  CardAuthenticationError,
-  CardLengthError,
-  CardTimeoutError,
-  OverlongAnswerError,
-  TruncatedAnswerError,
-  UnexpectedStatusError,
-} from './errors.js';
+import { CardAuthenticationError, CardLengthError, CardTimeoutError, OverlongAnswerError, TruncatedAnswerError, UnexpectedStatusError } from './errors.js';
 
 /** Sends one command APDU to the card and resolves with its answer, status word included. */
 export type Transport = (apdu: Buffer) => Promise<Buffer>;

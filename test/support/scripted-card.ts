@@ -28,8 +28,10 @@ export function scripted(steps: ReadonlyArray<readonly [command: string, answer:
 }
 
 /** A random source that gives the example's RndA (a fresh copy each time: the library wipes it). */
-export const fixedRandom = (value: string) => (size: number): Buffer => {
-  const b = hex(value);
-  if (b.length !== size) throw new Error(`example random is ${b.length} bytes, ${size} asked`);
-  return b;
-};
+export const fixedRandom =
+  (value: string) =>
+  (size: number): Buffer => {
+    const b = hex(value);
+    if (b.length !== size) throw new Error(`example random is ${b.length} bytes, ${size} asked`);
+    return b;
+  };

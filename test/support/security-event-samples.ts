@@ -15,7 +15,13 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
   ],
   ReconfigurationOfSecurityParameters: [
     { change: 'password', role: 'operator', by: 'resetPasswordPuk', origin: 'socket:cli' },
-    { change: 'passwordPolicy', before: { enforceStrong: true, enforcePasswordChange: true }, after: { enforceStrong: false, enforcePasswordChange: true }, by: 'manufacturer', origin: 'socket:cli' },
+    {
+      change: 'passwordPolicy',
+      before: { enforceStrong: true, enforcePasswordChange: true },
+      after: { enforceStrong: false, enforcePasswordChange: true },
+      by: 'manufacturer',
+      origin: 'socket:cli',
+    },
     { change: 'passwordReset', roles: ['operator', 'user'], by: 'masterCard', cardId: 'a1b2c3d4', reader: 'R' },
     { change: 'resetPasswordPuk', by: 'manufacturer', origin: 'socket:cli' },
     { change: 'logPassword', by: 'manufacturer', origin: 'socket:cli' },
@@ -41,7 +47,10 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
     { change: 'stateFallbackAcknowledged', lostGeneration: 7, by: 'manufacturer', origin: 'socket:cli' },
     { change: 'syncApplied', revision: 12, by: 'master', origin: 'sync:10.0.0.2' },
   ],
-  InvalidMessages: [{ channel: 'socket', kind: 'socket:json' }, { channel: 'sync', origin: 'sync:10.0.0.2', reason: 'bad signature' }],
+  InvalidMessages: [
+    { channel: 'socket', kind: 'socket:json' },
+    { channel: 'sync', origin: 'sync:10.0.0.2', reason: 'bad signature' },
+  ],
   StateFileRejected: [{ file: 'state.000000000004.json', reason: 'sha256 mismatch', usingGeneration: 3 }],
   ResetPasswordPukBlocked: [{ origin: 'socket:cli' }, { origin: 'socket:cli', scope: 'source' }],
   GuessingCeilingReached: [{ origin: 'socket:web', role: 'operator', failures: 20, sources: 3, severity: 'critical' }],

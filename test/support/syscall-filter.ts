@@ -22,7 +22,8 @@ export function parseSyscallSets(text: string): SyscallSets {
   let current: string[] | null = null;
   for (const line of text.split('\n')) {
     if (/^@[\w-]+$/.test(line)) sets.set(line, (current = []));
-    else if (!line.startsWith(' ')) current = null; // "# Ungrouped …" and the like end a set
+    else if (!line.startsWith(' '))
+      current = null; // "# Ungrouped …" and the like end a set
     else if (current && !line.trim().startsWith('#') && line.trim() !== '') current.push(line.trim());
   }
   if (!sets.has('@system-service') || !sets.has('@known')) throw new Error('systemd-analyze syscall-filter listed no @system-service or @known set');
@@ -74,7 +75,10 @@ export function unitFilter(unitText: string, sets: SyscallSets): Filter {
     }
     const deny = value.startsWith('~');
     mode ??= deny ? 'deny' : 'allow';
-    const items = value.replace(/^~/, '').split(/\s+/).map((i) => i.replace(/:.*$/, ''));
+    const items = value
+      .replace(/^~/, '')
+      .split(/\s+/)
+      .map((i) => i.replace(/:.*$/, ''));
     if (mode === 'allow' && allowItems.length === 0) items.unshift('@default');
     for (const item of items) {
       if (!deny) allowItems.push(item);

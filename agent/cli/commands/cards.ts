@@ -32,7 +32,10 @@ export function masterCardCommand(program: Command): void {
       const password = await manufacturerPassword(opts);
       print(await call(await socketPath(opts), 'masterCard.list', { password }), opts.json, ({ masterCards: cards }) => {
         if (cards.length === 0) return 'no master card enrolled';
-        return table(['ID', 'KIND', 'ENROLLED', 'READER'], cards.map((c) => [c.id, c.kind === 'ntag424' ? 'ntag424' : 'uidOnly (copyable)', c.enrolledAt, c.reader]));
+        return table(
+          ['ID', 'KIND', 'ENROLLED', 'READER'],
+          cards.map((c) => [c.id, c.kind === 'ntag424' ? 'ntag424' : 'uidOnly (copyable)', c.enrolledAt, c.reader]),
+        );
       });
     });
   clientCommand(masterCard.command('remove').description('remove an enrolled master card (manufacturer password)'))

@@ -8,13 +8,11 @@ import { clientCommand, onOffOption, print, roleArgument, socketPath, type Clien
 /** Logins, passwords, the password policy, the PUK and the Log Password. */
 
 export function loginCommand(program: Command): void {
-  clientCommand(program.command('login').description("check a role's password").addArgument(roleArgument())).action(
-    async (role: Role, opts: ClientOptions) => {
-      const [password] = await readSecrets([{ label: `Password for ${role}` }], opts.stdin === true);
-      await call(await socketPath(opts), 'login', { role, password: password as string });
-      process.stdout.write(`login accepted for ${role}\n`);
-    },
-  );
+  clientCommand(program.command('login').description("check a role's password").addArgument(roleArgument())).action(async (role: Role, opts: ClientOptions) => {
+    const [password] = await readSecrets([{ label: `Password for ${role}` }], opts.stdin === true);
+    await call(await socketPath(opts), 'login', { role, password: password as string });
+    process.stdout.write(`login accepted for ${role}\n`);
+  });
 }
 
 export function passwdCommand(program: Command): void {
@@ -74,35 +72,35 @@ export function policyCommand(program: Command): void {
 
 export function pukCommand(program: Command): void {
   const puk = program.command('puk').description('Reset Password PUK: the operator recovery path');
-  clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)'))
-    .action(async (opts: ClientOptions) => {
+  clientCommand(puk.command('set').description('set the PUK and restore its 10 tries (manufacturer password, then the PUK)')).action(
+    async (opts: ClientOptions) => {
       const [password, value] = await readSecrets(
         [{ label: 'Password for manufacturer' }, { label: 'New PUK (8-100 letters, digits, symbols)', confirm: true }],
         opts.stdin === true,
       );
       await call(await socketPath(opts), 'puk.set', { password: password as string, puk: value as string });
       process.stdout.write('PUK set; 10 tries\n');
-    });
-  clientCommand(puk.command('reset').description("set a new operator password with the PUK (the PUK, then the new password)"))
-    .action(async (opts: ClientOptions) => {
-      const [value, newPassword] = await readSecrets(
-        [{ label: 'PUK' }, { label: 'New password for operator', confirm: true }],
-        opts.stdin === true,
-      );
+    },
+  );
+  clientCommand(puk.command('reset').description('set a new operator password with the PUK (the PUK, then the new password)')).action(
+    async (opts: ClientOptions) => {
+      const [value, newPassword] = await readSecrets([{ label: 'PUK' }, { label: 'New password for operator', confirm: true }], opts.stdin === true);
       await call(await socketPath(opts), 'puk.reset', { puk: value as string, newPassword: newPassword as string });
       process.stdout.write('password changed for operator\n');
-    });
+    },
+  );
 }
 
 export function logPasswordCommand(program: Command): void {
   const logPassword = program.command('log-password').description('the Log Password that exported logs are encrypted with');
-  clientCommand(logPassword.command('set').description('set the Log Password (manufacturer password, then the Log Password)'))
-    .action(async (opts: ClientOptions) => {
+  clientCommand(logPassword.command('set').description('set the Log Password (manufacturer password, then the Log Password)')).action(
+    async (opts: ClientOptions) => {
       const [password, value] = await readSecrets(
         [{ label: 'Password for manufacturer' }, { label: 'New Log Password (at least 12 characters)', confirm: true }],
         opts.stdin === true,
       );
       await call(await socketPath(opts), 'logPassword.set', { password: password as string, logPassword: value as string });
       process.stdout.write('Log Password set: exported logs are encrypted with it (AES-256; open them with 7-Zip)\n');
-    });
+    },
+  );
 }

@@ -13,7 +13,7 @@ export function webUiCommand(program: Command): void {
   clientCommand(
     webui
       .command('set')
-      .description('set the web interface mode; 2.0-only disables the legacy interface for good (that role\'s password)')
+      .description("set the web interface mode; 2.0-only disables the legacy interface for good (that role's password)")
       .addArgument(new Argument('<mode>', '1.0, 2.0 or 2.0-only').choices(WEB_UI_MODES))
       .addOption(settingsRoleOption()),
   ).action(async (mode: WebUiMode, opts: ClientOptions & { as: SettingsRole }) => {
@@ -32,22 +32,28 @@ export function webUiCommand(program: Command): void {
     .option('--known-hosts <file>', 'known_hosts file to check the host key against')
     .option('--accept-new-host-key', 'accept and record the key of a host not yet in known_hosts (never a changed key)')
     .option('--style-file <path>', 'the style file on the controller', '/persistency/WebUIStyle_web')
-    .action(async (opts: { host: string; port: number; user: string; identity?: string; knownHosts?: string; acceptNewHostKey?: boolean; styleFile: string }) => {
-      await rerunWithJitForSsh2();
-      const { revertWebUi, DEFAULT_KNOWN_HOSTS } = await import('../ssh-revert.js');
-      const result = await revertWebUi({
-        host: opts.host,
-        port: opts.port,
-        user: opts.user,
-        identity: opts.identity ?? null,
-        knownHosts: opts.knownHosts ?? DEFAULT_KNOWN_HOSTS,
-        acceptNewHostKey: opts.acceptNewHostKey === true,
-        styleFile: opts.styleFile,
-        timeoutMs: 15_000,
-      });
-      if (result.hostKey === 'recorded') process.stdout.write(`recorded the host key of ${opts.host} in known_hosts\n`);
-      process.stdout.write(result.deleted ? `deleted ${opts.styleFile}: the web interface is back to its default (1.0)\n` : `${opts.styleFile} was already absent (default 1.0)\n`);
-    });
+    .action(
+      async (opts: { host: string; port: number; user: string; identity?: string; knownHosts?: string; acceptNewHostKey?: boolean; styleFile: string }) => {
+        await rerunWithJitForSsh2();
+        const { revertWebUi, DEFAULT_KNOWN_HOSTS } = await import('../ssh-revert.js');
+        const result = await revertWebUi({
+          host: opts.host,
+          port: opts.port,
+          user: opts.user,
+          identity: opts.identity ?? null,
+          knownHosts: opts.knownHosts ?? DEFAULT_KNOWN_HOSTS,
+          acceptNewHostKey: opts.acceptNewHostKey === true,
+          styleFile: opts.styleFile,
+          timeoutMs: 15_000,
+        });
+        if (result.hostKey === 'recorded') process.stdout.write(`recorded the host key of ${opts.host} in known_hosts\n`);
+        process.stdout.write(
+          result.deleted
+            ? `deleted ${opts.styleFile}: the web interface is back to its default (1.0)\n`
+            : `${opts.styleFile} was already absent (default 1.0)\n`,
+        );
+      },
+    );
 }
 
 export function httpsCommand(program: Command): void {
@@ -67,8 +73,11 @@ export function httpsCommand(program: Command): void {
           name === 'rotate'
             ? await call(socket, 'https.rotate', { as: opts.as, password: password as string })
             : await call(socket, 'https.set', { enabled: name === 'enable', as: opts.as, password: password as string });
-        print(result, opts.json, ({ certificate: cert }) =>
-          `HTTPS ${name === 'disable' ? 'off' : 'on'}${cert ? `; certificate SHA-256 ${cert.sha256}, valid until ${cert.notAfter}` : ''}`,
+        print(
+          result,
+          opts.json,
+          ({ certificate: cert }) =>
+            `HTTPS ${name === 'disable' ? 'off' : 'on'}${cert ? `; certificate SHA-256 ${cert.sha256}, valid until ${cert.notAfter}` : ''}`,
         );
       });
   }
@@ -80,8 +89,10 @@ export function defaultsCommand(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: ClientOptions) => {
       const password = await manufacturerPassword(opts);
-      print(await call(await socketPath(opts), 'defaults.save', { password }), opts.json, (saved) =>
-        `manufacturer defaults saved (${saved.savedAt}, ${saved.masterCards} master card${saved.masterCards === 1 ? '' : 's'})`,
+      print(
+        await call(await socketPath(opts), 'defaults.save', { password }),
+        opts.json,
+        (saved) => `manufacturer defaults saved (${saved.savedAt}, ${saved.masterCards} master card${saved.masterCards === 1 ? '' : 's'})`,
       );
     });
 }

@@ -46,13 +46,13 @@ export function syncCommand(program: Command): void {
           `on the slave, in the sync user's authorized_keys:`,
           key.authorizedKeysLine,
           '',
-          'in the slave\'s config:',
+          "in the slave's config:",
           JSON.stringify(key.slaveConfig),
         ].join('\n'),
       );
     });
-  clientCommand(sync.command('receive').description("the slave's side, run by sshd for the master's key: applies one push read on stdin"))
-    .action(async (opts: ClientOptions) => {
+  clientCommand(sync.command('receive').description("the slave's side, run by sshd for the master's key: applies one push read on stdin")).action(
+    async (opts: ClientOptions) => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       let envelope: unknown;
@@ -71,5 +71,6 @@ export function syncCommand(program: Command): void {
         process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message: (err as Error).message } })}\n`);
         process.exitCode = err instanceof CcguardError ? exitCodeFor(err.code) : EXIT.refused;
       }
-    });
+    },
+  );
 }

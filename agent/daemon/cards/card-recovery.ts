@@ -123,7 +123,9 @@ export class CardRecovery {
     if (requested === undefined) {
       if (attached.length === 1) return attached[0] as string;
       throw new RefusedError(
-        attached.length === 0 ? `no card reader is attached${serviceError ? ` (${serviceError})` : ''}; nothing enrolled` : `name the reader to enrol on with --reader (${list})`,
+        attached.length === 0
+          ? `no card reader is attached${serviceError ? ` (${serviceError})` : ''}; nothing enrolled`
+          : `name the reader to enrol on with --reader (${list})`,
       );
     }
     // The requested name is not echoed back: only the names the daemon knows.
@@ -150,12 +152,14 @@ export class CardRecovery {
           return;
         }
         // Only a master card is named; other cards belong to the charging logic and are not logged.
-        void this.#validator.recognise(card, (ms) => this.#leaves(event.reader, placement, ms)).then(({ cardId, mayHold }) => {
-          if (this.#placements.get(event.reader) !== placement) return;
-          this.#cards.set(event.reader, cardId);
-          if (cardId !== null) this.#recognised.set(event.reader, { card, placement });
-          this.#hold.feed({ type: 'present', reader: event.reader, cardId, mayHold, at: this.deps.now() });
-        });
+        void this.#validator
+          .recognise(card, (ms) => this.#leaves(event.reader, placement, ms))
+          .then(({ cardId, mayHold }) => {
+            if (this.#placements.get(event.reader) !== placement) return;
+            this.#cards.set(event.reader, cardId);
+            if (cardId !== null) this.#recognised.set(event.reader, { card, placement });
+            this.#hold.feed({ type: 'present', reader: event.reader, cardId, mayHold, at: this.deps.now() });
+          });
         return;
       }
       case 'cardRemoved': {

@@ -39,9 +39,7 @@ const PULL_LIKE = new Set(['truncatedAnswer', 'timeout', 'unexpected']);
 export class CardValidator {
   readonly #cloneAttempts: Array<{ at: string; mono: number; reader: string }> = [];
 
-  constructor(
-    private readonly deps: { rfid: Config['rfid']; masterCards: MasterCards; security: SecurityLog; log: Logger; now: () => number },
-  ) {}
+  constructor(private readonly deps: { rfid: Config['rfid']; masterCards: MasterCards; security: SecurityLog; log: Logger; now: () => number }) {}
 
   /** `leaves(ms)`: whether this placement ends (the card is reported removed) within ms. */
   async recognise(card: PresentedCard, leaves: (ms: number) => Promise<boolean>): Promise<Recognition> {
@@ -122,7 +120,10 @@ export class CardValidator {
       await this.deps.masterCards.setSlaveKey(cardId, keys.slave);
       this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardSlaveKeyAdded', cardId, reader: card.reader });
     } catch (err) {
-      this.deps.log.warn({ reader: card.reader, cardId, detail: failureKind(err) }, 'the slave key of a master card could not be written; it is tried again at its next presentation');
+      this.deps.log.warn(
+        { reader: card.reader, cardId, detail: failureKind(err) },
+        'the slave key of a master card could not be written; it is tried again at its next presentation',
+      );
     } finally {
       wipeKeys(keys);
       master.fill(0);
@@ -141,7 +142,10 @@ export class CardValidator {
       await masterCards.clearPending();
       this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolmentUndone', reader: card.reader, by: 'masterCardRecovery' });
     } catch (err) {
-      this.deps.log.warn({ reader: card.reader, detail: failureKind(err) }, 'a card whose enrolment was cut off could not be put back to factory keys; present it again');
+      this.deps.log.warn(
+        { reader: card.reader, detail: failureKind(err) },
+        'a card whose enrolment was cut off could not be put back to factory keys; present it again',
+      );
     } finally {
       wipeKeys(keys);
       master.fill(0);

@@ -222,8 +222,14 @@ export class MasterCardEnrolment {
     try {
       const held = await probeCard(card.channel, keys);
       await moveKeys(card.channel, card.uid, keys, held, 'ours', () => masterCards.setPending(card.uid, card.reader));
-      const listing = await masterCards.enroll(card.uid, card.reader, { kind: 'ntag424', authKey: keys.auth, slaveKey: keys.slave, keyVersion: KEY_VERSION }, request.origin);
-      if (resumed) this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolmentFinished', cardId: listing.id, reader: card.reader });
+      const listing = await masterCards.enroll(
+        card.uid,
+        card.reader,
+        { kind: 'ntag424', authKey: keys.auth, slaveKey: keys.slave, keyVersion: KEY_VERSION },
+        request.origin,
+      );
+      if (resumed)
+        this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolmentFinished', cardId: listing.id, reader: card.reader });
       return listing;
     } finally {
       wipeKeys(keys);

@@ -24,9 +24,7 @@ export type NewCard = { kind: 'uidOnly' } | { kind: 'ntag424'; authKey: Buffer; 
  * every record in constant time.
  */
 export class MasterCards {
-  constructor(
-    private readonly deps: { store: GenerationStore<State>; security: SecurityLog },
-  ) {}
+  constructor(private readonly deps: { store: GenerationStore<State>; security: SecurityLog }) {}
 
   get count(): number {
     return this.deps.store.current?.masterCards.length ?? 0;
@@ -135,7 +133,14 @@ export class MasterCards {
       state.pendingEnrolment = null;
       return state;
     });
-    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'masterCardEnrolled', cardId: record.id, kind: card.kind, reader, by: 'manufacturer', origin });
+    this.deps.security.record('ReconfigurationOfSecurityParameters', {
+      change: 'masterCardEnrolled',
+      cardId: record.id,
+      kind: card.kind,
+      reader,
+      by: 'manufacturer',
+      origin,
+    });
     return listing(record);
   }
 

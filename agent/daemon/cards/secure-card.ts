@@ -62,7 +62,9 @@ export function wipeKeys(keys: CardKeys): void {
 export class NotSecureCardError extends CcguardError {
   readonly code = 'refused' as const;
   constructor() {
-    super('this card is not an NTAG 424 DNA (it has no NDEF application with AES keys); nothing enrolled. To enrol a plain card by its UID (copyable), add --uid-only');
+    super(
+      'this card is not an NTAG 424 DNA (it has no NDEF application with AES keys); nothing enrolled. To enrol a plain card by its UID (copyable), add --uid-only',
+    );
   }
 }
 
@@ -94,7 +96,10 @@ export function failureKind(err: unknown): string {
   return 'unexpected';
 }
 
-const transportOf = (channel: CardChannel): Transport => (apdu) => channel.transmit(apdu);
+const transportOf =
+  (channel: CardChannel): Transport =>
+  (apdu) =>
+    channel.transmit(apdu);
 
 /** SELECT of the NDEF application; a card without it (a plain card, a UID clone) is no NTAG 424 DNA. */
 async function select(transport: Transport): Promise<void> {

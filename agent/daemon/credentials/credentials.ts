@@ -146,7 +146,9 @@ export class Credentials {
    * state write (a PUK reset settles its try counter with it).
    */
   async storeVetted(role: Role, hash: string, mustChange: boolean, alsoChange: (state: State) => State = (s) => s): Promise<State> {
-    const state = await this.deps.store.update((current) => alsoChange(withNewPassword(this.#require(current), role, hash, mustChange, new Date().toISOString())));
+    const state = await this.deps.store.update((current) =>
+      alsoChange(withNewPassword(this.#require(current), role, hash, mustChange, new Date().toISOString())),
+    );
     this.deps.authenticator.forget(role);
     return state;
   }

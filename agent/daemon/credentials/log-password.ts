@@ -19,9 +19,7 @@ export class LogPassword {
   readonly #file: string;
   #set = false;
 
-  constructor(
-    private readonly deps: { store: GenerationStore<State>; security: SecurityLog },
-  ) {
+  constructor(private readonly deps: { store: GenerationStore<State>; security: SecurityLog }) {
     this.#file = join(deps.store.dir, LOG_PASSWORD_FILE);
   }
 

@@ -13,9 +13,7 @@ export class LogExports {
   /** Exports being streamed, so that a stopping daemon can cut them short. */
   readonly #active = new Set<LogExport>();
 
-  constructor(
-    private readonly deps: { config: Config; logPassword: LogPassword; security: SecurityLog; log: Logger },
-  ) {}
+  constructor(private readonly deps: { config: Config; logPassword: LogPassword; security: SecurityLog; log: Logger }) {}
 
   /** Opens the export; the caller streams `zip.archive` and calls `zip.abort()` if the transfer fails. */
   async open(actor: Actor<ExportRole>, unencrypted: boolean): Promise<{ zip: LogExport; encrypted: boolean }> {
@@ -34,7 +32,8 @@ export class LogExports {
       bytes: zip.totalBytes,
       ...(zip.skipped.length > 0 ? { skipped: zip.skipped } : {}),
     });
-    if (zip.skipped.length > 0) this.deps.log.warn({ skipped: zip.skipped }, 'log export: entries of the log directory that are not regular files were left out');
+    if (zip.skipped.length > 0)
+      this.deps.log.warn({ skipped: zip.skipped }, 'log export: entries of the log directory that are not regular files were left out');
     this.#active.add(zip);
     const done = (): void => void this.#active.delete(zip);
     zip.archive.once('close', done);

@@ -14,9 +14,7 @@ import type { Actor } from '../credentials/authenticator.js';
 export class HttpsSettings {
   #info: CertificateInfo | null = null;
 
-  constructor(
-    private readonly deps: { certificate: HttpsCertificate; store: GenerationStore<State>; security: SecurityLog },
-  ) {}
+  constructor(private readonly deps: { certificate: HttpsCertificate; store: GenerationStore<State>; security: SecurityLog }) {}
 
   async start(): Promise<void> {
     this.#info = await this.deps.certificate.info();

@@ -63,7 +63,9 @@ export class WebUiStyle {
       await writeFileAtomic(this.path, `${requested}\n`, 0o644);
     } catch (err) {
       this.#mode = current;
-      throw new StateError(`cannot write the web interface style file ${this.path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check webUi.styleFile in the config`);
+      throw new StateError(
+        `cannot write the web interface style file ${this.path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check webUi.styleFile in the config`,
+      );
     }
     this.security.record('ReconfigurationOfSecurityParameters', { change: 'webUi', from: current, to: requested, by });
     return requested;

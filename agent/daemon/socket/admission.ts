@@ -9,7 +9,13 @@ import { unreadTotal, type Connection } from './connection.js';
  * (the most it may answer), the units an answer is charged (what it holds), and what a refused request is told.
  */
 const COSTS: {
-  [C in MethodCost]: { perSecond: number; capacity: number; reserves(params: unknown): number; units(result: unknown): number; refused: { [D in Exclude<CostDecision, 'admit'>]: string } };
+  [C in MethodCost]: {
+    perSecond: number;
+    capacity: number;
+    reserves(params: unknown): number;
+    units(result: unknown): number;
+    refused: { [D in Exclude<CostDecision, 'admit'>]: string };
+  };
 } = {
   securityEvents: {
     perSecond: SOCKET_LIMITS.eventsPerSecond,

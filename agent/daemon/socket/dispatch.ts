@@ -55,7 +55,13 @@ export function errorBody(err: unknown, method: Method, log: Logger): ErrorBody 
  * Runs `request`'s handler as `caller` and gives the response to send, or null when the client
  * went away first (work for a client that has gone is dropped before it starts, its answer unsent).
  */
-export async function dispatch(options: DispatchOptions, request: DecodedRequest, caller: Caller, ctx: RequestContext, hooks: DispatchHooks): Promise<Response | null> {
+export async function dispatch(
+  options: DispatchOptions,
+  request: DecodedRequest,
+  caller: Caller,
+  ctx: RequestContext,
+  hooks: DispatchHooks,
+): Promise<Response | null> {
   const { id, method, params } = request;
   const { signal } = ctx;
   try {

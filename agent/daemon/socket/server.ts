@@ -96,7 +96,8 @@ export class SocketServer {
       this.#forget(conn);
       conn.gone.abort();
       for (const unsubscribe of conn.unsubscribers) unsubscribe();
-      if (conn.invalidCount > 1) this.#warnings.warn('invalidFrames', conn.peer?.uid, { invalidFrames: conn.invalidCount, peer: conn.peer }, 'connection sent invalid frames');
+      if (conn.invalidCount > 1)
+        this.#warnings.warn('invalidFrames', conn.peer?.uid, { invalidFrames: conn.invalidCount, peer: conn.peer }, 'connection sent invalid frames');
       this.#held.wake();
     });
   }

@@ -139,7 +139,11 @@ export class SyncPusher {
     if (!state || revision === undefined) return;
     const { peer, sync } = this.deps;
     if (!peer.hostKey) {
-      this.#fail(revision, 'no pinned host key for the slave: set sync.peer.hostKey to its host key line (ssh-keyscan -t ed25519 HOST on a trusted network)', 'noPin');
+      this.#fail(
+        revision,
+        'no pinned host key for the slave: set sync.peer.hostKey to its host key line (ssh-keyscan -t ed25519 HOST on a trusted network)',
+        'noPin',
+      );
       return;
     }
     this.#inFlight = true;
@@ -172,9 +176,13 @@ export class SyncPusher {
   async #answered(revision: number, state: State, reply: { revision?: number; applied?: boolean; sealingKey?: unknown }): Promise<boolean> {
     const { sync } = this.deps;
     // The slave's key for sealing card keys: authentic, as it came over the pinned SSH channel.
-    const newKey = typeof reply.sealingKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(reply.sealingKey) && reply.sealingKey !== state.syncPeerSealingKey ? reply.sealingKey : null;
+    const newKey =
+      typeof reply.sealingKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(reply.sealingKey) && reply.sealingKey !== state.syncPeerSealingKey
+        ? reply.sealingKey
+        : null;
     // The slave's word is checked like any input: a revision the state could not hold is ignored.
-    const acked = Number.isSafeInteger(reply.revision) && (reply.revision as number) >= 1 && (reply.revision as number) < 2 ** 40 ? (reply.revision as number) : revision;
+    const acked =
+      Number.isSafeInteger(reply.revision) && (reply.revision as number) >= 1 && (reply.revision as number) < 2 ** 40 ? (reply.revision as number) : revision;
     const { verdict, episode } = judgeReply(this.#episode, { pushed: revision, acked, sealingKeyChanged: newKey !== null });
     this.#episode = episode;
     const keepKey = (next: State): State => (newKey === null ? next : withRevision({ ...next, syncPeerSealingKey: newKey }));
@@ -217,7 +225,13 @@ export class SyncPusher {
     this.#lastError = message;
     this.#lastErrorAt = new Date().toISOString();
     if (code === 'hostKeyMismatch' || code === 'noPin' || code === 'slaveAhead' || code === 'sealingKeyChurn') {
-      if (first) this.deps.security.record('SyncPeerRejected', { peer: this.#peerName, reason: code, revision, ...(slaveRevision === undefined ? {} : { slaveRevision }) });
+      if (first)
+        this.deps.security.record('SyncPeerRejected', {
+          peer: this.#peerName,
+          reason: code,
+          revision,
+          ...(slaveRevision === undefined ? {} : { slaveRevision }),
+        });
     }
     if (first) this.deps.log.warn({ peer: this.#peerName, revision, code, message }, 'sync push failed; retrying with backoff');
     const wait = this.#retryMs;

@@ -33,7 +33,8 @@ export class SyncReceiver {
   }
 
   async apply(envelope: SyncEnvelope, origin: string): Promise<ResultOf<'sync.apply'>> {
-    if (this.#key === null) throw new RefusedError('this controller is not a slave: sync.masterKey (the master\'s "ccguard sync keygen" key) is not configured');
+    if (this.#key === null)
+      throw new RefusedError('this controller is not a slave: sync.masterKey (the master\'s "ccguard sync keygen" key) is not configured');
     let payload;
     try {
       payload = openEnvelope(envelope, this.#key);
@@ -50,7 +51,10 @@ export class SyncReceiver {
           try {
             return open(sealed, keyPair, cardId);
           } catch {
-            this.deps.log.warn({ cardId }, 'a secure master card from the master does not open with this slave\'s key; it is left out until the master seals it anew');
+            this.deps.log.warn(
+              { cardId },
+              "a secure master card from the master does not open with this slave's key; it is left out until the master seals it anew",
+            );
             return null;
           }
         };
@@ -59,7 +63,8 @@ export class SyncReceiver {
     } catch (err) {
       if (!(err instanceof NotNewer)) throw err;
       // A retry repeats the newest revision; anything older is a replay.
-      if (payload.revision < err.have) this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', origin, revision: payload.revision, have: err.have });
+      if (payload.revision < err.have)
+        this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', origin, revision: payload.revision, have: err.have });
       return { applied: false, revision: err.have, ...this.#sealingKey() };
     }
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master', origin });

@@ -42,7 +42,10 @@ async function station(t: Test): Promise<Station> {
   if (enrolled.code !== 0) throw new Error(`enroll: ${enrolled.stderr}`);
   await enrolled.card?.remove();
   await waitFor(env, 'reader empty', (x) => x.rfid.readers[0]?.cardPresent === false);
-  for (const args of [['defaults', 'save', '--stdin'], ['policy', 'set', '--strong', 'off', '--stdin']]) {
+  for (const args of [
+    ['defaults', 'save', '--stdin'],
+    ['policy', 'set', '--strong', 'off', '--stdin'],
+  ]) {
     const r = await cli(env, args, `${MFR}\n`);
     if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
   }

@@ -112,8 +112,15 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   await waitFor(env, 'card removed', (x) => !x.rfid.readers.some((r) => r.cardPresent));
 
   const list = await cli(env, ['master-card', 'list', '--stdin', '--json'], `${MFR}\n`);
-  t.equal(await schemaErrors('master-cards.schema.json', JSON.parse(list.stdout)), null, 'master-card list --json conforms to schemas/master-cards.schema.json');
-  t.same((JSON.parse(list.stdout) as { masterCards: Array<{ id: string; kind: string }> }).masterCards.map((c) => [c.id, c.kind]), [[card.id, 'uidOnly']]);
+  t.equal(
+    await schemaErrors('master-cards.schema.json', JSON.parse(list.stdout)),
+    null,
+    'master-card list --json conforms to schemas/master-cards.schema.json',
+  );
+  t.same(
+    (JSON.parse(list.stdout) as { masterCards: Array<{ id: string; kind: string }> }).masterCards.map((c) => [c.id, c.kind]),
+    [[card.id, 'uidOnly']],
+  );
   t.same((await status(env)).rfid.masterCards, [{ id: card.id, kind: 'uidOnly' }], 'status shows the kind');
 
   // Manufacturer defaults: PUK, the card, strong passwords; then settings drift from them.
@@ -135,7 +142,10 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   // A tap: every role back on its default; removed before the hold ends, nothing else changes.
   const tapped = await peer.placeCard(MASTER_UID);
   s = await waitFor(env, 'tap', (x) => x.roles.operator.isDefault && x.roles.manufacturer.isDefault);
-  t.ok(Object.values(s.roles).every((r) => r.isDefault && r.mustChange), 'all four roles reset, must change');
+  t.ok(
+    Object.values(s.roles).every((r) => r.isDefault && r.mustChange),
+    'all four roles reset, must change',
+  );
   s = await waitFor(env, 'hold shown', (x) => x.rfid.hold !== null);
   t.ok(s.rfid.hold !== null && s.rfid.hold.remainingSeconds <= HOLD_SECONDS && s.rfid.hold.remainingSeconds > 0);
   await tapped.remove();
@@ -158,7 +168,13 @@ t.test('enrol, tap, other cards, hold, early removal, a mute card, pcscd restart
   t.ok(Object.values(s.roles).every((r) => r.isDefault));
   t.equal(s.rfid.hold, null);
   // The event follows the last write of the restore (status may show the restored settings a moment earlier).
-  t.match(await eventually(() => securityEvents(env, 'ResetOrReboot'), (e) => e.length > 0), [{ reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId: card.id }]);
+  t.match(
+    await eventually(
+      () => securityEvents(env, 'ResetOrReboot'),
+      (e) => e.length > 0,
+    ),
+    [{ reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId: card.id }],
+  );
   t.ok((await securityEvents(env, 'MasterCardHoldStarted')).length >= 2);
   // Still on the reader after the restore: it does not count again until removed.
   await setManufacturerPassword(env);
@@ -214,7 +230,10 @@ t.test('a restore cut off by a power loss is finished at the next start; enrolme
   // The state as the restore's one write leaves it: settings restored, the files outside still to do.
   const store = new GenerationStore(env.stateDir, stateSchema);
   await store.load();
-  await store.update((s) => ({ ...structuredClone(requireProvisioned(s)), pendingRestore: { logPassword: null, webUi: '2.0', https: false, reason: 'masterCardHold' } }));
+  await store.update((s) => ({
+    ...structuredClone(requireProvisioned(s)),
+    pendingRestore: { logPassword: null, webUi: '2.0', https: false, reason: 'masterCardHold' },
+  }));
 
   const daemon = await startDaemon(env, { PCSCLITE_CSOCK_NAME: join(env.dir, 'no-pcscd.sock') });
   t.teardown(() => daemon.stop());

@@ -28,10 +28,7 @@ const T14 = {
   ti: '9D00C4DF',
   exchanges: [
     ['9071000002000000', 'A04C124213C186F22399D33AC2A3021591AF'],
-    [
-      '90AF00002035C3E05A752E0144BAC0DE51C1F22C56B34408A23D8AEA266CAB947EA8E0118D00',
-      '3FA64DB5446D1F34CD6EA311167F5E4985B89690C04A05F17FA7AB2F081206639100',
-    ],
+    ['90AF00002035C3E05A752E0144BAC0DE51C1F22C56B34408A23D8AEA266CAB947EA8E0118D00', '3FA64DB5446D1F34CD6EA311167F5E4985B89690C04A05F17FA7AB2F081206639100'],
   ],
   sesAuthEncKey: '1309C877509E5A215007FF0ED19CA564',
   sesAuthMacKey: '4C6626F5E72EA694202139295C7A7FC7',
@@ -45,10 +42,7 @@ const T25 = {
   sesAuthEncKey: '4CF3CB41A22583A61E89B158D252FC53',
   sesAuthMacKey: '5529860B2FC5FB6154B7F28361D30BF9',
   newKey2: 'F3847D627727ED3BC9C4CC050489B966',
-  changeKey2: [
-    '90C4000029022CF362B7BF4311FF3BE1DAA295E8C68DE09050560D19B9E16C2393AE9CD1FAC75D0CE20BCD1D06E600',
-    '203BB55D1089D5879100',
-  ],
+  changeKey2: ['90C4000029022CF362B7BF4311FF3BE1DAA295E8C68DE09050560D19B9E16C2393AE9CD1FAC75D0CE20BCD1D06E600', '203BB55D1089D5879100'],
   newKey0: '5004BF991F408672B1EF00F08F9E8647',
   changeKey0: ['90C400002900C0EB4DEEFEDDF0B513A03A95A75491818580503190D4D05053FF75668A01D6FDA6610234BDED643200', '9100'],
 };
@@ -183,15 +177,7 @@ t.test('AN12196 Tables 25 and 26: ChangeKey of key 2 and of key 0, byte for byte
   t.same(await savedKeys(state), { uid: UID, keys: [T25.newKey0, Z, T25.newKey2, Z, Z], versions: [1, 0, 1, 0, 0] });
 
   // Placed again (random challenges now): only the new keys open it.
-  const again = await withCard({ state }, [
-    'select',
-    `auth:0:${Z}`,
-    `auth:0:${T25.newKey0}`,
-    'carduid',
-    `auth:2:${Z}`,
-    `auth:2:${T25.newKey2}`,
-    'carduid',
-  ]);
+  const again = await withCard({ state }, ['select', `auth:0:${Z}`, `auth:0:${T25.newKey0}`, 'carduid', `auth:2:${Z}`, `auth:2:${T25.newKey2}`, 'carduid']);
   t.same(sws(again), ['9000', '91AE', '9100', '9100', '91AE', '9100', '9100']);
   t.equal(again[3]?.uid, UID);
   t.equal(again[6]?.uid, UID);
@@ -306,7 +292,10 @@ t.test('faults: wrong key, uid-only clone, mute, slow', async (t) => {
 
   const slow = await withCard({ state: newState(), faults: ['slow=400'] }, ['uid', 'select']);
   t.same(sws(slow), ['9000', '9000']);
-  t.ok(slow.every((s) => s.ms >= 400), `slow=400: every answer took at least 400 ms (${slow.map((s) => s.ms).join(', ')} ms)`);
+  t.ok(
+    slow.every((s) => s.ms >= 400),
+    `slow=400: every answer took at least 400 ms (${slow.map((s) => s.ms).join(', ')} ms)`,
+  );
 });
 
 t.test('exit-after: a card pulled right after it acted keeps what it did, and nothing else', async (t) => {
@@ -364,5 +353,8 @@ t.test('a kill at any instant leaves the old or the new key, never a broken stat
     t.ok([A, B].includes(saved.keys[1] ?? ''), `round ${round}: key 1 is a whole key, killed after ${lines - 2} key changes`);
     t.same([saved.keys[0], saved.keys[2], saved.keys[3], saved.keys[4]], [Z, Z, Z, Z]);
   }
-  t.ok(changes.some((n) => n > 1), `the kills fell at different points (${changes.join(', ')} changes)`);
+  t.ok(
+    changes.some((n) => n > 1),
+    `the kills fell at different points (${changes.join(', ')} changes)`,
+  );
 });

@@ -23,7 +23,14 @@ t.test('the agent builds without the smartcard package: the fallback declaration
   const config = join(env.dir, 'tsconfig.json');
   await writeFile(
     config,
-    JSON.stringify({ extends: join(ROOT, 'tsconfig.json'), compilerOptions: { noEmit: true, typeRoots: [join(ROOT, 'node_modules', '@types')], paths: { smartcard: [join(ROOT, 'types', 'fallback', 'smartcard.d.ts')] } } }),
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.json'),
+      compilerOptions: {
+        noEmit: true,
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+        paths: { smartcard: [join(ROOT, 'types', 'fallback', 'smartcard.d.ts')] },
+      },
+    }),
   );
   // Without the loader hooks tap puts in NODE_OPTIONS of every child (tsc's own loading trips over them).
   const tsc = await run('bash', ['-c', 'unset NODE_OPTIONS; exec "$0" -p "$1"', join(ROOT, 'node_modules', '.bin', 'tsc'), config]).then(
@@ -101,7 +108,10 @@ for (const [smartcard, reason, command] of [
     const audit = await cli(env, ['audit', '--json']);
     const report = JSON.parse(audit.stdout) as { findings: Array<{ id: string; severity: string; fix: string }> };
     t.equal(await schemaErrors('audit.schema.json', report), null, 'audit --json conforms to schemas/audit.schema.json');
-    t.match(report.findings.find((f) => f.id === 'rfid-unavailable'), { severity: 'low', fix: enable });
+    t.match(
+      report.findings.find((f) => f.id === 'rfid-unavailable'),
+      { severity: 'low', fix: enable },
+    );
     t.match((await cli(env, ['audit'])).stdout, enable, 'human audit shows the command');
 
     // Everything but the card readers works.

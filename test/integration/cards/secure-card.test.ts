@@ -76,7 +76,6 @@ async function station(t: Test, rfid: Record<string, unknown> = {}, config: Reco
   return { env, peer, daemon, dir: env.dir };
 }
 
-
 const removedFrom = (env: Env, slot = 0): Promise<unknown> => waitFor(env, 'reader empty', (x) => x.rfid.readers[slot]?.cardPresent === false);
 
 function ntag(s: Station, state: string, options: { slot?: 0 | 1; faults?: Ntag424Fault[]; uid?: string } = {}): () => Promise<VirtualCard> {
@@ -99,8 +98,12 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   t.match(card, { id: /^[0-9a-f]{8}$/, reader: READER, kind: 'ntag424' });
   const { k0, k2, k4 } = await ourKeys(env, UID);
   t.not(k0, k2, 'keys 0 and 2 differ');
-  t.not(k4, k2, 'and so does the slaves\' key 4');
-  t.same(await cardFile(cardState), { uid: UID, keys: [k0, Z, k2, Z, k4], versions: [1, 0, 1, 0, 1] }, 'the card holds this station’s diversified keys 0 and 2, and the slaves\' key 4');
+  t.not(k4, k2, "and so does the slaves' key 4");
+  t.same(
+    await cardFile(cardState),
+    { uid: UID, keys: [k0, Z, k2, Z, k4], versions: [1, 0, 1, 0, 1] },
+    "the card holds this station’s diversified keys 0 and 2, and the slaves' key 4",
+  );
   const saved = await stateOf(env);
   t.match(saved.masterCards, [{ id: card.id, kind: 'ntag424', authKey: k2.toLowerCase(), slaveKey: k4.toLowerCase(), keyVersion: 1 }]);
   t.equal(saved.pendingEnrolment, null, 'nothing pending after a finished enrolment');
@@ -113,7 +116,10 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
 
   const list = await cli(env, ['master-card', 'list', '--stdin', '--json'], `${MFR}\n`);
   t.equal(await schemaErrors('master-cards.schema.json', JSON.parse(list.stdout)), null, 'list --json conforms to its schema');
-  t.same((JSON.parse(list.stdout) as { masterCards: Array<{ kind: string }> }).masterCards.map((c) => c.kind), ['ntag424']);
+  t.same(
+    (JSON.parse(list.stdout) as { masterCards: Array<{ kind: string }> }).masterCards.map((c) => c.kind),
+    ['ntag424'],
+  );
   t.same((await status(env)).rfid.masterCards, [{ id: card.id, kind: 'ntag424' }]);
 
   // Already a master card: said at the first presentation.
@@ -155,7 +161,10 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   for (const [what, fault, detail] of copies) {
     const before = (await securityEvents(env, 'TamperDetectionActivated')).length;
     const copy = await ntag(s, join(s.dir, `copy-${fault}.json`), { faults: [fault] })();
-    const events = await waitUntil(() => securityEvents(env, 'TamperDetectionActivated'), (e) => e.length > before);
+    const events = await waitUntil(
+      () => securityEvents(env, 'TamperDetectionActivated'),
+      (e) => e.length > before,
+    );
     t.match(events.at(-1), { cause: 'masterCardCloneAttempt', cardId: card.id, reader: READER, detail }, `${what}: recorded`);
     st = await status(env);
     t.equal(st.roles.manufacturer.isDefault, false, `${what}: resets nothing`);
@@ -167,12 +176,19 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   st = await status(env);
   t.match(st.rfid.cloneAttempts, { count: 2, lastReader: READER });
   const audit = JSON.parse((await cli(env, ['audit', '--json'])).stdout) as { findings: Array<{ id: string; severity: string; title: string }> };
-  t.match(audit.findings.find((f) => f.id === 'master-card-clone-attempts'), { severity: 'high', title: /^2 cards/ }, 'audit shows the clone attempts');
+  t.match(
+    audit.findings.find((f) => f.id === 'master-card-clone-attempts'),
+    { severity: 'high', title: /^2 cards/ },
+    'audit shows the clone attempts',
+  );
   t.equal(await schemaErrors('audit.schema.json', audit), null);
 
   // A mute card with the enrolled UID: answers GET DATA, then nothing. The reader goes on serving.
   const mute = await ntag(s, join(s.dir, 'mute.json'), { faults: ['mute-after=2'] })();
-  const muted = await waitUntil(() => securityEvents(env, 'TamperDetectionActivated'), (e) => e.length > 2);
+  const muted = await waitUntil(
+    () => securityEvents(env, 'TamperDetectionActivated'),
+    (e) => e.length > 2,
+  );
   t.match(muted.at(-1), { detail: 'timeout' }, 'a card that stops answering is not a master card');
   t.equal((await status(env)).roles.manufacturer.isDefault, false);
   await mute.remove();
@@ -208,7 +224,10 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   // Enrolment refusals: a card personalised elsewhere, a plain card without --uid-only, two different cards.
   await setManufacturerPassword(env);
   const foreign = join(s.dir, 'foreign.json');
-  await writeFile(foreign, JSON.stringify({ uid: OTHER_UID, keys: Array.from({ length: 5 }, () => randomBytes(16).toString('hex').toUpperCase()), versions: [1, 1, 1, 1, 1] }));
+  await writeFile(
+    foreign,
+    JSON.stringify({ uid: OTHER_UID, keys: Array.from({ length: 5 }, () => randomBytes(16).toString('hex').toUpperCase()), versions: [1, 1, 1, 1, 1] }),
+  );
   const foreignKeys = (await cardFile(foreign)).keys;
   const refused = await enrolSecure(s, foreign, { place: ntag(s, foreign, { uid: OTHER_UID }) });
   t.equal(refused.code, 1);
@@ -221,7 +240,12 @@ t.test('enrol a factory-fresh NTAG 424 DNA; tap and hold; clones, wrong keys, fo
   t.match(plain.stderr, /not an NTAG 424 DNA .* add --uid-only/);
   await plain.card?.remove();
   await removedFrom(env);
-  const swapped = await enrollTwice(env, { password: MFR, reader: READER, place: () => peer.placeCard('04998877665544'), placeAgain: () => peer.placeCard('04998877665533') });
+  const swapped = await enrollTwice(env, {
+    password: MFR,
+    reader: READER,
+    place: () => peer.placeCard('04998877665544'),
+    placeAgain: () => peer.placeCard('04998877665533'),
+  });
   t.equal(swapped.code, 1);
   t.match(swapped.stderr, /another card was presented the second time/);
   await swapped.card?.remove();
@@ -256,7 +280,10 @@ async function waitUntil<T>(probe: () => Promise<T>, ok: (v: T) => boolean): Pro
  */
 async function pull(s: Station, state: string, uid: string, apdu: number, when: string): Promise<VirtualCard> {
   const card = await ntag(s, state, { uid, faults: [`exit-after=${apdu}`] })();
-  await waitUntil(() => cardFile(state), (f) => f.keys[2] !== Z);
+  await waitUntil(
+    () => cardFile(state),
+    (f) => f.keys[2] !== Z,
+  );
   await waitFor(s.env, `the card pulled ${when}`, (x) => x.rfid.enrolmentStep === 'placeCardAgain');
   return card;
 }
@@ -320,12 +347,15 @@ t.test('a card pulled at each step of its enrolment ends enrolled (presented aga
     const again = await ntag(s, undone, { uid, slot: 1 })();
     await waitFor(env, `${when}: undone`, (x) => x.rfid.pendingEnrolment === null);
     t.same((await cardFile(undone)).keys, [Z, Z, Z, Z, Z], `${when}: factory keys back`);
-    t.equal((await securityEvents(env, 'ReconfigurationOfSecurityParameters')).filter((e) => e.change === 'masterCardEnrolmentUndone').length, before + 1, 'recorded');
+    t.equal(
+      (await securityEvents(env, 'ReconfigurationOfSecurityParameters')).filter((e) => e.change === 'masterCardEnrolmentUndone').length,
+      before + 1,
+      'recorded',
+    );
     t.equal((await stateOf(env)).masterCards.length, PULLS.length, 'not enrolled');
     await again.remove();
     await removedFrom(env, 1);
   }
-
 });
 
 t.test('a power cut during an enrolment: the pending record is kept across the restart until the card shows up', async (t) => {
@@ -351,7 +381,10 @@ t.test('a power cut during an enrolment: the pending record is kept across the r
   await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
   t.match((await status(env)).rfid.pendingEnrolment, { reader: READER }, 'still pending after the restart');
   const audit = JSON.parse((await cli(env, ['audit', '--json'])).stdout) as { findings: Array<{ id: string; severity: string }> };
-  t.match(audit.findings.find((f) => f.id === 'master-card-enrolment-pending'), { severity: 'info' });
+  t.match(
+    audit.findings.find((f) => f.id === 'master-card-enrolment-pending'),
+    { severity: 'info' },
+  );
   // Another card's enrolment waits until that one is settled: its pending record must not be lost.
   const blocked = await enrolSecure(s, join(s.dir, 'other.json'), { place: ntag(s, join(s.dir, 'other.json'), { uid: OTHER_UID }) });
   t.equal(blocked.code, 1);
@@ -364,7 +397,10 @@ t.test('a power cut during an enrolment: the pending record is kept across the r
   t.same((await cardFile(cut)).keys, [Z, Z, Z, Z, Z]);
   await back.remove();
   const all = ((await call(env.socket, 'events', { limit: 10_000 })) as { events: Array<Record<string, unknown>> }).events;
-  t.match(all.filter((e) => e.change === 'masterCardEnrolmentUndone'), [{ event: 'ReconfigurationOfSecurityParameters', reader: READER }]);
+  t.match(
+    all.filter((e) => e.change === 'masterCardEnrolmentUndone'),
+    [{ event: 'ReconfigurationOfSecurityParameters', reader: READER }],
+  );
   t.same(await nonConforming('event.schema.json', all), [], 'every event conforms to schemas/event.schema.json');
 });
 
@@ -388,13 +424,20 @@ t.test('UID-only master cards: allow, tapOnly, refuse; audit names each with the
     const finding = audit.findings.find((f) => f.id === `master-card-uid-only.${id}`);
     t.equal(finding?.severity, row.severity, `${row.rule}: audit severity`);
     if (row.rule !== 'refuse') t.match(finding?.fix, new RegExp(`ccguard master-card enroll --reader .* then: ccguard master-card remove ${id}`));
-    t.equal(audit.findings.some((f) => f.id === 'no-recovery-path'), row.rule === 'refuse', `${row.rule}: a refused card is no recovery path`);
+    t.equal(
+      audit.findings.some((f) => f.id === 'no-recovery-path'),
+      row.rule === 'refuse',
+      `${row.rule}: a refused card is no recovery path`,
+    );
 
     t.equal((await cli(env, ['defaults', 'save', '--stdin'], `${MFR}\n`)).code, 0);
     t.equal((await cli(env, ['policy', 'set', '--strong', 'off', '--stdin'], `${MFR}\n`)).code, 0);
     const card = await peer.placeCard(uid);
     await waitFor(env, 'card seen', (x) => x.rfid.readers[0]?.cardPresent === true);
-    const tapped = await waitUntil(() => status(env), (x) => x.roles.manufacturer.isDefault);
+    const tapped = await waitUntil(
+      () => status(env),
+      (x) => x.roles.manufacturer.isDefault,
+    );
     t.equal(tapped.roles.manufacturer.isDefault, row.taps, `${row.rule}: tap`);
     await sleep((HOLD_SECONDS + 1.5) * 1000);
     const st = await status(env);
@@ -478,7 +521,11 @@ t.test('a state from before secure cards: its card master key is made once at st
   const human = await cli(env, ['status']);
   t.match(human.stdout, /1 master card.*1 UID-only: copyable/);
   const audit = JSON.parse((await cli(env, ['audit', '--json'])).stdout) as { findings: Array<{ id: string; severity: string }> };
-  t.match(audit.findings.find((f) => f.id === 'master-card-uid-only.a1b2c3d4'), { severity: 'high' }, 'allow is the default for existing state');
+  t.match(
+    audit.findings.find((f) => f.id === 'master-card-uid-only.a1b2c3d4'),
+    { severity: 'high' },
+    'allow is the default for existing state',
+  );
   await daemon.stop();
   const again = await startDaemon(env, { PCSCLITE_CSOCK_NAME: join(env.dir, 'no-pcscd.sock') });
   t.teardown(() => again.stop());

@@ -68,7 +68,10 @@ t.test('mute cards on both readers: logins answer within a bound; the readers re
     stalled.every((ms) => ms !== null && ms < LOGIN_BOUND_MS * 2),
     `every login answered while both cards stall (sequential < ${LOGIN_BOUND_MS} ms each expected): ${fmt(stalled)}`,
   );
-  t.ok(stalled.slice(0, 4).every((ms) => ms !== null && ms < LOGIN_BOUND_MS), 'sequential logins within the bound');
+  t.ok(
+    stalled.slice(0, 4).every((ms) => ms !== null && ms < LOGIN_BOUND_MS),
+    'sequential logins within the bound',
+  );
   const st = await Promise.race([status(env), sleep(10_000).then(() => null)]);
   t.ok(st !== null, 'status answers while the cards stall');
 
@@ -83,5 +86,8 @@ t.test('mute cards on both readers: logins answer within a bound; the readers re
   t.equal((await allLogText(env)).split(UNREADABLE).length, unreadableBefore, 'both readers read their next card');
   for (const card of good) await card.remove();
   const after = await logins(2);
-  t.ok(after.every((ms) => ms !== null && ms < LOGIN_BOUND_MS), `logins after recovery: ${fmt(after)}`);
+  t.ok(
+    after.every((ms) => ms !== null && ms < LOGIN_BOUND_MS),
+    `logins after recovery: ${fmt(after)}`,
+  );
 });

@@ -61,7 +61,11 @@ t.test('fresh station: every expected high finding, exit 1; each fix clears its 
   const fresh = await auditJson(env);
   t.equal(fresh.code, 1, 'exit 1 with high findings');
   t.equal(await schemaErrors('audit.schema.json', fresh.report), null, 'conforms to schemas/audit.schema.json');
-  const ids = (severity: string, report: AuditReport): string[] => report.findings.filter((f) => f.severity === severity).map((f) => f.id).sort();
+  const ids = (severity: string, report: AuditReport): string[] =>
+    report.findings
+      .filter((f) => f.severity === severity)
+      .map((f) => f.id)
+      .sort();
   t.same(ids('high', fresh.report), [
     'default-password.installer',
     'default-password.manufacturer',
@@ -72,7 +76,10 @@ t.test('fresh station: every expected high finding, exit 1; each fix clears its 
   ]);
   t.same(ids('medium', fresh.report), ['forced-change-off', 'legacy-web-interface', 'no-log-password', 'no-recovery-path']);
   t.equal(fresh.report.passed, false);
-  t.match(fresh.report.findings.find((f) => f.id === 'default-password.operator'), { provision: 'EN 303 645 5.1-1', fix: 'ccguard passwd operator' });
+  t.match(
+    fresh.report.findings.find((f) => f.id === 'default-password.operator'),
+    { provision: 'EN 303 645 5.1-1', fix: 'ccguard passwd operator' },
+  );
 
   const human = await cli(env, ['audit']);
   t.equal(human.code, 1);
@@ -120,7 +127,14 @@ t.test('fresh station: every expected high finding, exit 1; each fix clears its 
   t.equal(await schemaErrors('readers.schema.json', JSON.parse(readers.stdout)), null, 'readers --json conforms to schemas/readers.schema.json');
   const events = (await cli(env, ['events', '--json', '--limit', '1000'])).stdout.trim().split('\n');
   t.ok(events.length > 10, `the fixes left events (${events.length})`);
-  t.same(await nonConforming('event.schema.json', events.map((line) => JSON.parse(line) as unknown)), [], 'events --json lines conform to schemas/event.schema.json');
+  t.same(
+    await nonConforming(
+      'event.schema.json',
+      events.map((line) => JSON.parse(line) as unknown),
+    ),
+    [],
+    'events --json lines conform to schemas/event.schema.json',
+  );
   const statusHuman = await cli(env, ['status']);
   // One aligned column: every value starts after the longest label ("role manufacturer") and two spaces.
   // The uptime passes a minute on a loaded machine.

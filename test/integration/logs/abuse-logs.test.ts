@@ -69,7 +69,10 @@ t.test('noise is aggregated per interval in its own file, with counts and no cli
   close();
   t.equal(live.length, 2, 'then one event for the interval');
   const noise = await readFile(join(dir, 'security-noise.log'), 'utf8');
-  const lines = noise.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = noise
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(lines.length, 2);
   t.match(lines[0], { event: 'InvalidMessages', count: 1, kinds: { socket: 1 }, peerUids: { '33': 1 } });
   t.match(lines[1], { event: 'InvalidMessages', count: 199_999, kinds: { socket: 199_999 }, peerUids: { '33': 199_999 } });
@@ -78,7 +81,11 @@ t.test('noise is aggregated per interval in its own file, with counts and no cli
   t.match(main, /"event":"ReconfigurationOfSecurityParameters","change":"password"/, 'the password change is where it was');
   t.notMatch(main, /InvalidMessages/);
   const recent = await security.recent(10);
-  t.same(recent.map((e) => e.event), ['ReconfigurationOfSecurityParameters', 'InvalidMessages', 'InvalidMessages'], 'events shows both files, oldest first');
+  t.same(
+    recent.map((e) => e.event),
+    ['ReconfigurationOfSecurityParameters', 'InvalidMessages', 'InvalidMessages'],
+    'events shows both files, oldest first',
+  );
 });
 
 t.test('attempts refused unchecked (throttled) are counted as noise; checked wrong guesses stay in security.log', async (t) => {
@@ -94,7 +101,10 @@ t.test('attempts refused unchecked (throttled) are counted as noise; checked wro
   const main = await readFile(join(dir, 'security.log'), 'utf8');
   t.equal(main.trim().split('\n').length, 1, 'only the checked wrong PUK is in security.log');
   t.match(main, /"reason":"wrongPuk"/);
-  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(noise.length, 2, 'the first at once, the rest as one count');
   t.match(noise[1], { event: 'MaintenanceLoginFailed', reason: 'throttled', count: 999, kinds: { resetPasswordPuk: 999 }, peerUids: { '33': 999 } });
 });
@@ -109,18 +119,26 @@ t.test('recent events come from memory once primed: a flood of events requests r
   // Files removed under it: what `recent` answers can only come from memory.
   await rm(join(dir, 'security.log'), { force: true });
   const recent = await security.recent(10);
-  t.same(recent.map((e) => e.change), ['resetPasswordPuk', 'password'], 'the primed event and the one recorded after');
+  t.same(
+    recent.map((e) => e.change),
+    ['resetPasswordPuk', 'password'],
+    'the primed event and the one recorded after',
+  );
   t.same(await security.recent(10, {}), [], 'while the files themselves (now gone) hold nothing');
 });
 
 t.test('a cloned card presented again and again: an allowance per interval in security.log, the rest counted as noise', async (t) => {
   const dir = await tempDir(t);
   const { security, close } = securityLog(dir, 1 << 20, 2, 200);
-  for (let i = 0; i < 50; i++) security.record('TamperDetectionActivated', { cause: 'masterCardCloneAttempt', cardId: 'a1b2c3d4', reader: 'R', detail: 'notNtag424' });
+  for (let i = 0; i < 50; i++)
+    security.record('TamperDetectionActivated', { cause: 'masterCardCloneAttempt', cardId: 'a1b2c3d4', reader: 'R', detail: 'notNtag424' });
   close();
   const main = (await readFile(join(dir, 'security.log'), 'utf8')).trim().split('\n');
   t.equal(main.length, 10, 'the first 10 of the interval, each with its details');
-  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const noise = (await readFile(join(dir, 'security-noise.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const counted = noise.filter((e) => e.event === 'TamperDetectionActivated').reduce((n, e) => n + (e.count as number), 0);
   t.equal(counted, 40, 'the other 40 counted');
   t.match(noise.at(-1), { kinds: { masterCardCloneAttempt: 39 } });
@@ -141,7 +159,11 @@ t.test('rotation split: noise filling its files leaves the security files alone'
   t.match(await readFile(join(dir, 'security.log'), 'utf8'), /"change":"resetPasswordPuk"/);
   const recent = await security.recent(1000);
   t.equal(recent.filter((e) => e.event === 'ReconfigurationOfSecurityParameters').length, 1);
-  t.match(recent.find((e) => e.event === 'InvalidMessages'), { kinds: { 'socket:json': 1 } }, 'a kind token is kept');
+  t.match(
+    recent.find((e) => e.event === 'InvalidMessages'),
+    { kinds: { 'socket:json': 1 } },
+    'a kind token is kept',
+  );
 });
 
 t.test('every event recorded during a request names the kernel peer; the claimed origin is added when missing', async (t) => {
@@ -167,7 +189,13 @@ t.test('every event recorded during a request names the kernel peer; the claimed
 });
 
 t.test('human output escapes control characters; a forged newline starts no line; JSON stays JSON', async (t) => {
-  const event = { time: '2026-11-25T10:00:00.000Z', event: 'MaintenanceLoginFailed', origin: `socket:${FORGED}`, nested: { note: `a\u009b2Jb\u202e` }, [`k${ESC}`]: 1 };
+  const event = {
+    time: '2026-11-25T10:00:00.000Z',
+    event: 'MaintenanceLoginFailed',
+    origin: `socket:${FORGED}`,
+    nested: { note: `a\u009b2Jb\u202e` },
+    [`k${ESC}`]: 1,
+  };
   const line = formatEvent(event);
   t.equal(line.split('\n').length, 1, 'one line');
   t.notOk(/[\u0000-\u001f\u007f-\u009f\u202e]/.test(line), 'no control character left');
@@ -178,7 +206,13 @@ t.test('human output escapes control characters; a forged newline starts no line
   t.same(JSON.parse(json), event, 'the same JSON value');
   t.equal(visible(visible(FORGED)), visible(FORGED), 'escaping is idempotent');
   t.equal(visible('plain text, ünïcode ✓'), 'plain text, ünïcode ✓');
-  const readers = formatReaders({ service: 'error', serviceError: `pcscd ${ESC}[2J`, readers: [{ name: `evil${ESC}]0;title\u0007\nREADER  CARD`, cardPresent: false }], hold: null, enrolling: false });
+  const readers = formatReaders({
+    service: 'error',
+    serviceError: `pcscd ${ESC}[2J`,
+    readers: [{ name: `evil${ESC}]0;title\u0007\nREADER  CARD`, cardPresent: false }],
+    hold: null,
+    enrolling: false,
+  });
   t.notOk(readers.includes(ESC) || readers.includes('\u0007'), 'readers: no control character');
   t.equal(readers.split('\n').length, 3, 'readers: a forged newline in a name adds no row');
   t.notOk(table(['A'], [[`x${ESC}[8m`]]).includes(ESC), 'tables too');
@@ -195,11 +229,14 @@ function counting(): { open: OpenTail; bytes(): number } {
     open: async (path) => {
       const file = await openTail(path);
       if (!file) return null;
-      return { ...file, read: async (buffer, length, position) => {
-        const n = await file.read(buffer, length, position);
-        bytes += n;
-        return n;
-      } };
+      return {
+        ...file,
+        read: async (buffer, length, position) => {
+          const n = await file.read(buffer, length, position);
+          bytes += n;
+          return n;
+        },
+      };
     },
     bytes: () => bytes,
   };
@@ -208,7 +245,8 @@ function counting(): { open: OpenTail; bytes(): number } {
 t.test('events reads backwards only as far as limit needs, across the rotated files, in bounded memory', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'security.log');
-  const line = (i: number): string => `${JSON.stringify({ level: 30, time: `2026-11-25T10:00:00.${String(i % 1000).padStart(3, '0')}Z`, event: 'MaintenanceLoginFailed', i, pad: 'x'.repeat(200) })}\n`;
+  const line = (i: number): string =>
+    `${JSON.stringify({ level: 30, time: `2026-11-25T10:00:00.${String(i % 1000).padStart(3, '0')}Z`, event: 'MaintenanceLoginFailed', i, pad: 'x'.repeat(200) })}\n`;
   const older = Array.from({ length: 30_000 }, (_, i) => line(i)).join('');
   const newer = Array.from({ length: 30_000 }, (_, i) => line(30_000 + i)).join('');
   await writeFile(`${path}.1`, older);
@@ -219,7 +257,10 @@ t.test('events reads backwards only as far as limit needs, across the rotated fi
 
   const one = counting();
   const last = await lastLines([path, `${path}.1`], 1, parse, { open: one.open, chunkBytes: 16 * 1024 });
-  t.same(last.map((e) => e.i), [59_999]);
+  t.same(
+    last.map((e) => e.i),
+    [59_999],
+  );
   t.ok(one.bytes() <= 16 * 1024, `limit 1 read ${one.bytes()} bytes of ${size}`);
 
   const across = counting();
@@ -234,7 +275,10 @@ t.test('events reads backwards only as far as limit needs, across the rotated fi
     { logger: pino({ enabled: false }), path: join(dir, 'security-noise.log'), maxFiles: 2 },
   );
   const viaLog = counting();
-  t.same((await security.recent(3, { open: viaLog.open, chunkBytes: 8192 })).map((e) => e.i), [59_997, 59_998, 59_999]);
+  t.same(
+    (await security.recent(3, { open: viaLog.open, chunkBytes: 8192 })).map((e) => e.i),
+    [59_997, 59_998, 59_999],
+  );
   t.ok(viaLog.bytes() <= 8192, `recent(3) read ${viaLog.bytes()} bytes`);
 });
 
@@ -291,12 +335,16 @@ t.test('daemon: 200,000 bad frames leave the password change in events; no clien
   const FRAMES = 100;
   const frames = (c: number): string =>
     Array.from({ length: FRAMES }, (_, i) =>
-      i % 2 === 0 ? `{"v":1,"id":${i},"method":"${FORGED.replaceAll('\n', '\\n').replaceAll(ESC, '\\u001b')}-${c}"}` : `not json ${FORGED.replaceAll('\n', ' ')} ${c}`,
+      i % 2 === 0
+        ? `{"v":1,"id":${i},"method":"${FORGED.replaceAll('\n', '\\n').replaceAll(ESC, '\\u001b')}-${c}"}`
+        : `not json ${FORGED.replaceAll('\n', ' ')} ${c}`,
     ).join('\n') + '\n';
   // A forged origin on a well-formed request (the socket may refuse it; either way nothing of it may reach a terminal).
   const forged = await open(env.socket);
   const forgedDone = drain(forged, 1);
-  forged.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id: 1, method: 'login', params: { role: 'operator', password: 'Wrong-Guess-1' }, origin: FORGED.slice(0, 60) })}\n`);
+  forged.write(
+    `${JSON.stringify({ v: PROTOCOL_VERSION, id: 1, method: 'login', params: { role: 'operator', password: 'Wrong-Guess-1' }, origin: FORGED.slice(0, 60) })}\n`,
+  );
   await forgedDone;
   forged.destroy();
 
@@ -320,8 +368,14 @@ t.test('daemon: 200,000 bad frames leave the password change in events; no clien
 
   const json = await cli(env, ['events', '--json', '--limit', '10000']);
   t.equal(json.code, 0, json.stderr);
-  const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.ok(events.some((e) => e.event === 'ReconfigurationOfSecurityParameters' && e.change === 'password' && e.role === 'operator'), 'the password change is still there');
+  const events = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.ok(
+    events.some((e) => e.event === 'ReconfigurationOfSecurityParameters' && e.change === 'password' && e.role === 'operator'),
+    'the password change is still there',
+  );
   const invalid = events.filter((e) => e.event === 'InvalidMessages');
   t.ok(invalid.length >= 1 && invalid.length <= 3, `noise aggregated: ${invalid.length} InvalidMessages events`);
   t.notMatch(json.stdout, /not json|-1999"/, 'no text of the bad frames in events --json');
@@ -331,7 +385,10 @@ t.test('daemon: 200,000 bad frames leave the password change in events; no clien
   t.notOk(human.stdout.includes(ESC), 'no escape byte in events');
   const lines = human.stdout.trim().split('\n');
   t.equal(lines.length, events.length, 'one line per event');
-  t.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}[A-Za-z]+/.test(l)), 'every line is an event line: no forged line');
+  t.ok(
+    lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}[A-Za-z]+/.test(l)),
+    'every line is an event line: no forged line',
+  );
   const logDir = await readdir(env.logDir);
   const noise = await readFile(join(env.logDir, 'security-noise.log'), 'utf8');
   t.notMatch(noise, /installer|-1999|not json/, 'the noise file holds counts, not what was sent');
@@ -429,7 +486,11 @@ t.test('daemon on a terminal: readable lines and the provision hint; on a pipe: 
   t.equal(tty.code, 0, tty.out);
   const plain = tty.out.replace(/\u001b\[[0-9;]*m/g, '');
   t.match(plain, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ccguard daemon serving socket=\S+ stateDir=\S+ version=\S+\r?$/m, 'time, level, message, key fields');
-  t.match(plain, new RegExp(`WARN {2}not provisioned yet: run "ccguard provision --config ${env.configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`), 'what to run next, with the config path');
+  t.match(
+    plain,
+    new RegExp(`WARN {2}not provisioned yet: run "ccguard provision --config ${env.configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`),
+    'what to run next, with the config path',
+  );
   t.notMatch(plain, /\{"level"/, 'no JSON on the terminal');
   t.match(tty.out, /\u001b\[\d+m(INFO|WARN)/, 'levels in colour');
 
@@ -437,7 +498,16 @@ t.test('daemon on a terminal: readable lines and the provision hint; on a pipe: 
   await daemon.stop();
   t.equal(daemon.output(), '', 'nothing on a pipe (the journal would only repeat the file)');
   const agentLog = await readFile(join(env.logDir, 'ccguard.log'), 'utf8');
-  const lines = agentLog.trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; next?: string });
-  t.ok(lines.some((l) => l.msg === 'ccguard daemon serving'), 'JSON lines in the agent log');
-  t.ok(lines.some((l) => l.next === `ccguard provision --config ${env.configPath}`), 'the hint as a field');
+  const lines = agentLog
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg?: string; next?: string });
+  t.ok(
+    lines.some((l) => l.msg === 'ccguard daemon serving'),
+    'JSON lines in the agent log',
+  );
+  t.ok(
+    lines.some((l) => l.next === `ccguard provision --config ${env.configPath}`),
+    'the hint as a field',
+  );
 });

@@ -17,7 +17,10 @@ async function station(t: { teardown(fn: () => unknown): void }, overrides: Reco
   await provisionWithDefaults(env);
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
-  for (const [role, password] of [['manufacturer', MFR], ['operator', OPERATOR]] as const) {
+  for (const [role, password] of [
+    ['manufacturer', MFR],
+    ['operator', OPERATOR],
+  ] as const) {
     const r = await cli(env, ['passwd', role, '--stdin'], `${DEFAULTS[role]}\n${password}\n`);
     if (r.code !== 0) throw new Error(r.stderr);
   }
@@ -50,7 +53,9 @@ t.test('Log Password: rules, status, 0600 file, never in a log', async (t) => {
 t.test('export: AES-256 zip that 7-Zip opens with the Log Password, byte-identical logs, no secret inside', async (t) => {
   const env = await station(t);
   // A rotated log as the agent would leave it, with content the test knows.
-  const rotated = Buffer.from(Array.from({ length: 5000 }, (_, i) => `{"level":30,"msg":"charging session ${i}","idTag":"${randomBytes(4).toString('hex')}"}\n`).join(''));
+  const rotated = Buffer.from(
+    Array.from({ length: 5000 }, (_, i) => `{"level":30,"msg":"charging session ${i}","idTag":"${randomBytes(4).toString('hex')}"}\n`).join(''),
+  );
   await writeFile(join(env.logDir, 'ccguard.log.1'), rotated);
   t.equal((await cli(env, ['log-password', 'set', '--stdin'], `${MFR}\n${LOG_PASSWORD}\n`)).code, 0);
   const output = join(env.dir, 'logs.zip');
@@ -102,7 +107,11 @@ t.test('without a Log Password: refused unless --unencrypted, which is recorded'
   const refused = await exportAs(env, output);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /no Log Password is set.*ccguard log-password set.*--unencrypted/s);
-  t.same((await readdir(env.dir)).filter((n) => n.includes('logs.zip')), [], 'no file, not even a partial one');
+  t.same(
+    (await readdir(env.dir)).filter((n) => n.includes('logs.zip')),
+    [],
+    'no file, not even a partial one',
+  );
   const plain = await exportAs(env, output, ['--unencrypted']);
   t.equal(plain.code, 0, plain.stderr);
   t.match(plain.stdout, /NOT encrypted/);
@@ -125,7 +134,10 @@ t.test('an export interrupted midway leaves no file under the output name', asyn
   // Incompressible logs, so the transfer takes long enough to interrupt.
   for (let i = 1; i <= 3; i++) await writeFile(join(env.logDir, `big.log.${i}`), randomBytes(8 * 1024 * 1024).toString('base64'));
   const output = join(env.dir, 'logs.zip');
-  const child = spawn(BIN, ['logs', 'export', '--output', output, '--stdin'], { env: { ...process.env, CCGUARD_SOCKET: env.socket }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['logs', 'export', '--output', output, '--stdin'], {
+    env: { ...process.env, CCGUARD_SOCKET: env.socket },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.on('error', () => undefined);
   child.stdin.end(`${OPERATOR}\n`);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -137,7 +149,11 @@ t.test('an export interrupted midway leaves no file under the output name', asyn
   t.ok(partial, 'the export writes under a temporary name');
   child.kill('SIGINT');
   t.equal(await exited, 130, 'Ctrl-C ends the export');
-  t.same((await readdir(env.dir)).filter((n) => n.includes('logs.zip')), [], 'neither the output nor the temporary file is left');
+  t.same(
+    (await readdir(env.dir)).filter((n) => n.includes('logs.zip')),
+    [],
+    'neither the output nor the temporary file is left',
+  );
   // The daemon noticed and serves the next export normally.
   const next = await exportAs(env, output);
   t.equal(next.code, 0, next.stderr);

@@ -87,21 +87,30 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const deb = join(ROOT, build.out.trim().split('\n').at(-1) as string);
   const arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
   const field = async (name: string) => (await run('dpkg-deb', ['-f', deb, name])).stdout.trim();
-  t.equal(await field('Architecture'), arch, 'Architecture field is this machine\'s');
+  t.equal(await field('Architecture'), arch, "Architecture field is this machine's");
   t.equal(await field('Version'), JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
   const contents = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 64 * 1024 * 1024 })).stdout;
   for (const path of [
-    './usr/bin/ccguard', './lib/systemd/system/ccguard.service', './usr/lib/sysusers.d/ccguard.conf',
-    './usr/lib/tmpfiles.d/ccguard.conf', './etc/ccguard/config.json', './usr/share/man/man1/ccguard.1.gz',
-    './usr/share/doc/ccguard/changelog.gz', './usr/share/doc/ccguard/copyright',
-    './usr/share/bash-completion/completions/ccguard', './usr/share/doc/ccguard/schemas/audit.schema.json',
-    './usr/share/doc/ccguard/examples/sync-master.conf', './usr/lib/ccguard/dist/policy/blocklist.bin',
-    './usr/lib/ccguard/dist/rfid/reader-watch.js', './usr/lib/ccguard/dist/rfid/ntag424/index.js',
-  ]) t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
+    './usr/bin/ccguard',
+    './lib/systemd/system/ccguard.service',
+    './usr/lib/sysusers.d/ccguard.conf',
+    './usr/lib/tmpfiles.d/ccguard.conf',
+    './etc/ccguard/config.json',
+    './usr/share/man/man1/ccguard.1.gz',
+    './usr/share/doc/ccguard/changelog.gz',
+    './usr/share/doc/ccguard/copyright',
+    './usr/share/bash-completion/completions/ccguard',
+    './usr/share/doc/ccguard/schemas/audit.schema.json',
+    './usr/share/doc/ccguard/examples/sync-master.conf',
+    './usr/lib/ccguard/dist/policy/blocklist.bin',
+    './usr/lib/ccguard/dist/rfid/reader-watch.js',
+    './usr/lib/ccguard/dist/rfid/ntag424/index.js',
+  ])
+    t.match(contents, new RegExp(`${path.replaceAll('.', '\\.')}( |$)`, 'm'), `ships ${path}`);
   const npmArch = { amd64: 'x64', arm64: 'arm64', armhf: 'arm' }[arch] ?? arch;
   t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
   const platforms = new Set([...contents.matchAll(/node_modules\/argon2\/prebuilds\/([^/\s]+)\//g)].map((m) => m[1]));
-  t.same([...platforms], [`linux-${npmArch}`], 'no other platforms\' argon2 binaries');
+  t.same([...platforms], [`linux-${npmArch}`], "no other platforms' argon2 binaries");
   t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
   t.match(contents, /node_modules\/smartcard\/build\/Release\/smartcard_napi\.node/);
   t.match(contents, /usr\/lib\/ccguard\/native\/peercred\/build\/Release\/peercred\.node/, 'the SO_PEERCRED binding');
@@ -124,7 +133,10 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const version = await sh('/usr/bin/ccguard', ['--version']);
   t.equal(version.out.trim(), await field('Version'));
   t.equal((await sh('id', ['-u', 'ccguard'])).code, 0, 'the ccguard system user exists');
-  const peercred = await sh(process.execPath, ['-e', "process.exit(typeof require('/usr/lib/ccguard/node_modules/ccguard-peercred').peerCredentials === 'function' ? 0 : 1)"]);
+  const peercred = await sh(process.execPath, [
+    '-e',
+    "process.exit(typeof require('/usr/lib/ccguard/node_modules/ccguard-peercred').peerCredentials === 'function' ? 0 : 1)",
+  ]);
   t.equal(peercred.code, 0, `the installed SO_PEERCRED binding loads: ${peercred.out}`);
   const verify = await sh('systemd-analyze', ['verify', '--man=no', '/lib/systemd/system/ccguard.service']);
   t.equal(verify.code, 0, `the installed unit verifies: ${verify.out}`);
@@ -155,7 +167,9 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   t.ok(await daemonAnswers(config.socket), 'and its socket serves');
   const login = await sh('/usr/bin/ccguard', ['login', 'operator', '--stdin', '--socket', config.socket], { input: `${DEFAULTS.operator}\n` });
   t.equal(login.code, 3, 'the provisioned default logs in as must-change');
-  const passwd = await sh('/usr/bin/ccguard', ['passwd', 'operator', '--stdin', '--socket', config.socket], { input: `${DEFAULTS.operator}\nHarbor-Violet-46-Quill\n` });
+  const passwd = await sh('/usr/bin/ccguard', ['passwd', 'operator', '--stdin', '--socket', config.socket], {
+    input: `${DEFAULTS.operator}\nHarbor-Violet-46-Quill\n`,
+  });
   t.equal(passwd.code, 0, `a password change works from the installed files (password blocklist, argon2): ${passwd.out}`);
   // The card readers' code is installed and loads (the PC/SC service itself may be absent here).
   const readers = await sh('/usr/bin/ccguard', ['readers', '--json', '--socket', config.socket]);
@@ -189,10 +203,22 @@ for (const arch of ['arm64', 'armhf']) {
     t.teardown(() => cleanup(env));
     await run('dpkg-deb', ['-x', deb, env.dir]);
     const modules = (await run('find', [env.dir, '-name', '*.node'])).stdout.trim().split('\n').filter(Boolean);
-    t.ok(modules.some((m) => m.includes('/argon2/')), 'argon2 binary present');
-    t.ok(modules.some((m) => m.includes('/unix-dgram/')), 'unix-dgram binary present');
-    t.ok(modules.some((m) => m.includes('/smartcard/')), 'smartcard (PC/SC) binary present');
-    t.ok(modules.some((m) => m.includes('/native/peercred/')), 'SO_PEERCRED binding present');
+    t.ok(
+      modules.some((m) => m.includes('/argon2/')),
+      'argon2 binary present',
+    );
+    t.ok(
+      modules.some((m) => m.includes('/unix-dgram/')),
+      'unix-dgram binary present',
+    );
+    t.ok(
+      modules.some((m) => m.includes('/smartcard/')),
+      'smartcard (PC/SC) binary present',
+    );
+    t.ok(
+      modules.some((m) => m.includes('/native/peercred/')),
+      'SO_PEERCRED binding present',
+    );
     for (const m of modules) t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(env.dir.length)} is built for ${arch}`);
   });
 }

@@ -128,7 +128,10 @@ t.test('no daemon: exit 69', async (t) => {
 t.test('security events: logins, failures, changes, start-up; never a secret in any log', async (t) => {
   const r = await cli(env, ['events', '--json', '--limit', '1000']);
   t.equal(r.code, 0);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; role?: string; origin?: string });
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; role?: string; origin?: string });
   const names = new Set(events.map((e) => e.event));
   for (const name of ['StartupOfTheDevice', 'MaintenanceLoginAccepted', 'MaintenanceLoginFailed', 'ReconfigurationOfSecurityParameters']) {
     t.ok(names.has(name), `has ${name}`);
@@ -156,7 +159,10 @@ t.test('events --follow prints new events as they happen', async (t) => {
   const deadline = Date.now() + 5000;
   while (!out.includes('"reason":"wrongPassword","failures"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   follower.kill();
-  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(before, 1, '--limit 1 shows one past event');
   t.match(lines.at(-1), { event: 'MaintenanceLoginFailed', role: 'user', reason: 'wrongPassword' }, 'the new event arrived live');
 });

@@ -62,9 +62,7 @@ t.test('five free failures, then a doubling wait; attempts inside it are not che
 t.test('a burst of parallel guesses cannot exceed the free allowance', async (t) => {
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
-  const attempts = await Promise.allSettled(
-    Array.from({ length: 40 }, () => call(env.socket, 'login', { role: 'installer', password: 'Wrong-Guess-123' })),
-  );
+  const attempts = await Promise.allSettled(Array.from({ length: 40 }, () => call(env.socket, 'login', { role: 'installer', password: 'Wrong-Guess-123' })));
   const codes = attempts.map((a) => (a.status === 'rejected' ? (a.reason as { code: string }).code : 'ok'));
   const checked = codes.filter((c) => c === 'refused').length;
   t.equal(codes.filter((c) => c === 'ok').length, 0);

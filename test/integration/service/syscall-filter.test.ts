@@ -156,7 +156,11 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   await provisionWithDefaults(slave);
   const slaveDaemon = await traceDaemon(slave);
   t.teardown(() => slaveDaemon.proc.kill('SIGKILL'));
-  const sshd = await startSshd(sshdDir, { port, authorizedKeys: `${key.authorizedKeysLine}\n`, forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive` });
+  const sshd = await startSshd(sshdDir, {
+    port,
+    authorizedKeys: `${key.authorizedKeysLine}\n`,
+    forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive`,
+  });
   t.teardown(() => sshd.stop());
   const peer = await PcscPeer.start(master.dir);
   t.teardown(() => peer.stop());
@@ -168,8 +172,16 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   const daemon = await traceDaemon(master, { ...peer.env, NOTIFY_SOCKET: notify, WATCHDOG_USEC: '400000' });
   t.teardown(() => daemon.proc.kill('SIGKILL'));
 
-  await until('first sync (helper process over SSH)', () => call(master.socket, 'sync.status', {}) as Promise<{ inSync: boolean }>, (s) => s.inSync);
-  await until('the card readers', () => status(master), (s) => s.rfid.readers.length === 2);
+  await until(
+    'first sync (helper process over SSH)',
+    () => call(master.socket, 'sync.status', {}) as Promise<{ inSync: boolean }>,
+    (s) => s.inSync,
+  );
+  await until(
+    'the card readers',
+    () => status(master),
+    (s) => s.rfid.readers.length === 2,
+  );
   t.equal((await cli(master, ['login', 'operator', '--stdin'], 'Wrong-Password-123\n')).code, 1, 'a wrong password');
   t.equal((await cli(master, ['login', 'operator', '--stdin'], `${DEFAULTS.operator}\n`)).code, 3, 'the default: must change');
   t.equal((await cli(master, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR}\n`)).code, 0, 'password change (blocklist, argon2)');
@@ -190,15 +202,29 @@ t.test("every system call of the daemon's runs is allowed by the unit's SystemCa
   const enrolled = await enrollTwice(master, { password: MFR, reader: PcscPeer.READERS[0], timeoutSeconds: 20, place: secureCard });
   t.equal(enrolled.code, 0, `master card enrolled: ${enrolled.stderr}`);
   await enrolled.card?.remove();
-  await until('card removed', () => status(master), (s) => !s.rfid.readers.some((r) => r.cardPresent));
+  await until(
+    'card removed',
+    () => status(master),
+    (s) => !s.rfid.readers.some((r) => r.cardPresent),
+  );
   const held = await secureCard();
-  await until('tap: every role on its default', () => status(master), (s) => s.roles.operator.isDefault && s.roles.manufacturer.isDefault);
+  await until(
+    'tap: every role on its default',
+    () => status(master),
+    (s) => s.roles.operator.isDefault && s.roles.manufacturer.isDefault,
+  );
   const restored = (): Promise<unknown[]> =>
-    (call(master.socket, 'events', { limit: 10_000 }) as Promise<{ events: Array<{ event: string }> }>).then((r) => r.events.filter((e) => e.event === 'ResetOrReboot'));
+    (call(master.socket, 'events', { limit: 10_000 }) as Promise<{ events: Array<{ event: string }> }>).then((r) =>
+      r.events.filter((e) => e.event === 'ResetOrReboot'),
+    );
   await until('hold: manufacturer defaults restored', restored, (e) => e.length > 0, 10_000);
   await held.remove();
   t.equal((await cli(master, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR2}\n`)).code, 0);
-  await until('the slave has the latest revision', () => call(master.socket, 'sync.status', {}) as Promise<{ inSync: boolean }>, (s) => s.inSync);
+  await until(
+    'the slave has the latest revision',
+    () => call(master.socket, 'sync.status', {}) as Promise<{ inSync: boolean }>,
+    (s) => s.inSync,
+  );
   t.equal((await cli(slave, ['login', 'manufacturer', '--stdin'], `${MFR2}\n`)).code, 0, 'the slave applied the pushes');
 
   daemon.proc.kill('SIGHUP'); // reopen the logs

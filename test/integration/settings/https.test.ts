@@ -10,7 +10,12 @@ const OPERATOR = 'Harbor-Violet-46-Quill';
 
 t.test('HTTPS: a P-256 self-signed certificate with the configured SANs, key 0600, fingerprint in status', async (t) => {
   const env = await makeEnv((dir) => ({
-    https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key'), hostName: 'cc612-4711.local', ipAddresses: ['192.0.2.10', '2001:db8::10'] },
+    https: {
+      certFile: join(dir, 'https', 'server.crt'),
+      keyFile: join(dir, 'https', 'server.key'),
+      hostName: 'cc612-4711.local',
+      ipAddresses: ['192.0.2.10', '2001:db8::10'],
+    },
   }));
   const [certFile, keyFile] = [join(env.dir, 'https', 'server.crt'), join(env.dir, 'https', 'server.key')];
   t.teardown(() => cleanup(env));

@@ -17,7 +17,12 @@ t.test('known_hosts judgement', async (t) => {
   const { createHmac } = await import('node:crypto');
   const salt = Buffer.from('0123456789abcdefghij');
   const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[10.0.0.7]:2222').digest('base64')}`;
-  const file = [`# comment`, `cc1,cc1.local ssh-ed25519 ${key}`, `${hashed} ssh-ed25519 ${key}`, `@revoked * ssh-ed25519 ${'AAAAC3NzaC1lZDI1NTE5AAAAIRevoked'}`].join('\n');
+  const file = [
+    `# comment`,
+    `cc1,cc1.local ssh-ed25519 ${key}`,
+    `${hashed} ssh-ed25519 ${key}`,
+    `@revoked * ssh-ed25519 ${'AAAAC3NzaC1lZDI1NTE5AAAAIRevoked'}`,
+  ].join('\n');
   t.equal(knownHostsName('cc1', 22), 'cc1');
   t.equal(knownHostsName('cc1', 2222), '[cc1]:2222');
   t.equal(judgeHostKey(file, 'cc1.local', 22, 'ssh-ed25519', key), 'trusted');
@@ -39,7 +44,23 @@ t.test('webui revert deletes the style file on a controller over SSH, checking i
   const styleFile = join(env.dir, 'WebUIStyle_web');
   const knownHosts = join(env.dir, 'known_hosts');
   const revert = (...extra: string[]) =>
-    cli(null, ['webui', 'revert', '--host', '127.0.0.1', '--port', String(sshd.port), '--user', sshd.user, '--identity', sshd.clientKey, '--known-hosts', knownHosts, '--style-file', styleFile, ...extra]);
+    cli(null, [
+      'webui',
+      'revert',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(sshd.port),
+      '--user',
+      sshd.user,
+      '--identity',
+      sshd.clientKey,
+      '--known-hosts',
+      knownHosts,
+      '--style-file',
+      styleFile,
+      ...extra,
+    ]);
   await writeFile(styleFile, '2.0-only\n');
   const [type, key] = sshd.hostPublicKey.split(' ');
 

@@ -39,7 +39,10 @@ t.test('web interface mode: style file, one-way 2.0-only, changes from outside f
   t.equal((await statusJson(env)).webUi, '2.0');
   t.equal((await set('2.0-only', 'operator', OPERATOR)).code, 0);
   t.equal((await statusJson(env)).webUi, '2.0-only');
-  for (const [mode, as, pw] of [['2.0', 'operator', OPERATOR], ['1.0', 'manufacturer', MFR]] as const) {
+  for (const [mode, as, pw] of [
+    ['2.0', 'operator', OPERATOR],
+    ['1.0', 'manufacturer', MFR],
+  ] as const) {
     const back = await set(mode, as, pw);
     t.equal(back.code, 1, `${as} cannot leave 2.0-only for ${mode}`);
     t.match(back.stderr, /2\.0-only .* until the manufacturer deletes .*WebUIStyle_web over SSH/);

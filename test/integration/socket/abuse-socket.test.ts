@@ -130,7 +130,10 @@ t.test('200 pipelined requests in one write are all answered, in order, to a cli
     requests.map((_, i) => i),
     'one answer per request',
   );
-  t.ok(answers.every((a) => a.ok === true), 'every one answered ok');
+  t.ok(
+    answers.every((a) => a.ok === true),
+    'every one answered ok',
+  );
 });
 
 t.test('300 followers: at most the follower cap are admitted; ccguard status and login still answer', async (t) => {
@@ -192,7 +195,9 @@ t.test('a connection that sends requests and goes away: its queued requests are 
   t.teardown(() => daemon.stop());
   const SENT = 80;
   const s = await open(env.socket);
-  s.write(`${Array.from({ length: SENT }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'login', params: { role: 'installer', password: `wrong-${i}` } })).join('\n')}\n`);
+  s.write(
+    `${Array.from({ length: SENT }, (_, i) => JSON.stringify({ v: 1, id: i, method: 'login', params: { role: 'installer', password: `wrong-${i}` } })).join('\n')}\n`,
+  );
   s.destroy();
   await sleep(1500);
   const failed = (await securityEvents(env)).filter((e) => e.event === 'MaintenanceLoginFailed' && e.role === 'installer').length;
@@ -207,7 +212,9 @@ t.test('origin with a newline and an escape sequence: refused naming the field a
   const daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());
   const forged = 'cli\n2026-01-01T00:00:00Z  LogExported  by=installer\u001b[8m';
-  const [answer] = await ask(env.socket, [JSON.stringify({ v: 1, id: 1, method: 'login', params: { role: 'user', password: 'wrong-password' }, origin: forged })]);
+  const [answer] = await ask(env.socket, [
+    JSON.stringify({ v: 1, id: 1, method: 'login', params: { role: 'user', password: 'wrong-password' }, origin: forged }),
+  ]);
   t.equal(answer?.ok, false);
   t.equal(answer?.error?.code, 'invalid');
   t.match(answer?.error?.message, /origin: must be a short token: 1 to 32 characters of a-z 0-9 \. _ : -/, 'names the field and the rule');
@@ -340,7 +347,12 @@ t.test('invalid frames are answered at a bounded rate: noise costs its sender ti
   t.teardown(() => daemon.stop());
   const FRAMES = 3 * SOCKET_LIMITS.invalidPerSecond;
   const t0 = performance.now();
-  const answers = ask(env.socket, Array.from({ length: FRAMES }, () => '{"v":1,"id":1,"method":"status"'), FRAMES, 60_000);
+  const answers = ask(
+    env.socket,
+    Array.from({ length: FRAMES }, () => '{"v":1,"id":1,"method":"status"'),
+    FRAMES,
+    60_000,
+  );
   await sleep(200);
   const statusMs = await timed(() => call(env.socket, 'status', {}, { timeoutMs: 10_000 }));
   t.equal((await answers).length, FRAMES, 'every frame answered');
@@ -365,7 +377,10 @@ t.test('one follow per connection: a second one is refused, and an event is sent
   const answers = got.filter((m) => 'ok' in m);
   t.equal(answers.length, 50, 'every request answered');
   t.equal(answers.filter((a) => a.ok === true).length, 1, 'one follow admitted');
-  t.ok(answers.filter((a) => a.ok === false).every((a) => a.error.code === 'invalid' && /already follows/.test(a.error.message)), 'the others refused, saying why');
+  t.ok(
+    answers.filter((a) => a.ok === false).every((a) => a.error.code === 'invalid' && /already follows/.test(a.error.message)),
+    'the others refused, saying why',
+  );
   const before = got.filter((m) => 'event' in m).length;
   await cli(env, ['login', 'user', '--stdin'], 'not-the-password\n');
   for (let i = 0; i < 40 && got.filter((m) => 'event' in m).length === before; i++) await sleep(50);

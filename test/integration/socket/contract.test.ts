@@ -58,7 +58,9 @@ t.test('each method answers what its result schema describes', async (t) => {
   // fallback in status and audit are checked where those run (daemon-master-card, daemon-sync,
   // abuse-state); remove, apply and the acknowledgement are held to the contract by the handlers' types.
   t.same(
-    Object.keys(methods).filter((m) => !checked.has(m as Method)).sort(),
+    Object.keys(methods)
+      .filter((m) => !checked.has(m as Method))
+      .sort(),
     ['audit.acknowledgeFallback', 'masterCard.enroll', 'masterCard.remove', 'sync.apply', 'sync.status'],
     'every other method was checked',
   );

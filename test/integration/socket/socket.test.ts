@@ -89,7 +89,10 @@ t.test('10,000 malformed frames: each answered with an error naming the problem;
     if (a.ok !== false || a.error?.code !== 'invalid' || !(expected[i] as RegExp).test(String(a.error?.message))) mismatched++;
   });
   t.equal(mismatched, 0, 'every response is an "invalid" error naming the problem');
-  t.ok(answers.some((a) => a.id === 'b' && /unknown method/.test(String(a.error?.message))), 'a request with a usable id gets its id back');
+  t.ok(
+    answers.some((a) => a.id === 'b' && /unknown method/.test(String(a.error?.message))),
+    'a request with a usable id gets its id back',
+  );
   const status = await cli(env, ['status', '--json']);
   t.equal(status.code, 0, 'status still answers');
   t.equal((await cli(env, ['login', 'user', '--stdin'], `${DEFAULTS.user}\n`)).code, 3, 'logins still work');
@@ -148,7 +151,10 @@ t.test('sd_notify: READY=1 once the socket serves, then WATCHDOG=1 as asked', as
   const listener = unix.createSocket('unix_dgram', (msg: Buffer) => {
     const text = msg.toString();
     // Connect right away: READY must mean the socket already serves.
-    const socketServes = open(env.socket).then((s) => (s.destroy(), true), () => false);
+    const socketServes = open(env.socket).then(
+      (s) => (s.destroy(), true),
+      () => false,
+    );
     messages.push({ text, socketServes });
   });
   listener.bind(notifyPath);
@@ -160,8 +166,14 @@ t.test('sd_notify: READY=1 once the socket serves, then WATCHDOG=1 as asked', as
   const ready = messages.find((m) => m.text === 'READY=1');
   t.ok(ready, 'READY=1 sent');
   t.equal(await ready?.socketServes, true, 'the control socket served when READY=1 arrived');
-  t.ok(messages.some((m) => m.text === 'WATCHDOG=1'), 'WATCHDOG=1 sent');
-  t.ok(messages.some((m) => m.text === 'STOPPING=1'), 'STOPPING=1 on SIGTERM');
+  t.ok(
+    messages.some((m) => m.text === 'WATCHDOG=1'),
+    'WATCHDOG=1 sent',
+  );
+  t.ok(
+    messages.some((m) => m.text === 'STOPPING=1'),
+    'STOPPING=1 on SIGTERM',
+  );
 });
 
 t.test('a request waiting behind slow work is not cut off as idle', async (t) => {
@@ -181,5 +193,8 @@ t.test('a request waiting behind slow work is not cut off as idle', async (t) =>
   s.destroy();
   t.ok(ms > 3 * 100, `the queued work took several idle timeouts (${Math.round(ms)} ms)`);
   t.equal(answers.length, 12);
-  t.ok(answers.every((a) => a.error?.code === 'mustChange'), 'every login was answered');
+  t.ok(
+    answers.every((a) => a.error?.code === 'mustChange'),
+    'every login was answered',
+  );
 });

@@ -41,7 +41,9 @@ t.test('one flipped byte in the newest generation: status and audit report the f
   t.equal((await cli(env, ['login', 'user', '--stdin'], `${DEFAULTS.user}\n`)).code, 3, "the user's previous (default) password works again");
   let audit = await cli(env, ['audit', '--json']);
   t.equal(audit.code, 1, 'audit fails: a high finding');
-  const finding = (JSON.parse(audit.stdout) as { findings: Array<{ id: string; severity: string; meaning: string }> }).findings.find((f) => f.id === 'state-fallback');
+  const finding = (JSON.parse(audit.stdout) as { findings: Array<{ id: string; severity: string; meaning: string }> }).findings.find(
+    (f) => f.id === 'state-fallback',
+  );
   t.equal(finding?.severity, 'high');
   t.match(finding?.meaning, /roles\.user/);
   t.equal(await schemaErrors('audit.schema.json', JSON.parse(audit.stdout)), null, 'audit --json with the finding conforms to schemas/audit.schema.json');
@@ -59,7 +61,10 @@ t.test('one flipped byte in the newest generation: status and audit report the f
   s = await statusJson(env);
   t.equal(s.stateFallback, null, 'acknowledged');
   audit = await cli(env, ['audit', '--json']);
-  t.notOk((JSON.parse(audit.stdout) as { findings: Array<{ id: string }> }).findings.some((f) => f.id === 'state-fallback'), 'the finding is gone');
+  t.notOk(
+    (JSON.parse(audit.stdout) as { findings: Array<{ id: string }> }).findings.some((f) => f.id === 'state-fallback'),
+    'the finding is gone',
+  );
   const again = await cli(env, ['acknowledge-fallback', '--stdin'], `${NEW_MANUFACTURER}\n`);
   t.equal(again.code, 1, 'nothing left to acknowledge');
   t.match(again.stderr, /no state fallback/);
@@ -67,7 +72,11 @@ t.test('one flipped byte in the newest generation: status and audit report the f
 
 for (const [what, change, header] of [
   ['a newer state format (valid checksum)', (p: string) => p.replace('"format":1', '"format":2'), undefined],
-  ['a newer state format with another header version', (p: string) => p.replace('"format":1', '"format":2'), (h: string) => h.replace('ccguard-state v1', 'ccguard-state v2')],
+  [
+    'a newer state format with another header version',
+    (p: string) => p.replace('"format":1', '"format":2'),
+    (h: string) => h.replace('ccguard-state v1', 'ccguard-state v2'),
+  ],
 ] as const) {
   t.test(`${what}: the daemon refuses to start, says why, and renames nothing`, async (t) => {
     const env = await makeEnv();
@@ -118,7 +127,10 @@ t.test('a flipped bit in a header line is damage, not a newer ccguard: the newes
   await daemon.stop();
 
   // The newest damaged in its header: the previous one is used and the fallback reported.
-  const current = (await readdir(env.stateDir)).filter((n) => /^state\.\d+\.json$/.test(n)).sort().pop() as string;
+  const current = (await readdir(env.stateDir))
+    .filter((n) => /^state\.\d+\.json$/.test(n))
+    .sort()
+    .pop() as string;
   await flip(join(env.stateDir, current));
   daemon = await startDaemon(env);
   t.teardown(() => daemon.stop());

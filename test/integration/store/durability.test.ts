@@ -82,7 +82,11 @@ t.test(`kill -9 while password changes are in flight (${ITERATIONS} times): alwa
   const results = await Promise.all(Array.from({ length: lanes }, () => killLane(Math.ceil(ITERATIONS / lanes), t)));
   const old = results.reduce((n, r) => n + r.old, 0);
   const fresh = results.reduce((n, r) => n + r.new, 0);
-  t.same(results.flatMap((r) => r.problems), [], 'every restart loaded a valid state with the old or the new password');
+  t.same(
+    results.flatMap((r) => r.problems),
+    [],
+    'every restart loaded a valid state with the old or the new password',
+  );
   t.equal(old + fresh, lanes * Math.ceil(ITERATIONS / lanes), 'every iteration ran');
   t.ok(old > 0 && fresh > 0, `kills landed before and after the commit (old ${old}, new ${fresh})`);
 });
@@ -121,7 +125,11 @@ t.test('a corrupt newest state file: the daemon falls back to the previous gener
   t.equal(s.roles.operator.isDefault, true, "generation 1's operator record (the default)");
   t.equal((await cli(env, ['login', 'operator', '--stdin'], `${DEFAULTS.operator}\n`)).code, 3);
   const events = await cli(env, ['events', '--json']);
-  const rejected = events.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'StateFileRejected');
+  const rejected = events.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e.event === 'StateFileRejected');
   t.match(rejected, { reason: /checksum mismatch/, usingGeneration: 1 });
   t.ok((await readdir(env.stateDir)).includes('state.000000000002.json.corrupt'), 'the bad file is kept aside');
 });

@@ -43,7 +43,12 @@ for (const mode of ['ahead', 'newSealingKey'] as const) {
     t.teardown(() => cleanup(base));
     const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
     const master = await makeEnv((dir) => ({
-      sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, firstRetryMs: 2000, maxRetryMs: 8000, timeoutMs: 5000 },
+      sync: {
+        peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') },
+        firstRetryMs: 2000,
+        maxRetryMs: 8000,
+        timeoutMs: 5000,
+      },
     }));
     t.teardown(() => cleanup(master));
     const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
@@ -53,7 +58,11 @@ for (const mode of ['ahead', 'newSealingKey'] as const) {
     const sessions = join(base.dir, 'sessions');
     await writeFile(script, HOSTILE);
     await writeFile(sessions, '');
-    const sshd = await startSshd(sshdDir, { port, authorizedKeys: `${key.authorizedKeysLine}\n`, forceCommand: `${process.execPath} ${script} ${mode} ${sessions}` });
+    const sshd = await startSshd(sshdDir, {
+      port,
+      authorizedKeys: `${key.authorizedKeysLine}\n`,
+      forceCommand: `${process.execPath} ${script} ${mode} ${sessions}`,
+    });
     t.teardown(() => sshd.stop());
     await provisionWithDefaults(master);
     // A master card: a slave's new sealing key then changes what is pushed (its key sealed anew).

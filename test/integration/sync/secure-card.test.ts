@@ -23,7 +23,10 @@ const MFR = 'Lagoon-Ember-72-Trellis';
 async function stateOf(env: Env): Promise<State> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const newest = (await readdir(env.stateDir)).filter((n) => /^state\.\d{12}\.json$/.test(n)).sort().pop();
+      const newest = (await readdir(env.stateDir))
+        .filter((n) => /^state\.\d{12}\.json$/.test(n))
+        .sort()
+        .pop();
       const text = await readFile(join(env.stateDir, newest ?? 'none'), 'utf8');
       return v.parse(stateSchema, JSON.parse(text.slice(text.indexOf('\n') + 1)));
     } catch (err) {
@@ -33,8 +36,7 @@ async function stateOf(env: Env): Promise<State> {
   }
 }
 
-
-t.test('the slave recognises the master\'s secure card after a sync; its key never travels in clear; a copy is refused there too', async (t) => {
+t.test("the slave recognises the master's secure card after a sync; its key never travels in clear; a copy is refused there too", async (t) => {
   const base = await makeEnv();
   t.teardown(() => cleanup(base));
   const peer = await PcscPeer.startWithRetry(base.dir);
@@ -43,7 +45,10 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
   const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
 
-  const master = await makeEnv((dir) => ({ rfid, sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing } }));
+  const master = await makeEnv((dir) => ({
+    rfid,
+    sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing },
+  }));
   t.teardown(() => cleanup(master));
   const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
   t.equal(keygen.code, 0, keygen.stderr);
@@ -54,7 +59,11 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   await provisionWithDefaults(slave);
   const slaveDaemon = await startDaemon(slave, peer.env);
   t.teardown(() => slaveDaemon.stop());
-  const sshd = await startSshd(sshdDir, { port, authorizedKeys: `${key.authorizedKeysLine}\n`, forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive` });
+  const sshd = await startSshd(sshdDir, {
+    port,
+    authorizedKeys: `${key.authorizedKeysLine}\n`,
+    forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive`,
+  });
   t.teardown(() => sshd.stop());
   const masterDaemon = await startDaemon(master, peer.env);
   t.teardown(() => masterDaemon.stop());
@@ -70,12 +79,17 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
       if (s.syncSealingKeyPair && m.syncPeerSealingKey === s.syncSealingKeyPair.publicKey) return s.syncSealingKeyPair;
       await sleep(100);
     }
-    throw new Error('the master never learned the slave\'s sealing key');
+    throw new Error("the master never learned the slave's sealing key");
   })();
-  t.ok(slaveKeys.publicKey, 'the master holds the slave\'s public sealing key');
+  t.ok(slaveKeys.publicKey, "the master holds the slave's public sealing key");
 
   const cardState = join(base.dir, 'card.json');
-  const enrolled = await enrollTwice(master, { password: MFR, reader: READER, timeoutSeconds: 20, place: () => peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: [] }) });
+  const enrolled = await enrollTwice(master, {
+    password: MFR,
+    reader: READER,
+    timeoutSeconds: 20,
+    place: () => peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: [] }),
+  });
   t.equal(enrolled.code, 0, enrolled.stderr);
   const card = JSON.parse(enrolled.stdout) as { id: string; kind: string };
   t.equal(card.kind, 'ntag424');
@@ -86,10 +100,10 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   await waitFor(slave, 'the card synced', (s) => s.rfid.masterCards.some((c) => c.id === card.id && c.kind === 'ntag424'), 15_000);
   const masterRecord = (await stateOf(master)).masterCards.find((c) => c.id === card.id);
   const slaveRecord = (await stateOf(slave)).masterCards.find((c) => c.id === card.id);
-  t.ok(masterRecord?.authKey, 'the master has the card\'s key 2');
-  t.ok(masterRecord?.slaveKey, 'and its slaves\' key 4');
+  t.ok(masterRecord?.authKey, "the master has the card's key 2");
+  t.ok(masterRecord?.slaveKey, "and its slaves' key 4");
   t.equal(slaveRecord?.slaveKey, masterRecord?.slaveKey, 'the slave opened the slave key');
-  t.equal(slaveRecord?.authKey, undefined, 'and holds no key 2 (the master\'s)');
+  t.equal(slaveRecord?.authKey, undefined, "and holds no key 2 (the master's)");
   const payload = JSON.stringify(syncContent(await stateOf(master)));
   t.notMatch(payload, new RegExp(masterRecord?.authKey ?? 'x'), 'key 2 is not in the payload in clear');
   t.notMatch(payload, /authKeySealed/, 'nor sealed');
@@ -107,7 +121,7 @@ t.test('the slave recognises the master\'s secure card after a sync; its key nev
   await masterDaemon.stop();
   const tap = await peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: [] });
   await waitFor(slave, 'the slave recognises the card', (s) => s.rfid.readers[0]?.masterCard === true, 10_000);
-  await waitFor(slave, 'the slave\'s tap', (s) => s.roles.manufacturer.isDefault, 10_000);
+  await waitFor(slave, "the slave's tap", (s) => s.roles.manufacturer.isDefault, 10_000);
   t.equal((await securityEvents(slave, 'TamperDetectionActivated')).length, 0, 'no clone attempt on the slave');
   await tap.remove();
   await waitFor(slave, 'reader empty', (s) => s.rfid.readers[0]?.cardPresent === false);

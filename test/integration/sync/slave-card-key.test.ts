@@ -31,7 +31,10 @@ const Z = '0'.repeat(32);
 async function stateOf(env: Env): Promise<State> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const newest = (await readdir(env.stateDir)).filter((n) => /^state\.\d{12}\.json$/.test(n)).sort().pop();
+      const newest = (await readdir(env.stateDir))
+        .filter((n) => /^state\.\d{12}\.json$/.test(n))
+        .sort()
+        .pop();
       const text = await readFile(join(env.stateDir, newest ?? 'none'), 'utf8');
       return v.parse(stateSchema, JSON.parse(text.slice(text.indexOf('\n') + 1)));
     } catch (err) {
@@ -65,7 +68,8 @@ async function slaveStrings(env: Env): Promise<string[]> {
 function candidateKeys(strings: string[], pair: SealingKeyPair | null, labels: string[]): Buffer[] {
   const keys = new Map<string, Buffer>();
   for (const s of strings) {
-    for (const hex of s.match(/[0-9a-fA-F]{32,64}/g) ?? []) for (let i = 0; i + 32 <= hex.length; i += 2) keys.set(hex.slice(i, i + 32).toLowerCase(), Buffer.from(hex.slice(i, i + 32), 'hex'));
+    for (const hex of s.match(/[0-9a-fA-F]{32,64}/g) ?? [])
+      for (let i = 0; i + 32 <= hex.length; i += 2) keys.set(hex.slice(i, i + 32).toLowerCase(), Buffer.from(hex.slice(i, i + 32), 'hex'));
     if (pair === null || !/^[A-Za-z0-9+/]{80,}={0,2}$/.test(s)) continue;
     for (const label of labels) {
       try {
@@ -99,7 +103,10 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
   const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
   const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
-  const master = await makeEnv((dir) => ({ rfid, sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing } }));
+  const master = await makeEnv((dir) => ({
+    rfid,
+    sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing },
+  }));
   t.teardown(() => cleanup(master));
   const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
   t.equal(keygen.code, 0, keygen.stderr);
@@ -117,7 +124,17 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
     s.cardMasterKey ??= randomBytes(16).toString('hex');
     const keys = cardKeys(Buffer.from(s.cardMasterKey, 'hex'), Buffer.from(UID, 'hex'));
     const uidHmac = createHmac('sha256', Buffer.from(s.deviceSecret, 'hex')).update(Buffer.from(UID, 'hex')).digest('hex');
-    s.masterCards = [{ id: CARD_ID, uidHmac, enrolledAt: '2026-01-01T00:00:00.000Z', reader: PcscPeer.READERS[0], kind: 'ntag424', authKey: keys.auth.toString('hex'), keyVersion: 1 }];
+    s.masterCards = [
+      {
+        id: CARD_ID,
+        uidHmac,
+        enrolledAt: '2026-01-01T00:00:00.000Z',
+        reader: PcscPeer.READERS[0],
+        kind: 'ntag424',
+        authKey: keys.auth.toString('hex'),
+        keyVersion: 1,
+      },
+    ];
     return s;
   });
   const keys = cardKeys(Buffer.from(written.cardMasterKey ?? '', 'hex'), Buffer.from(UID, 'hex'));
@@ -127,7 +144,11 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
 
   // The slave starts after the master's card exchanges: its reader watch would add its own APDUs
   // to the card's count (one pcscd, shared readers). Meanwhile the master's pushes fail and are retried.
-  const sshd = await startSshd(sshdDir, { port, authorizedKeys: `${key.authorizedKeysLine}\n`, forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive` });
+  const sshd = await startSshd(sshdDir, {
+    port,
+    authorizedKeys: `${key.authorizedKeysLine}\n`,
+    forceCommand: `env CCGUARD_SOCKET=${slave.socket} ${BIN} sync receive`,
+  });
   t.teardown(() => sshd.stop());
   const masterDaemon = await startDaemon(master, peer.env);
   t.teardown(() => masterDaemon.stop());
@@ -139,7 +160,11 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   const pulled = await peer.placeNtag424({ state: cardState, uid: UID, slot: 0, faults: ['exit-after=16'] });
   for (let i = 0; i < 100 && (JSON.parse(await readFile(cardState, 'utf8')) as { keys: string[] }).keys[4] === Z; i++) await sleep(100);
   const half = JSON.parse(await readFile(cardState, 'utf8')) as { keys: string[] };
-  t.same([half.keys[0], half.keys[2], half.keys[4]], [hex(keys.master), hex(keys.auth), hex(keys.slave)], 'pulled after the ChangeKey: key 4 written, keys 0 and 2 untouched');
+  t.same(
+    [half.keys[0], half.keys[2], half.keys[4]],
+    [hex(keys.master), hex(keys.auth), hex(keys.slave)],
+    'pulled after the ChangeKey: key 4 written, keys 0 and 2 untouched',
+  );
   await waitFor(master, 'the pulled card gone', (s) => s.rfid.readers[0]?.cardPresent === false);
   await pulled.remove();
   t.equal((await stateOf(master)).masterCards[0]?.slaveKey, undefined, 'its record not written yet');
@@ -150,7 +175,7 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   await waitFor(master, 'the master recognises the card', (s) => s.rfid.readers[0]?.masterCard === true, 10_000);
   for (let i = 0; i < 100 && (await stateOf(master)).masterCards[0]?.slaveKey === undefined; i++) await sleep(100);
   const card = JSON.parse(await readFile(cardState, 'utf8')) as { keys: string[]; versions: number[] };
-  t.equal(card.keys[4], hex(keys.slave), 'the card got its key 4 (the slaves\')');
+  t.equal(card.keys[4], hex(keys.slave), "the card got its key 4 (the slaves')");
   t.equal(card.keys[2], hex(keys.auth), 'key 2 untouched');
   t.equal(card.keys[0], hex(keys.master), 'key 0 untouched');
   t.equal((await stateOf(master)).masterCards[0]?.slaveKey, keys.slave.toString('hex'), 'the master recorded it');
@@ -176,8 +201,8 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
     if (await authenticatesAs(card.keys, candidate, AUTH_KEY_NO)) asKey2++;
     if (await authenticatesAs(card.keys, candidate, SLAVE_KEY_NO)) asKey4++;
   }
-  t.equal(asKey2, 0, 'nothing the slave holds authenticates as the card\'s key 2 (the master\'s check)');
-  t.ok(asKey4 >= 1, 'the slave holds the card\'s key 4');
+  t.equal(asKey2, 0, "nothing the slave holds authenticates as the card's key 2 (the master's check)");
+  t.ok(asKey4 >= 1, "the slave holds the card's key 4");
 
   // The slave recognises the card with key 4 (the master off the shared reader: one session per card).
   await masterDaemon.stop();

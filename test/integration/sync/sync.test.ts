@@ -76,13 +76,21 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   t.teardown(() => masterDaemon.stop());
 
   // On start the master pushes its state.
-  const first = await until('first sync', () => syncStatus(master), (s) => s.inSync);
+  const first = await until(
+    'first sync',
+    () => syncStatus(master),
+    (s) => s.inSync,
+  );
   t.match(first.value, { peer: `${peer.user}@127.0.0.1:${port}`, revision: 1, lastAckedRevision: 1, lastError: null });
   t.equal(await login(slave, 'operator', DEFAULTS.operator), 3, "the slave has the master's default hashes (must change)");
 
   // A password change on the master: the slave accepts the new password within seconds.
   t.equal((await cli(master, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${NEW[0]}\n`)).code, 0);
-  const changed = await until('slave accepts the new password', () => login(slave, 'operator', NEW[0]), (code) => code === 0);
+  const changed = await until(
+    'slave accepts the new password',
+    () => login(slave, 'operator', NEW[0]),
+    (code) => code === 0,
+  );
   t.ok(changed.ms < 5000, `slave accepted it after ${Math.round(changed.ms)} ms`);
   t.equal(await login(slave, 'operator', DEFAULTS.operator), 1, 'the old one no longer works on the slave');
   // Throttling stays local.
@@ -96,20 +104,49 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   t.equal((await cli(master, ['passwd', 'operator', '--stdin'], `${NEW[0]}\n${NEW[1]}\n`)).code, 0);
   t.ok(performance.now() - before < 3000, 'a password change does not wait for the slave');
   t.equal((await cli(master, ['policy', 'set', '--strong', 'off', '--stdin'], `${DEFAULTS.manufacturer}\n`)).code, 3, 'manufacturer must change first');
-  const down = await until('push failure', () => syncStatus(master), (s) => !s.inSync && s.lastError !== null);
+  const down = await until(
+    'push failure',
+    () => syncStatus(master),
+    (s) => !s.inSync && s.lastError !== null,
+  );
   t.match(down.value.lastError, /cannot reach .*127\.0\.0\.1:\d+/);
   const human = await cli(master, ['sync', 'status']);
   t.match(human.stdout, /state +OUT OF SYNC/);
-  t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (out of sync) conforms to schemas/sync-status.schema.json');
-  t.equal(await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)), null, 'status --json with its sync (out of sync) conforms');
+  t.equal(
+    await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)),
+    null,
+    'sync status --json (out of sync) conforms to schemas/sync-status.schema.json',
+  );
+  t.equal(
+    await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)),
+    null,
+    'status --json with its sync (out of sync) conforms',
+  );
   t.equal(await login(slave, 'operator', NEW[0]), 0, 'meanwhile the slave still has the previous password');
   sshd = await startSshd(sshdDir, sshdOptions);
-  const caughtUp = await until('slave catches up', () => login(slave, 'operator', NEW[1]), (code) => code === 0, 20_000);
+  const caughtUp = await until(
+    'slave catches up',
+    () => login(slave, 'operator', NEW[1]),
+    (code) => code === 0,
+    20_000,
+  );
   t.pass(`caught up ${Math.round(caughtUp.ms)} ms after sshd came back`);
-  const synced = await until('in sync', () => syncStatus(master), (s) => s.inSync);
+  const synced = await until(
+    'in sync',
+    () => syncStatus(master),
+    (s) => s.inSync,
+  );
   t.equal(synced.value.lastError, null);
-  t.equal(await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)), null, 'sync status --json (in sync) conforms');
-  t.equal(await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)), null, 'status --json with its sync (in sync) conforms');
+  t.equal(
+    await schemaErrors('sync-status.schema.json', JSON.parse((await cli(master, ['sync', 'status', '--json'])).stdout)),
+    null,
+    'sync status --json (in sync) conforms',
+  );
+  t.equal(
+    await schemaErrors('status.schema.json', JSON.parse((await cli(master, ['status', '--json'])).stdout)),
+    null,
+    'status --json with its sync (in sync) conforms',
+  );
 
   // A replayed older revision (validly signed) changes nothing; a forged one is refused.
   const privateKey = ssh2.utils.parseKey(await readFile(join(master.dir, 'sync_key')));
@@ -121,7 +158,14 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
     roles: Object.fromEntries(
       (['manufacturer', 'installer', 'operator', 'user'] as const).map((r) => [
         r,
-        { hash: `$argon2id$v=19$m=1024,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$${'A'.repeat(43)}`, defaultHash: `$argon2id$x`, isDefault: true, mustChange: true, history: [], changedAt: 'x' },
+        {
+          hash: `$argon2id$v=19$m=1024,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$${'A'.repeat(43)}`,
+          defaultHash: `$argon2id$x`,
+          isDefault: true,
+          mustChange: true,
+          history: [],
+          changedAt: 'x',
+        },
       ]),
     ),
     policy: { enforceStrong: false, enforcePasswordChange: false },
@@ -136,7 +180,10 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   t.equal(((await call(slave.socket, 'status', {})) as { stateGeneration: number }).stateGeneration, slaveState.stateGeneration, 'no write at all');
   t.equal(await login(slave, 'operator', NEW[1]), 0);
   t.match(await events(slave, 'AttemptedReplayAttacks'), [{ channel: 'sync', revision: 1, have: synced.value.revision }]);
-  const forged = await receive(slave, JSON.stringify({ payload: oldPayload.replace('"revision":1', '"revision":99'), signature: signature.toString('base64') }));
+  const forged = await receive(
+    slave,
+    JSON.stringify({ payload: oldPayload.replace('"revision":1', '"revision":99'), signature: signature.toString('base64') }),
+  );
   t.equal(forged.code, 1);
   t.match(JSON.parse(forged.stdout), { ok: false, error: { code: 'refused', message: /signature is not from the master key/ } });
   t.equal(await login(slave, 'operator', NEW[1]), 0);
@@ -147,11 +194,18 @@ t.test('master and slave over SSH: changes reach the slave, it catches up, a wro
   await provisionWithDefaults(wrongPin);
   const wrongDaemon = await startDaemon(wrongPin);
   t.teardown(() => wrongDaemon.stop());
-  const refused = await until('pin refusal', () => syncStatus(wrongPin), (s) => s.lastError !== null);
+  const refused = await until(
+    'pin refusal',
+    () => syncStatus(wrongPin),
+    (s) => s.lastError !== null,
+  );
   t.match(refused.value.lastError, /host key of .* is not the one pinned in sync\.peer\.hostKey/);
   t.match(await events(wrongPin, 'SyncPeerRejected'), [{ reason: 'hostKeyMismatch' }]);
   const audit = JSON.parse((await cli(wrongPin, ['audit', '--json'])).stdout) as { findings: Array<{ id: string; severity: string }> };
-  t.match(audit.findings.find((f) => f.id === 'slave-out-of-sync'), { severity: 'high' });
+  t.match(
+    audit.findings.find((f) => f.id === 'slave-out-of-sync'),
+    { severity: 'high' },
+  );
   t.equal(await login(slave, 'operator', NEW[1]), 0, 'the slave is unchanged');
   t.equal(await login(slave, 'operator', DEFAULTS.operator), 1);
   for (const env of [master, slave, wrongPin]) {

@@ -20,7 +20,11 @@ t.test('a routine verify overtakes queued suspect ones; suspect ones run one at 
   t.equal(await routine, true, 'the routine verify is right');
   t.same(await Promise.all(suspects), [false, false, false, false, false, false]);
   t.equal(done.indexOf('routine'), 0, `the routine verify is not queued behind any suspect one (${done.join(', ')})`);
-  t.same(done.filter((d) => d !== 'routine'), ['suspect0', 'suspect1', 'suspect2', 'suspect3', 'suspect4', 'suspect5'], 'suspect ones in order');
+  t.same(
+    done.filter((d) => d !== 'routine'),
+    ['suspect0', 'suspect1', 'suspect2', 'suspect3', 'suspect4', 'suspect5'],
+    'suspect ones in order',
+  );
 });
 
 t.test('without lanes the same routine verify would wait behind them (the reference)', async (t) => {

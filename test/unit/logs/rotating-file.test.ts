@@ -21,9 +21,16 @@ t.test('rotation by size keeps the configured number of files and loses no recen
   const names = (await readdir(d)).sort();
   t.same(names, ['ccguard.log', 'ccguard.log.1', 'ccguard.log.2'], 'the current file and maxFiles-1 rotated ones');
   const text = (await readFile(`${path}.2`, 'utf8')) + (await readFile(`${path}.1`, 'utf8')) + (await readFile(path, 'utf8'));
-  const numbers = text.trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i);
+  const numbers = text
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { i: number }).i);
   t.equal(numbers.at(-1), 999, 'the last line is in the current file');
-  t.same(numbers, numbers.map((_, k) => numbers[0]! + k), 'oldest to newest without a gap or a torn line');
+  t.same(
+    numbers,
+    numbers.map((_, k) => numbers[0]! + k),
+    'oldest to newest without a gap or a torn line',
+  );
   for (const name of names) t.ok((await readFile(join(d, name))).length <= 4096, `${name} within maxFileBytes`);
 });
 
@@ -38,7 +45,10 @@ t.test('files of an earlier, larger maxFiles go at the next rotation; one file m
   const single = new RotatingFile(join(d, 'one.log'), 1024, 1);
   for (let i = 0; i < 30; i++) single.write(line(i));
   single.close();
-  t.notOk((await readdir(d)).some((n) => n.startsWith('one.log.')), 'no rotated copy with maxFiles 1');
+  t.notOk(
+    (await readdir(d)).some((n) => n.startsWith('one.log.')),
+    'no rotated copy with maxFiles 1',
+  );
 });
 
 t.test('reopen follows an outside logrotate that moved the file', async (t) => {

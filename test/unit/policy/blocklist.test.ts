@@ -21,7 +21,14 @@ const STRENGTH_RULES = ['breached', 'commonBase', 'context', 'strength'];
 /** The rules of the blocklist and the strength estimate an (enforceStrong) verdict breaks. */
 function strengthRules(password: string): string[] {
   const v = checkPassword(password, blocklist, context);
-  const refusals = evaluatePassword(password, { role: 'operator', enforceStrong: true, score: v.score, listed: v.listed, equalsDefault: false, inHistory: false });
+  const refusals = evaluatePassword(password, {
+    role: 'operator',
+    enforceStrong: true,
+    score: v.score,
+    listed: v.listed,
+    equalsDefault: false,
+    inHistory: false,
+  });
   return refusals.map((r) => r.rule).filter((r) => STRENGTH_RULES.includes(r));
 }
 
@@ -120,7 +127,10 @@ t.test('the issue examples, leaked passwords and context words are refused, nami
     const v = checkPassword(n.value, blocklist, context);
     t.equal(v.listed, rule, password);
     const refusals = evaluatePassword(n.value, { role: 'user', enforceStrong: true, score: v.score, listed: v.listed, equalsDefault: false, inHistory: false });
-    t.ok(refusals.some((r) => r.rule === rule), `${password}: the verdict names ${rule}`);
+    t.ok(
+      refusals.some((r) => r.rule === rule),
+      `${password}: the verdict names ${rule}`,
+    );
     for (const r of refusals) {
       t.notOk(r.message.toLowerCase().includes(password.toLowerCase()), `${r.rule} does not echo the password`);
       if (r.rule !== 'strength') messages.set(r.rule, (messages.get(r.rule) ?? new Set()).add(r.message));

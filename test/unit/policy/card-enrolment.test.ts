@@ -39,9 +39,15 @@ const ended = (at: number, outcome: 'enrolled' | 'pulled' | 'failed'): Enrolment
 t.test('the same card placed, removed and placed again is personalised, then enrolled', async (t) => {
   const { fed, state } = run([begin(0), placed(1000), removed(2000), placed(3000), ended(4000, 'enrolled')]);
   t.same(types(fed), ['started', 'firstPresented', 'personalise', 'completed']);
-  t.same(decisions(fed).find((d) => d.type === 'personalise'), { type: 'personalise', reader: R1, uid: A });
+  t.same(
+    decisions(fed).find((d) => d.type === 'personalise'),
+    { type: 'personalise', reader: R1, uid: A },
+  );
   t.equal(state.phase, 'idle');
-  t.same(fed.map((f) => enrolmentStepOf(f.after)), ['placeCard', 'removeCard', 'placeCardAgain', 'personalising', null]);
+  t.same(
+    fed.map((f) => enrolmentStepOf(f.after)),
+    ['placeCard', 'removeCard', 'placeCardAgain', 'personalising', null],
+  );
 });
 
 t.test('the same card twice without a removal in between is one presentation', async (t) => {
@@ -63,7 +69,16 @@ t.test('a card already enrolled is refused at its first presentation', async (t)
 });
 
 t.test('a card pulled mid-exchange: the enrolment waits for it again and finishes then', async (t) => {
-  const { fed, state } = run([begin(0), placed(1000), removed(2000), placed(3000), removed(3100), ended(3200, 'pulled'), placed(4000), ended(5000, 'enrolled')]);
+  const { fed, state } = run([
+    begin(0),
+    placed(1000),
+    removed(2000),
+    placed(3000),
+    removed(3100),
+    ended(3200, 'pulled'),
+    placed(4000),
+    ended(5000, 'enrolled'),
+  ]);
   t.same(types(fed), ['started', 'firstPresented', 'personalise', 'presentAgain', 'personalise', 'completed']);
   t.equal(state.phase, 'idle');
 });
@@ -99,7 +114,10 @@ t.test('an unreadable card ends the enrolment, except mid-exchange; other reader
   t.same(decisions(fed).at(-1), { type: 'ended', reason: 'unreadable', cause: 'mute' });
   const other = run([begin(0), placed(500, A, R2), { type: 'unreadable', reader: R2, cause: 'mute', at: 600 }]);
   t.same(types(other.fed), ['started']);
-  t.same(other.fed.map((f) => f.claimed), [false, false, false]);
+  t.same(
+    other.fed.map((f) => f.claimed),
+    [false, false, false],
+  );
   const busy = run([begin(0), placed(1000), removed(2000), placed(3000), { type: 'unreadable', reader: R1, cause: 'x', at: 3100 }]);
   t.equal(busy.state.phase, 'personalising');
   t.notOk(busy.fed.at(-1)?.claimed);
@@ -119,10 +137,20 @@ const uid = fc.constantFrom(A, A, A, B);
 const input = (at: number): fc.Arbitrary<EnrolmentInput> =>
   fc.oneof(
     { weight: 1, arbitrary: fc.record({ type: fc.constant('begin' as const), reader, timeoutMs: fc.integer({ min: 1, max: 60_000 }), at: fc.constant(at) }) },
-    { weight: 4, arbitrary: fc.record({ type: fc.constant('placed' as const), reader, uid, acceptable: fc.constantFrom(true, true, true, false), at: fc.constant(at) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ type: fc.constant('placed' as const), reader, uid, acceptable: fc.constantFrom(true, true, true, false), at: fc.constant(at) }),
+    },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('unreadable' as const), reader, cause: fc.constant('mute'), at: fc.constant(at) }) },
     { weight: 4, arbitrary: fc.record({ type: fc.constant('removed' as const), reader, at: fc.constant(at) }) },
-    { weight: 3, arbitrary: fc.record({ type: fc.constant('exchangeEnded' as const), outcome: fc.constantFrom('enrolled' as const, 'pulled' as const, 'failed' as const), at: fc.constant(at) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        type: fc.constant('exchangeEnded' as const),
+        outcome: fc.constantFrom('enrolled' as const, 'pulled' as const, 'failed' as const),
+        at: fc.constant(at),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('abort' as const, 'stop' as const), at: fc.constant(at) }) },
   );
 
@@ -221,7 +249,11 @@ t.test('only a card presented twice, removed in between, is personalised; and on
 t.test('completion comes only from a successful exchange', async () => {
   fc.assert(
     fc.property(sequences, (inputs) =>
-      run(inputs).fed.every((f) => !f.decisions.some((d) => d.type === 'completed') || (f.input.type === 'exchangeEnded' && f.input.outcome === 'enrolled' && f.before.phase === 'personalising')),
+      run(inputs).fed.every(
+        (f) =>
+          !f.decisions.some((d) => d.type === 'completed') ||
+          (f.input.type === 'exchangeEnded' && f.input.outcome === 'enrolled' && f.before.phase === 'personalising'),
+      ),
     ),
   );
 });
@@ -229,7 +261,9 @@ t.test('completion comes only from a successful exchange', async () => {
 t.test('only placements on the enrolment’s reader are claimed from the hold rules', async () => {
   fc.assert(
     fc.property(sequences, (inputs) =>
-      run(inputs).fed.every((f) => !f.claimed || ((f.input.type === 'placed' || f.input.type === 'unreadable') && f.before.phase !== 'idle' && f.input.reader === f.before.reader)),
+      run(inputs).fed.every(
+        (f) => !f.claimed || ((f.input.type === 'placed' || f.input.type === 'unreadable') && f.before.phase !== 'idle' && f.input.reader === f.before.reader),
+      ),
     ),
   );
 });
@@ -251,7 +285,19 @@ t.test('a deadline is always asked for while an enrolment waits on time', async 
 
 t.test('the generated sequences reach every way an enrolment goes (so the properties above are not vacuous)', async (t) => {
   const seen = new Set(fc.sample(sequences, { numRuns: 500, seed: 21 }).flatMap((inputs) => types(runAsAgent(inputs))));
-  for (const wanted of ['started', 'refused', 'firstPresented', 'personalise', 'presentAgain', 'completed', 'ended:exchangeFailed', 'ended:notPlaced', 'ended:notPlacedAgain', 'ended:otherCard', 'ended:cardRefused']) {
+  for (const wanted of [
+    'started',
+    'refused',
+    'firstPresented',
+    'personalise',
+    'presentAgain',
+    'completed',
+    'ended:exchangeFailed',
+    'ended:notPlaced',
+    'ended:notPlacedAgain',
+    'ended:otherCard',
+    'ended:cardRefused',
+  ]) {
     t.ok(seen.has(wanted), wanted);
   }
 });

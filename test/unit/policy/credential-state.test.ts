@@ -73,7 +73,11 @@ t.test('back to defaults: the named roles only, must change, failures cleared, h
   const before = state();
   const after = withDefaultPasswords(before, ['installer', 'user'], NOW);
   for (const role of ['installer', 'user'] as const) {
-    t.same(after.roles[role], { ...before.roles[role], hash: h(`${role}-default`), isDefault: true, mustChange: true, failures: 0, failuresBySource: {}, changedAt: NOW }, role);
+    t.same(
+      after.roles[role],
+      { ...before.roles[role], hash: h(`${role}-default`), isDefault: true, mustChange: true, failures: 0, failuresBySource: {}, changedAt: NOW },
+      role,
+    );
   }
   t.same(after.roles.manufacturer, before.roles.manufacturer);
   t.same(after.roles.operator, before.roles.operator);

@@ -6,7 +6,16 @@ import { withRestoredSettings } from '../../../policy/defaults-restore.js';
 import type { SettingsSnapshot, State } from '../../../agent/store/state.js';
 
 const h = (name: string): string => `$argon2id$v=19$m=8192,t=1,p=1$${name}`;
-const role = { hash: h('now'), defaultHash: h('default'), isDefault: false, mustChange: false, history: [h('now')], failures: 2, failuresBySource: { 'uid:33': 2 }, changedAt: 'then' };
+const role = {
+  hash: h('now'),
+  defaultHash: h('default'),
+  isDefault: false,
+  mustChange: false,
+  history: [h('now')],
+  failures: 2,
+  failuresBySource: { 'uid:33': 2 },
+  changedAt: 'then',
+};
 const card = (id: string) => ({ id, uidHmac: 'cd'.repeat(32), enrolledAt: 'then', reader: 'Virtual PCD 00 00', kind: 'uidOnly' as const });
 
 function current(): State {

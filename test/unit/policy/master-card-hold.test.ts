@@ -18,7 +18,12 @@ type Prover = (asked: Reprove, at: number) => boolean | null;
  * input, and each `reprove` answered at once by `prover` (null: no answer). The re-proofs asked are
  * kept apart in `proofs`, so `decisions` reads as the hold's story.
  */
-function run(inputs: CardInput[], rules = RULES, until?: number, prover: Prover = () => true): { decisions: Timed[]; state: HoldState; proofs: Array<Reprove & { at: number }> } {
+function run(
+  inputs: CardInput[],
+  rules = RULES,
+  until?: number,
+  prover: Prover = () => true,
+): { decisions: Timed[]; state: HoldState; proofs: Array<Reprove & { at: number }> } {
   let state = IDLE;
   let deadline: number | null = null;
   const decisions: Timed[] = [];
@@ -75,12 +80,22 @@ t.test('the exact 120 s boundary', async (t) => {
 
 t.test('flicker inside the grace goes on; outside it cancels', async (t) => {
   const inside = run([present(0, 'A'), removed(50_000), present(51_499, 'A')], RULES, 130_000);
-  t.same(types(inside.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCompleted'], 'one tap, completed');
+  t.same(
+    types(inside.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCompleted'],
+    'one tap, completed',
+  );
   t.equal(inside.decisions.at(-1)?.at, 120_000);
 
   const outside = run([present(0, 'A'), removed(50_000), present(51_500, 'A')], RULES, 60_000);
-  t.same(types(outside.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted']);
-  t.match(outside.decisions.find((d) => d.type === 'holdCancelled'), { reason: 'removed', elapsedSeconds: 50 });
+  t.same(
+    types(outside.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted'],
+  );
+  t.match(
+    outside.decisions.find((d) => d.type === 'holdCancelled'),
+    { reason: 'removed', elapsedSeconds: 50 },
+  );
 });
 
 t.test('off the reader when the time is up: completes on return within the grace, else cancels', async (t) => {
@@ -104,7 +119,10 @@ t.test('another card on the reader cancels; cards on other readers are ignored',
     types(twoMasters.decisions).filter((d) => d !== 'holdProgress'),
     ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted', 'holdCompleted'],
   );
-  t.match(twoMasters.decisions.find((d) => d.type === 'holdCancelled'), { cardId: 'A', reason: 'otherMasterCard' });
+  t.match(
+    twoMasters.decisions.find((d) => d.type === 'holdCancelled'),
+    { cardId: 'A', reason: 'otherMasterCard' },
+  );
   t.match(twoMasters.decisions.at(-1), { cardId: 'B', at: 140_000 });
 });
 
@@ -114,14 +132,20 @@ t.test('after a restore the card must leave the reader before it counts again', 
     RULES,
     410_000,
   );
-  t.same(types(r.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCompleted', 'tap', 'holdStarted']);
+  t.same(
+    types(r.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCompleted', 'tap', 'holdStarted'],
+  );
   t.equal(r.decisions.filter((d) => d.type === 'tap').at(-1)?.at, 402_000, 'a flicker after the restore is not a new tap');
 });
 
 t.test('a master card placed over another card on the same reader at the same instant: its hold runs', async (t) => {
   // Found by the property below (seed 593499554): a replay by timestamp mistook the earlier card for an interruption.
   const r = run([present(0, null, R2), present(0, 'A', R2)], RULES, 500_000);
-  t.same(types(r.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCompleted']);
+  t.same(
+    types(r.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCompleted'],
+  );
   t.equal(r.decisions.at(-1)?.at, 120_000);
 });
 
@@ -181,7 +205,10 @@ t.test('property: a restore needs the same card held for holdMs with no gap of a
       for (const [i, d] of decisions.entries()) {
         if (d.type === 'tap' && decisions[i + 1]?.type !== 'holdStarted') return false;
         if (d.type !== 'holdCompleted') continue;
-        const start = decisions.slice(0, i).reverse().find((x) => x.type === 'holdStarted');
+        const start = decisions
+          .slice(0, i)
+          .reverse()
+          .find((x) => x.type === 'holdStarted');
         if (!start || start.cardId !== d.cardId || start.reader !== d.reader || d.at - start.at < RULES.holdMs) return false;
         // Replay the trace on that reader from the placement that started the hold to the completion
         // (by position: inputs before it may share its timestamp): no gap of a grace or more, no other card.
@@ -210,7 +237,12 @@ t.test('mayHold false (a UID-only card under tapOnly): its tap counts, its hold 
   const rows: Array<{ name: string; inputs: CardInput[]; until: number; want: string[] }> = [
     { name: 'left on the reader far past holdMs', inputs: [tapOnly(0, 'U')], until: 1_000_000, want: ['tap'] },
     { name: 'flicker within the grace: still one placement', inputs: [tapOnly(0, 'U'), removed(5000), tapOnly(5500, 'U')], until: 500_000, want: ['tap'] },
-    { name: 'taken off past the grace and placed again: a second tap', inputs: [tapOnly(0, 'U'), removed(5000), tapOnly(7000, 'U')], until: 500_000, want: ['tap', 'tap'] },
+    {
+      name: 'taken off past the grace and placed again: a second tap',
+      inputs: [tapOnly(0, 'U'), removed(5000), tapOnly(7000, 'U')],
+      until: 500_000,
+      want: ['tap', 'tap'],
+    },
     { name: 'a duplicate report changes nothing', inputs: [tapOnly(0, 'U'), tapOnly(10, 'U')], until: 500_000, want: ['tap'] },
     {
       name: 'placed while a full card holds on another reader: that hold is cancelled, none started',
@@ -253,7 +285,10 @@ t.test('the hold re-proves the card at every progress step and right before the 
   // A relay for the placement, then an emulator: the first re-proof after the swap fails.
   const swappedAt = 35_000;
   const emulator = run([present(0, 'A')], RULES, 500_000, (_, at) => at < swappedAt);
-  t.same(types(emulator.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCancelled']);
+  t.same(
+    types(emulator.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCancelled'],
+  );
   t.match(emulator.decisions.at(-1), { reason: 'proofFailed', elapsedSeconds: 40, at: 40_000 });
   t.equal(holdView(emulator.state, 500_000, RULES), null, 'no hold shown');
 
@@ -271,7 +306,10 @@ t.test('the hold re-proves the card at every progress step and right before the 
 
   // After a failed proof, the card must leave before it counts again; then a new placement holds anew.
   const again = run([present(0, 'A'), present(50_000, 'A'), removed(60_000), present(70_000, 'A')], RULES, 70_000, (_, at) => at < 15_000 || at >= 70_000);
-  t.same(types(again.decisions).filter((d) => d !== 'holdProgress'), ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted']);
+  t.same(
+    types(again.decisions).filter((d) => d !== 'holdProgress'),
+    ['tap', 'holdStarted', 'holdCancelled', 'tap', 'holdStarted'],
+  );
 });
 
 t.test('a proof answer for another hold, card or reader changes nothing', async (t) => {
@@ -306,7 +344,13 @@ t.test('property: no restore unless the final re-proof of that hold succeeded; a
       });
       const completed = decisions.filter((d) => d.type === 'holdCompleted');
       // Each restore is matched by a successful final proof of its own card and reader.
-      return completed.every((c) => finals.filter((f) => f.ok && f.cardId === c.cardId && f.reader === c.reader).length >= completed.filter((x) => x.cardId === c.cardId && x.reader === c.reader).length) && (answers.every((a) => !a) ? completed.length === 0 : true);
+      return (
+        completed.every(
+          (c) =>
+            finals.filter((f) => f.ok && f.cardId === c.cardId && f.reader === c.reader).length >=
+            completed.filter((x) => x.cardId === c.cardId && x.reader === c.reader).length,
+        ) && (answers.every((a) => !a) ? completed.length === 0 : true)
+      );
     }),
     { numRuns: 300 },
   );

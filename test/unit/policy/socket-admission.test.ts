@@ -21,14 +21,14 @@ import { fullBucket, refill, spend } from '../../../policy/token-bucket.js';
 const uidArb = fc.integer({ min: -1, max: 4 });
 
 /** Connections with distinct use order (their index), as the server numbers them. */
-const connectionsArb = fc
-  .array(fc.record({ uid: uidArb, running: fc.constantFrom(0, 0, 1, 3), following: fc.boolean() }), { maxLength: 40 })
-  .chain((list) =>
-    fc.shuffledSubarray(
+const connectionsArb = fc.array(fc.record({ uid: uidArb, running: fc.constantFrom(0, 0, 1, 3), following: fc.boolean() }), { maxLength: 40 }).chain((list) =>
+  fc
+    .shuffledSubarray(
       list.map((_, i) => i),
       { minLength: list.length, maxLength: list.length },
-    ).map((order) => list.map((c, i) => ({ ...c, lastUsed: order[i] as number }) satisfies ConnectionSnapshot)),
-  );
+    )
+    .map((order) => list.map((c, i) => ({ ...c, lastUsed: order[i] as number }) satisfies ConnectionSnapshot)),
+);
 
 const busy = (c: ConnectionSnapshot): boolean => !c.following && c.running > 0;
 const rank = (c: ConnectionSnapshot): number => (c.following ? 1 : 0);
@@ -147,7 +147,15 @@ t.test('followers: one uid holding every slot cannot keep another out', async (t
   t.equal(followerSlots(1), 1, 'at least one');
 });
 
-const limits: SocketLimits = { ...SOCKET_LIMITS, perConnection: 4, running: 6, unreadTotalBytes: 1000, unreadPerConnectionBytes: 500, unreadPerUidBytes: 2000, reservedCeiling: 100 };
+const limits: SocketLimits = {
+  ...SOCKET_LIMITS,
+  perConnection: 4,
+  running: 6,
+  unreadTotalBytes: 1000,
+  unreadPerConnectionBytes: 500,
+  unreadPerUidBytes: 2000,
+  reservedCeiling: 100,
+};
 
 const snapshotArb: fc.Arbitrary<StartSnapshot> = fc.record({
   inFlight: fc.integer({ min: 0, max: 6 }),
@@ -224,7 +232,18 @@ t.test('budgets: with every spender gated on the rule, an invalid-frame budget n
       for (const gap of gaps) {
         now += gap;
         bucket = refill(bucket, perSecond, now);
-        const s: StartSnapshot = { inFlight: 0, running: 0, unread: 0, lastInvalid: true, lastCostly: false, invalidBudget: bucket.tokens, costBudget: 0, uidUnread: 0, runningTotal: 0, unreadTotal: 0 };
+        const s: StartSnapshot = {
+          inFlight: 0,
+          running: 0,
+          unread: 0,
+          lastInvalid: true,
+          lastCostly: false,
+          invalidBudget: bucket.tokens,
+          costBudget: 0,
+          uidUnread: 0,
+          runningTotal: 0,
+          unreadTotal: 0,
+        };
         if (startDecision(s, limits) === 'start') bucket = spend(bucket, 1);
         if (bucket.tokens < 0) return false;
       }
@@ -250,7 +269,7 @@ t.test('budgets: refilled by time up to the rate; a debt is waited out', async (
       const later = refill(spent, perSecond, wait);
       const due = ((debt + 1) * 1000) / perSecond;
       const clean = { units: 1, uidUnread: 0, uidReserved: 0, reservedTotal: 0 };
-      const refusedWhileInDebt = (costDecision({ ...clean, uidBudget: spent.tokens }) !== 'admit') === (debt > 0);
+      const refusedWhileInDebt = (costDecision({ ...clean, uidBudget: spent.tokens }) !== 'admit') === debt > 0;
       return (
         later.tokens <= perSecond &&
         later.tokens >= spent.tokens &&
@@ -301,7 +320,10 @@ t.test("cost: a burst from one uid, every request gated and reserved at admissio
       let bucket = fullBucket(capacity, 0);
       let reserved = 0;
       for (const units of burst) {
-        const decision = costDecision({ units, uidBudget: bucket.tokens, uidUnread: 0, uidReserved: reserved, reservedTotal: reserved }, { ...limits, reservedCeiling: Infinity });
+        const decision = costDecision(
+          { units, uidBudget: bucket.tokens, uidUnread: 0, uidReserved: reserved, reservedTotal: reserved },
+          { ...limits, reservedCeiling: Infinity },
+        );
         if (decision !== 'admit') continue;
         bucket = spend(bucket, units);
         reserved += units;

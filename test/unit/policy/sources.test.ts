@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { crossedCeiling, roleWideWait, type CeilingRules } from '../../../policy/throttle.js';
-import { countedAs, failuresOf, isTrusted, MAX_SOURCES, OTHER_SOURCE, sourceOf, TRUSTED_SOURCE, untrustedFailures, withFailure, withoutSource } from '../../../policy/sources.js';
+import {
+  countedAs,
+  failuresOf,
+  isTrusted,
+  MAX_SOURCES,
+  OTHER_SOURCE,
+  sourceOf,
+  TRUSTED_SOURCE,
+  untrustedFailures,
+  withFailure,
+  withoutSource,
+} from '../../../policy/sources.js';
 
 const RULES: CeilingRules = { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 60_000, roleCeiling: 20 };
 const source = fc.integer({ min: 0, max: 100 }).map((uid) => sourceOf(uid));
@@ -31,15 +42,20 @@ t.test('properties: counts are bounded, per source, and clearing one source leav
 
 t.test('properties: the role-wide wait never slows root or a grace window, and never anyone below the ceiling', async () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 200 }), fc.option(fc.integer({ min: 0, max: 100_000 })), fc.integer({ min: 0, max: 100_000 }), (untrusted, last, later) => {
-      // Monotonic time: now is never before the last failure.
-      const now = (last ?? 0) + later;
-      const state = { untrustedFailures: untrusted, lastUntrustedFailureAt: last, graceUntil: null };
-      if (roleWideWait(state, true, now, RULES) !== 0) return false;
-      if (roleWideWait({ ...state, graceUntil: now + 1 }, false, now, RULES) !== 0) return false;
-      if (untrusted < RULES.roleCeiling && roleWideWait(state, false, now, RULES) !== 0) return false;
-      return roleWideWait(state, false, now, RULES) <= RULES.maxDelayMs;
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 200 }),
+      fc.option(fc.integer({ min: 0, max: 100_000 })),
+      fc.integer({ min: 0, max: 100_000 }),
+      (untrusted, last, later) => {
+        // Monotonic time: now is never before the last failure.
+        const now = (last ?? 0) + later;
+        const state = { untrustedFailures: untrusted, lastUntrustedFailureAt: last, graceUntil: null };
+        if (roleWideWait(state, true, now, RULES) !== 0) return false;
+        if (roleWideWait({ ...state, graceUntil: now + 1 }, false, now, RULES) !== 0) return false;
+        if (untrusted < RULES.roleCeiling && roleWideWait(state, false, now, RULES) !== 0) return false;
+        return roleWideWait(state, false, now, RULES) <= RULES.maxDelayMs;
+      },
+    ),
   );
 });
 

@@ -8,10 +8,18 @@ t.test('examples', async (t) => {
   const ahead = { pushed: 4, acked: 9, sealingKeyChanged: false };
   const first = judgeReply(NEW_EPISODE, ahead);
   t.same(first.verdict, { type: 'renumber', to: 10 }, 'a slave ahead is followed once (a master restored from a backup)');
-  t.same(judgeReply(first.episode, { pushed: 10, acked: 11, sealingKeyChanged: false }).verdict, { type: 'hostile', reason: 'slaveAhead', keepKey: false }, 'ahead again: an error');
+  t.same(
+    judgeReply(first.episode, { pushed: 10, acked: 11, sealingKeyChanged: false }).verdict,
+    { type: 'hostile', reason: 'slaveAhead', keepKey: false },
+    'ahead again: an error',
+  );
   const key = judgeReply(NEW_EPISODE, { pushed: 1, acked: 1, sealingKeyChanged: true });
   t.same(key.verdict, { type: 'reseal' }, 'a new sealing key is taken once');
-  t.same(judgeReply(key.episode, { pushed: 2, acked: 2, sealingKeyChanged: true }).verdict, { type: 'hostile', reason: 'sealingKeyChurn', keepKey: true }, 'again before an acknowledgement: an error, the key kept for the retry');
+  t.same(
+    judgeReply(key.episode, { pushed: 2, acked: 2, sealingKeyChanged: true }).verdict,
+    { type: 'hostile', reason: 'sealingKeyChurn', keepKey: true },
+    'again before an acknowledgement: an error, the key kept for the retry',
+  );
   const acked = judgeReply(first.episode, { pushed: 10, acked: 10, sealingKeyChanged: false });
   t.same(acked, { verdict: { type: 'acked' }, episode: NEW_EPISODE }, 'a clean acknowledgement starts a new episode');
 });

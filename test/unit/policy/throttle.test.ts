@@ -5,7 +5,17 @@ const rules: ThrottleRules = { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 1
 
 t.test('delay: none for the first four failures, 1 s after the 5th, doubling, capped at 15 min', async (t) => {
   const table: Array<[number, number]> = [
-    [0, 0], [1, 0], [4, 0], [5, 1000], [6, 2000], [7, 4000], [10, 32_000], [14, 512_000], [15, 900_000], [40, 900_000], [10_000, 900_000],
+    [0, 0],
+    [1, 0],
+    [4, 0],
+    [5, 1000],
+    [6, 2000],
+    [7, 4000],
+    [10, 32_000],
+    [14, 512_000],
+    [15, 900_000],
+    [40, 900_000],
+    [10_000, 900_000],
   ];
   for (const [failures, ms] of table) t.equal(delayAfter(failures, rules), ms, `${failures} failures → ${ms} ms`);
 });

@@ -39,7 +39,10 @@ t.test('a stalled call times out, keeps its reader busy, and refuses the next ca
 
 t.test('a failed native call frees the reader; its error reaches the caller', async (t) => {
   const gate = new ReaderGate();
-  await t.rejects(gate.run('R1', 1000, () => Promise.reject(new Error('SCARD_W_REMOVED_CARD'))), /REMOVED/);
+  await t.rejects(
+    gate.run('R1', 1000, () => Promise.reject(new Error('SCARD_W_REMOVED_CARD'))),
+    /REMOVED/,
+  );
   t.notOk(gate.busy('R1'));
   await t.resolves(gate.idle('R1'));
 });

@@ -45,13 +45,15 @@ const damages: Array<[string, (text: string) => string]> = [
   ['a flipped byte in the payload', (text) => text.replace('gen 2', 'gen X')],
   ['a damaged header', (text) => `x${text}`],
   ['an empty file', () => ''],
-  ['valid checksum, wrong schema', () => {
-    const payload = JSON.stringify({ n: 'two' });
-    const sha = createHash('sha256').update(payload).digest('hex');
-    return `ccguard-state v1 generation=2 sha256=${sha}\n${payload}`;
-  }],
+  [
+    'valid checksum, wrong schema',
+    () => {
+      const payload = JSON.stringify({ n: 'two' });
+      const sha = createHash('sha256').update(payload).digest('hex');
+      return `ccguard-state v1 generation=2 sha256=${sha}\n${payload}`;
+    },
+  ],
 ];
-
 
 for (const [label, damage] of damages) {
   t.test(`a newest generation with ${label} is never used: falls back to the previous`, async (t) => {

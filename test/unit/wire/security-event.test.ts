@@ -34,6 +34,12 @@ t.test('what no event looks like is refused', async (t) => {
   t.notOk(v.is(securityEventSchema, { time, event: 'Tampered' }), 'an unknown event');
   t.notOk(v.is(securityEventSchema, { time: 'yesterday', event: 'ResetPasswordPukBlocked', origin: 'socket:cli' }), 'a time that is not one');
   t.notOk(v.is(securityEventSchema, { time, event: 'StartupOfTheDevice', version: '0.1.0' }), 'a field the event always has, missing');
-  t.notOk(v.is(securityEventSchema, { time, event: 'ReconfigurationOfSecurityParameters', change: 'policy', by: 'manufacturer', origin: 'socket:cli' }), 'a change the daemon never writes');
-  t.notOk(v.is(securityEventSchema, { time, event: 'StartupOfTheDevice', version: '0.1.0', provisioned: true, generation: 1, peer: { uid: 'root' } }), 'a peer not from the kernel');
+  t.notOk(
+    v.is(securityEventSchema, { time, event: 'ReconfigurationOfSecurityParameters', change: 'policy', by: 'manufacturer', origin: 'socket:cli' }),
+    'a change the daemon never writes',
+  );
+  t.notOk(
+    v.is(securityEventSchema, { time, event: 'StartupOfTheDevice', version: '0.1.0', provisioned: true, generation: 1, peer: { uid: 'root' } }),
+    'a peer not from the kernel',
+  );
 });

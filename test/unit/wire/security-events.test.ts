@@ -63,7 +63,9 @@ t.test('noise and the public allowance, as the log kept them', async (t) => {
   }
   t.ok(isNoise('MaintenanceLoginFailed', { role: 'operator', origin: 'socket:web', reason: 'throttled' }), 'a throttled attempt, refused unchecked');
   t.ok(isNoise('MaintenanceLoginFailed', { role: 'operator', method: 'resetPasswordPuk', reason: 'throttled', triesLeft: 9 }));
-  const allowances = Object.fromEntries(SECURITY_EVENT_NAMES.flatMap((e) => (eventEntry(e).publicAllowance === undefined ? [] : [[e, eventEntry(e).publicAllowance]])));
+  const allowances = Object.fromEntries(
+    SECURITY_EVENT_NAMES.flatMap((e) => (eventEntry(e).publicAllowance === undefined ? [] : [[e, eventEntry(e).publicAllowance]])),
+  );
   t.same(allowances, { TamperDetectionActivated: 10, AttemptedReplayAttacks: 10 });
 });
 

@@ -65,7 +65,14 @@ async function until(what: string, test: () => boolean, timeoutMs = 5000): Promi
 async function rig(t: Test, rfid: Record<string, unknown> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ccguard-cards-'));
   const config: Config = parseConfig(
-    { stateDir: join(dir, 'state'), socket: join(dir, 'sock'), logDir: join(dir, 'logs'), argon2: FAST_ARGON2, webUi: { styleFile: join(dir, 'style') }, rfid: { holdSeconds: 0.6, ...rfid } },
+    {
+      stateDir: join(dir, 'state'),
+      socket: join(dir, 'sock'),
+      logDir: join(dir, 'logs'),
+      argon2: FAST_ARGON2,
+      webUi: { styleFile: join(dir, 'style') },
+      rfid: { holdSeconds: 0.6, ...rfid },
+    },
     'test',
   );
   await provision(config, { defaults: { ...DEFAULTS }, force: false });
@@ -174,14 +181,18 @@ t.test('the enrolment window ends: refused with what was missing', async (t) => 
   const enrolled = cards.enroll(manufacturer, { timeoutSeconds: 0.2, reader: undefined, uidOnly: true }, 'test', signal());
   reader.place(Buffer.from('04000000000003', 'hex'), plainChannel);
   await t.rejects(enrolled, { message: `the card was not presented a second time within 0.2 s on ${READER}; nothing enrolled` });
-  await t.rejects(cards.enroll(manufacturer, { timeoutSeconds: 0.1, reader: 'Elsewhere', uidOnly: true }, 'test', signal()), { message: /the reader named is not attached/ });
+  await t.rejects(cards.enroll(manufacturer, { timeoutSeconds: 0.1, reader: 'Elsewhere', uidOnly: true }, 'test', signal()), {
+    message: /the reader named is not attached/,
+  });
 });
 
 t.test('a second enrolment is refused while one waits; the client leaving ends it', async (t) => {
   const { cards, manufacturer } = await rig(t);
   const client = new AbortController();
   const first = cards.enroll(manufacturer, { timeoutSeconds: 10, reader: undefined, uidOnly: true }, 'test', client.signal);
-  await t.rejects(cards.enroll(manufacturer, { timeoutSeconds: 10, reader: undefined, uidOnly: true }, 'test', signal()), { message: /another enrolment is already waiting/ });
+  await t.rejects(cards.enroll(manufacturer, { timeoutSeconds: 10, reader: undefined, uidOnly: true }, 'test', signal()), {
+    message: /another enrolment is already waiting/,
+  });
   client.abort();
   await t.rejects(first, { message: 'the client went away; nothing enrolled' });
   t.equal(cards.status().enrolling, false);

@@ -2,15 +2,28 @@
 // written at enrolment, added to a card enrolled before, never usable as key 2.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { addSlaveKey, AUTH_KEY_NO, cardKeys, ForeignCardError, moveKeys, probeCard, SLAVE_KEY_NO, verifySecureCard } from '../../../../agent/daemon/cards/secure-card.js';
+import {
+  addSlaveKey,
+  AUTH_KEY_NO,
+  cardKeys,
+  ForeignCardError,
+  moveKeys,
+  probeCard,
+  SLAVE_KEY_NO,
+  verifySecureCard,
+} from '../../../../agent/daemon/cards/secure-card.js';
 import { SimulatedNtag424 } from '../../../support/ntag424-sim.js';
 
 const UID = Buffer.from('04A1B2C3D4E5F6', 'hex');
 const channelOf = (card: SimulatedNtag424) => ({ transmit: card.transport });
 const changeKeys = (card: SimulatedNtag424): number => card.received.filter((apdu) => apdu[1] === 0xc4).length;
-const rejects = async (p: Promise<unknown>): Promise<boolean> => p.then(() => false, () => true);
+const rejects = async (p: Promise<unknown>): Promise<boolean> =>
+  p.then(
+    () => false,
+    () => true,
+  );
 
-t.test('key 4 has its own label: it differs from keys 0 and 2 and from a key 4 derived with the station\'s label', async (t) => {
+t.test("key 4 has its own label: it differs from keys 0 and 2 and from a key 4 derived with the station's label", async (t) => {
   const keys = cardKeys(randomBytes(16), UID);
   t.not(keys.slave.toString('hex'), keys.auth.toString('hex'));
   t.not(keys.slave.toString('hex'), keys.master.toString('hex'));
@@ -32,7 +45,10 @@ t.test('enrolment writes keys 2, 4 and 0; neither key 2 nor 4 answers for the ot
   t.ok(await rejects(verifySecureCard(channelOf(card), keys.slave, UID, AUTH_KEY_NO)), 'the slave key is no key 2');
   // Back to factory: key 4 too.
   await moveKeys(channelOf(card), UID, keys, await probeCard(channelOf(card), keys), 'factory', async () => {});
-  t.same(card.keys.map((k) => k.toString('hex')), Array.from({ length: 5 }, () => '0'.repeat(32)));
+  t.same(
+    card.keys.map((k) => k.toString('hex')),
+    Array.from({ length: 5 }, () => '0'.repeat(32)),
+  );
 });
 
 t.test('a card enrolled before slave keys: key 4 added with one ChangeKey, keys 0 and 2 untouched; again, nothing changes', async (t) => {

@@ -48,7 +48,10 @@ async function rig(t: Test) {
   t.teardown(env.close);
   const reached: Array<{ method: Method; actor: Actor | null }> = [];
   const stub = Object.fromEntries(
-    (Object.keys(methods) as Method[]).map((method) => [method, async (_p: unknown, _c: RequestContext, actor: Actor | null) => void reached.push({ method, actor })]),
+    (Object.keys(methods) as Method[]).map((method) => [
+      method,
+      async (_p: unknown, _c: RequestContext, actor: Actor | null) => void reached.push({ method, actor }),
+    ]),
   ) as unknown as ActingHandlers;
   return { env, reached, handlers: authenticateAtDispatch(stub, env.authenticator) };
 }

@@ -62,7 +62,11 @@ class LineClient {
   }
 }
 
-async function serve(t: { teardown(fn: () => Promise<void>): void }, overrides: Partial<Handlers>, maxClients = 8): Promise<{ path: string; before: string[]; agentLog: () => Promise<string> }> {
+async function serve(
+  t: { teardown(fn: () => Promise<void>): void },
+  overrides: Partial<Handlers>,
+  maxClients = 8,
+): Promise<{ path: string; before: string[]; agentLog: () => Promise<string> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ccguard-socket-'));
   const logs = await openLogs(join(dir, 'logs'), { maxFileBytes: 1 << 20, maxFiles: 2 });
   const unstubbed = async (): Promise<never> => {
@@ -72,7 +76,15 @@ async function serve(t: { teardown(fn: () => Promise<void>): void }, overrides: 
   const handlers = { ...stubs, ...overrides } as Handlers;
   const before: string[] = [];
   const path = join(dir, 'ccguard.sock');
-  const server = new SocketServer({ path, idleTimeoutMs: 60_000, maxClients, handlers, beforeEach: async () => void before.push('before'), log: logs.log, security: logs.security });
+  const server = new SocketServer({
+    path,
+    idleTimeoutMs: 60_000,
+    maxClients,
+    handlers,
+    beforeEach: async () => void before.push('before'),
+    log: logs.log,
+    security: logs.security,
+  });
   await server.listen();
   t.teardown(async () => {
     await server.close();
@@ -95,13 +107,22 @@ t.test('every bad frame is answered with the problem named, and the connection g
   const { path } = await serve(t, { readers: async () => ({ readers: [] }) as never });
   const c = await LineClient.open(path);
   t.same(await c.ask('{nope'), { v: 1, id: null, ok: false, error: { code: 'invalid', message: 'request is not valid JSON: send one JSON object per line' } });
-  t.same(await c.ask('[1]'), { v: 1, id: null, ok: false, error: { code: 'invalid', message: 'invalid request: expected a JSON object {"v", "id", "method", "params"}' } });
+  t.same(await c.ask('[1]'), {
+    v: 1,
+    id: null,
+    ok: false,
+    error: { code: 'invalid', message: 'invalid request: expected a JSON object {"v", "id", "method", "params"}' },
+  });
   const envelope = await c.ask({ v: 2, id: 7, method: 'readers' });
   t.match(envelope, { id: 7, ok: false, error: { code: 'invalid', message: /^invalid request: .*protocol version/ } }, 'the id is salvaged');
   const unknown = await c.ask({ v: 1, id: 'u', method: 'rm -rf' });
   t.match(unknown, { id: 'u', ok: false, error: { code: 'invalid', message: /^unknown method: method is not one of status, login, / } });
   t.notMatch(JSON.stringify(unknown), /rm -rf/, 'never quoting what was sent');
-  t.match(await c.ask({ v: 1, id: 'p', method: 'login', params: { role: 'root' } }), { id: 'p', ok: false, error: { code: 'invalid', message: /^invalid params for login: / } });
+  t.match(await c.ask({ v: 1, id: 'p', method: 'login', params: { role: 'root' } }), {
+    id: 'p',
+    ok: false,
+    error: { code: 'invalid', message: /^invalid params for login: / },
+  });
   c.send('x'.repeat(70 * 1024));
   t.same(JSON.parse(await c.next()), { v: 1, id: null, ok: false, error: { code: 'invalid', message: 'request frame exceeds 65536 bytes; it was discarded' } });
   t.same(await c.ask({ v: 1, id: 'ok', method: 'readers' }), { v: 1, id: 'ok', ok: true, result: { readers: [] } }, 'still served');
@@ -118,7 +139,10 @@ t.test("the one error mapping: ccguard's errors with their details, anything els
     },
   });
   const c = await LineClient.open(path);
-  t.equal(await (c.send({ v: 1, id: 1, method: 'status' }), c.next()), '{"v":1,"id":1,"ok":false,"error":{"code":"throttled","message":"slow down","waitSeconds":3}}');
+  t.equal(
+    await (c.send({ v: 1, id: 1, method: 'status' }), c.next()),
+    '{"v":1,"id":1,"ok":false,"error":{"code":"throttled","message":"slow down","waitSeconds":3}}',
+  );
   const internal = await c.ask({ v: 1, id: 2, method: 'audit' });
   t.same(internal, { v: 1, id: 2, ok: false, error: { code: 'internal', message: 'internal error while handling audit; see the agent log' } });
   t.match(await agentLog(), /request failed/, 'the cause is in the agent log');
@@ -140,7 +164,11 @@ t.test('followers: when every slot is taken by the same uid, the next follow is 
   const first = await LineClient.open(path);
   t.same(await first.ask({ v: 1, id: 1, method: 'events', params: { follow: true } }), { v: 1, id: 1, ok: true, result: { events: [] } });
   const second = await LineClient.open(path);
-  t.match(await second.ask({ v: 1, id: 2, method: 'events', params: { follow: true } }), { id: 2, ok: false, error: { code: 'throttled', message: /follower slots are taken/, waitSeconds: 10 } });
+  t.match(await second.ask({ v: 1, id: 2, method: 'events', params: { follow: true } }), {
+    id: 2,
+    ok: false,
+    error: { code: 'throttled', message: /follower slots are taken/, waitSeconds: 10 },
+  });
   // A third connection beyond maxClients evicts the idle non-follower, never the follower.
   const third = await LineClient.open(path);
   t.ok(await second.closed(), 'the idle connection made room');
@@ -162,7 +190,11 @@ t.test("a method's declared cost: `events` reserve their limit from the peer uid
     v: 1,
     id: 4,
     ok: false,
-    error: { code: 'throttled', message: 'the daemon answers a bounded number of security events per second to each client user; try again in a moment', waitSeconds: 1 },
+    error: {
+      code: 'throttled',
+      message: 'the daemon answers a bounded number of security events per second to each client user; try again in a moment',
+      waitSeconds: 1,
+    },
   });
   fresh.socket.destroy();
 });

@@ -40,8 +40,7 @@ const T14 = {
 };
 
 // Table 17: WriteData of the NDEF file (file 02, offset 0, 0x80 bytes) in CommMode.Full, CmdCtr 0.
-const T17_DATA =
-  '0051D1014D550463686F6F73652E75726C2E636F6D2F6E7461673432343F653D' + '30'.repeat(32) + '26633D' + '30'.repeat(16) + '00'.repeat(0x80 - 0x53);
+const T17_DATA = '0051D1014D550463686F6F73652E75726C2E636F6D2F6E7461673432343F653D' + '30'.repeat(32) + '26633D' + '30'.repeat(16) + '00'.repeat(0x80 - 0x53);
 const T17_CMD =
   '908D00009F 02 000000 800000' +
   '421C73A27D827658AF481FDFF20A5025B559D0E3AA21E58D347F343CFFC768BFE596C706BC00F2176781D4B0242642' +
@@ -114,7 +113,7 @@ t.test('a fresh RndA from the random source for every authentication', async (t)
   const third = await authenticateEV2First(card.transport, 0, ZERO_KEY);
   t.same(asked, [16], 'the injected source gave RndA (16 bytes), once');
   const part2 = card.received.filter((apdu) => apdu[1] === 0xaf).map(toHex);
-  t.equal(new Set(part2).size, 3, 'three different RndA || RndB\' cryptograms (randomBytes by default)');
+  t.equal(new Set(part2).size, 3, "three different RndA || RndB' cryptograms (randomBytes by default)");
   t.not(toHex(first.ti), toHex(second.ti));
   t.equal(toHex(await third.getCardUid()), toHex(card.uid), 'the session works against an independent card implementation');
 });
@@ -140,7 +139,7 @@ async function rejection(t: Test, p: Promise<unknown>, type: abstract new (...ar
   return e;
 }
 
-t.test('hostile: an emulator replaying a recorded exchange cannot prove the key (RndA\' wrong)', async (t) => {
+t.test("hostile: an emulator replaying a recorded exchange cannot prove the key (RndA' wrong)", async (t) => {
   // Table 14's answers, replayed to a reader that picks a fresh RndA: the card part of the proof no longer fits.
   const err = await rejection(t, authenticateEV2First(replaying([T14.resp1, T14.resp2]), 0, ZERO_KEY), CardAuthenticationError);
   t.equal((err as CardAuthenticationError).reason, 'cardProofWrong');

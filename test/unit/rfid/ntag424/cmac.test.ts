@@ -32,7 +32,9 @@ t.test('agrees with openssl CMAC on every length from 0 to 49 bytes, random keys
     const message = randomBytes(length);
     let theirs: string;
     try {
-      theirs = execFileSync('openssl', ['mac', '-cipher', 'AES-128-CBC', '-macopt', `hexkey:${key.toString('hex')}`, 'CMAC'], { input: message }).toString().trim();
+      theirs = execFileSync('openssl', ['mac', '-cipher', 'AES-128-CBC', '-macopt', `hexkey:${key.toString('hex')}`, 'CMAC'], { input: message })
+        .toString()
+        .trim();
     } catch (err) {
       throw new Error(`openssl is needed for this cross-check: apt-get install --no-install-recommends openssl (${String(err)})`, { cause: err });
     }

@@ -11,7 +11,11 @@ t.test('ISO SELECT of the NDEF application by DF name (AN12196 Table 22: 00A4040
   await selectNdefApplication(card.transport);
   t.equal(card.remaining(), 0);
   await t.rejects(selectNdefApplication(scripted([['00A4040C07D276000085010100', '6A82']]).transport), UnexpectedStatusError, 'no NDEF application');
-  await t.rejects(selectNdefApplication(scripted([['00A4040C07D276000085010100', '6F00 9000']]).transport), OverlongAnswerError, 'an FCI that P2=0C did not ask for');
+  await t.rejects(
+    selectNdefApplication(scripted([['00A4040C07D276000085010100', '6F00 9000']]).transport),
+    OverlongAnswerError,
+    'an FCI that P2=0C did not ask for',
+  );
   const err = await selectNdefApplication(scripted([['00A4040C07D276000085010100', '6A82']]).transport).catch((e: unknown) => e);
   t.match(String(err), /6A 82 \(application or file not found\)/);
 });
@@ -43,11 +47,13 @@ t.test('GetVersion: an NTAG 424 DNA', async (t) => {
 
 t.test('GetVersion: a DESFire EV2 is recognised; other answers are refused', async (t) => {
   // Laid out as the DESFire EV2 datasheet's GetVersion (hardware type 01, major version 12), not a capture.
-  const desfire = await getVersion(scripted([
-    ['9060000000', '04010112001A05 91AF'],
-    ['90AF000000', '04010102011A05 91AF'],
-    ['90AF000000', '04112233445566 BA44AB11223344 9100'],
-  ]).transport);
+  const desfire = await getVersion(
+    scripted([
+      ['9060000000', '04010112001A05 91AF'],
+      ['90AF000000', '04010102011A05 91AF'],
+      ['90AF000000', '04112233445566 BA44AB11223344 9100'],
+    ]).transport,
+  );
   t.equal(desfire.family, 'desfire');
   const variant = (i: number, answer: string): Transport => scripted(NTAG_VERSION.map(([c, a], j) => [c, j === i ? answer : a] as [string, string])).transport;
   await t.rejects(getVersion(variant(0, '99040230001105 91AF')), MalformedAnswerError, 'not NXP');

@@ -73,9 +73,7 @@ t.test('AN12196 Table 25: ChangeKey of key 2 (not the authenticated key): XOR, v
   const newKey = hex('F3847D627727ED3BC9C4CC050489B966');
   t.equal(toHex(jamCrc32(newKey)), '789DFADC', 'CRC32NK (JAMCRC, little-endian)');
   t.equal(toHex(changeKeyData(newKey, 1, Buffer.alloc(16))), 'F3847D627727ED3BC9C4CC050489B966 01 789DFADC'.replace(/ /g, ''), 'plain key data');
-  const card = scripted([
-    ['90C4000029 02 2CF362B7BF4311FF3BE1DAA295E8C68DE09050560D19B9E16C2393AE9CD1FAC7 5D0CE20BCD1D06E6 00', '203BB55D1089D587 9100'],
-  ]);
+  const card = scripted([['90C4000029 02 2CF362B7BF4311FF3BE1DAA295E8C68DE09050560D19B9E16C2393AE9CD1FAC7 5D0CE20BCD1D06E6 00', '203BB55D1089D587 9100']]);
   const s = session(card.transport, { ...B, commandCounter: 2 });
   await s.changeKey(2, newKey, { version: 1, oldKey: Buffer.alloc(16) });
   t.equal(s.commandCounter, 3, 'the answer MAC was checked at CmdCtr 3');
@@ -105,7 +103,7 @@ t.test('ChangeKey with a non-zero old key, and key 0, against an independent car
   t.equal(card.versions[2], 2);
 
   const wrongOld = await s.changeKey(2, randomBytes(16), { oldKey: k2a }).catch((e: unknown) => e);
-  t.type(wrongOld, UnexpectedStatusError, 'a wrong old key fails the card\'s CRC check (91 1E)');
+  t.type(wrongOld, UnexpectedStatusError, "a wrong old key fails the card's CRC check (91 1E)");
   t.equal(toHex(card.keys[2] as Buffer), toHex(k2b), 'key 2 unchanged');
   t.ok(s.closed, 'and the session is gone on both sides');
 
@@ -208,19 +206,25 @@ t.test('status words inside a session: 91 AE, 91 7E, 91 CA; nothing counted', as
 });
 
 t.test('an answer that never comes, mid-session', async (t) => {
-  const s = session(withTimeout(() => new Promise<Buffer>(() => undefined), 30), T28.keys);
+  const s = session(
+    withTimeout(() => new Promise<Buffer>(() => undefined), 30),
+    T28.keys,
+  );
   const err = await s.getCardUid().catch((e: unknown) => e);
   t.type(err, CardTimeoutError);
   t.match(String(err), /GetCardUID within 30 ms/);
-  t.ok(s.closed, 'the card\'s counter is unknown now: the session is closed');
+  t.ok(s.closed, "the card's counter is unknown now: the session is closed");
 });
 
 t.test('the command counter ends at FFFF: only a new authentication goes on', async (t) => {
   let sent = 0;
-  const s = session(async () => {
-    sent++;
-    return hex('9100');
-  }, { ...T28.keys, commandCounter: 0xffff });
+  const s = session(
+    async () => {
+      sent++;
+      return hex('9100');
+    },
+    { ...T28.keys, commandCounter: 0xffff },
+  );
   await t.rejects(s.getCardUid(), SessionClosedError);
   t.equal(sent, 0, 'nothing sent');
   t.throws(() => session(async () => hex('9100'), { ...T28.keys, commandCounter: 0x10000 }), RangeError);
