@@ -23,7 +23,9 @@ export async function openToOtherUids(env: Env): Promise<number> {
 
 /** `setpriv` arguments that run a command as `uid` with the socket's group and no other. */
 export function asUid(uid: number, gid: number): string[] {
-  return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'];
+  // env -u: the test runner re-adds its hooks to every child's NODE_OPTIONS; as another uid they
+  // would write into the checkout (and fail), so the stranger's node starts without them.
+  return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'env', '-u', 'NODE_OPTIONS'];
 }
 
 /** Runs the real CLI as another uid; `stdin` holds the secrets' lines. */
@@ -36,15 +38,10 @@ export function nodeAs(uid: number, gid: number, script: string, args: string[] 
   return run([...asUid(uid, gid), process.execPath, '--input-type=module', '-e', script, '--', ...args], {}, '');
 }
 
-/** The environment without the test runner's hooks, which would write into the checkout as another uid. */
-function strangerEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/i.test(name)));
-}
-
 function run(argv: string[], extraEnv: NodeJS.ProcessEnv, stdin: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command, ...rest] = argv as [string, ...string[]];
-    const child = spawn(command, rest, { env: { ...strangerEnv(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, rest, { env: { ...process.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
