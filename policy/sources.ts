@@ -25,6 +25,17 @@ export function isTrusted(source: string): boolean {
   return source === TRUSTED_SOURCE;
 }
 
+/** The peer a source belongs to: itself, or the front end that named the client. */
+export function peerOf(source: string): string {
+  const slash = source.indexOf('/');
+  return slash === -1 ? source : source.slice(0, slash);
+}
+
+/** Failures of a peer and of every client it named: the peer's share, which its clients cannot multiply. */
+export function peerFailures(counts: FailureCounts, peer: string): number {
+  return Object.entries(counts).reduce((sum, [source, n]) => (peerOf(source) === peer ? sum + n : sum), 0);
+}
+
 /** The key a source is counted under in `counts`: its own while there is room, else the shared one. */
 export function countedAs(counts: FailureCounts, source: string): string {
   return source in counts || Object.keys(counts).length < MAX_SOURCES - 1 ? source : OTHER_SOURCE;

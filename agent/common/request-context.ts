@@ -14,6 +14,8 @@ export interface Caller {
   /** The client's claimed origin, a short token (`socket:cli`). */
   origin: string;
   peer: Peer | null;
+  /** The client a front end says it acts for (the browser's address): claimed, counted within the peer's share. */
+  client?: string;
 }
 
 const storage = new AsyncLocalStorage<Caller>();
@@ -33,5 +35,5 @@ export function currentCaller(): Caller | undefined {
  */
 export function currentSource(): string {
   const caller = storage.getStore();
-  return caller ? sourceOf(caller.peer?.uid ?? null) : TRUSTED_SOURCE;
+  return caller ? sourceOf(caller.peer?.uid ?? null, caller.client) : TRUSTED_SOURCE;
 }

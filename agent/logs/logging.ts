@@ -102,7 +102,13 @@ export class SecurityLog {
       return;
     }
     const caller = currentCaller();
-    const who = caller ? { ...('origin' in fields ? {} : { origin: caller.origin }), ...(caller.peer ? { peer: { ...caller.peer } } : {}) } : {};
+    const who = caller
+      ? {
+          ...('origin' in fields ? {} : { origin: caller.origin }),
+          ...(caller.client ? { client: caller.client } : {}),
+          ...(caller.peer ? { peer: { ...caller.peer } } : {}),
+        }
+      : {};
     this.#write(this.main, event, { ...fields, ...who });
   }
 

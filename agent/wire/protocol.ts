@@ -193,6 +193,8 @@ export type RequestId = v.InferOutput<typeof requestId>;
 
 /** What a client may claim as its origin. */
 export const ORIGIN_TOKEN = /^[a-z0-9._:-]{1,32}$/;
+/** What a front end may name as the client it acts for (an IPv4 or IPv6 address, a host name). */
+export const CLIENT_TOKEN = /^[0-9A-Za-z._:[\]%-]{1,64}$/;
 
 export const envelopeSchema = v.strictObject({
   v: v.literal(PROTOCOL_VERSION, `unsupported protocol version; this daemon speaks v${PROTOCOL_VERSION}`),
@@ -204,6 +206,12 @@ export const envelopeSchema = v.strictObject({
    * peer, never trusted. A short token, so it cannot forge a log line or carry escape sequences.
    */
   origin: v.optional(v.pipe(v.string(), v.regex(ORIGIN_TOKEN, 'must be a short token: 1 to 32 characters of a-z 0-9 . _ : -'))),
+  /**
+   * For a front end that serves many people (a web console): the client it acts for, e.g. the
+   * browser's address. Failures are then counted for that client within the peer's share
+   * (policy/sources.ts), and events carry it beside the peer. Claimed, never trusted for more.
+   */
+  client: v.optional(v.pipe(v.string(), v.regex(CLIENT_TOKEN, 'must be a client address: 1 to 64 characters of 0-9 a-z A-Z . : _ - [ ] %'))),
 });
 
 export interface ErrorBody {

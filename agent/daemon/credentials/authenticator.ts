@@ -2,7 +2,17 @@ import type { Logger } from 'pino';
 import { normalizePassword } from '../../../policy/password.js';
 import { afterVerdict, pukFailures, pukView, reserveTry } from '../../../policy/puk.js';
 import type { Role } from '../../../policy/roles.js';
-import { isTrusted, OTHER_SOURCE, untrustedFailures, withFailure, withoutSource, failuresOf, type FailureCounts } from '../../../policy/sources.js';
+import {
+  failuresOf,
+  isTrusted,
+  OTHER_SOURCE,
+  peerFailures,
+  peerOf,
+  untrustedFailures,
+  withFailure,
+  withoutSource,
+  type FailureCounts,
+} from '../../../policy/sources.js';
 import { crossedCeiling, delayAfter, roleWideWait, type CeilingRules, type HashLane } from '../../../policy/throttle.js';
 import { currentSource } from '../../common/request-context.js';
 import { BlockedError, MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
@@ -117,7 +127,13 @@ export class Authenticator {
         this.deps.security.record('MaintenanceLoginFailed', { role, reason: 'throttled', failures: failuresOf(countsOf(record()), source) });
         throw new ThrottledError(`too many failed attempts for ${role}: wait ${Math.ceil(waitMs / 1000)} s before the next attempt`, waitMs);
       },
-      roleWideWait: () => this.#roleWideWait(role, untrustedFailures(countsOf(record())), source, this.#graceUntil.get(role) ?? null),
+      roleWideWait: () => {
+        const counts = countsOf(record());
+        return Math.max(
+          this.#roleWideWait(role, untrustedFailures(counts), source, this.#graceUntil.get(role) ?? null),
+          this.#peerShareWait(role, counts, source),
+        );
+      },
       verify: async (lane) => {
         const hash = (checked = record()).hash;
         const n = normalizePassword(password.reveal());
@@ -158,7 +174,8 @@ export class Authenticator {
    * the operators logging in. Every wrong PUK gets the same answer after the same work.
    */
   async puk(puk: Secret): Promise<Actor<'operator'>> {
-    const source = currentSource();
+    // A front end's clients share its tries of the PUK: a hostile one cannot multiply them by naming clients.
+    const source = peerOf(currentSource());
     const current = (): PukRecord | null => this.#state().puk;
     usablePuk(current(), source);
     let taken: PukRecord | null = null;
@@ -231,6 +248,20 @@ export class Authenticator {
     for (const role of roles) this.#graceUntil.set(role, this.deps.now() + this.deps.throttle.tapGraceMs);
   }
 
+  /**
+   * A client named by a front end is throttled on its own, within its peer's share: past the ceiling
+   * of the peer's failures (all its clients together) each of its clients waits, so a hostile front
+   * end gains nothing by naming a new client for every guess.
+   */
+  #peerShareWait(role: Role, counts: FailureCounts, source: string): number {
+    const peer = peerOf(source);
+    if (peer === source) return 0;
+    const failures = peerFailures(counts, peer);
+    const fallback = failures >= this.deps.throttle.roleCeiling ? this.#startedAt : null;
+    const state = { untrustedFailures: failures, lastUntrustedFailureAt: this.#lastUntrustedFailureAt.get(`${role}|${peer}`) ?? fallback, graceUntil: null };
+    return roleWideWait(state, false, this.deps.now(), this.deps.throttle);
+  }
+
   #roleWideWait(key: string, untrusted: number, source: string, graceUntil: number | null): number {
     // After a restart the time of the last failure is unknown: the wait counts from start-up.
     const fallback = untrusted >= this.deps.throttle.roleCeiling ? this.#startedAt : null;
@@ -242,6 +273,7 @@ export class Authenticator {
   #noteUntrustedFailure(key: Role | 'puk', source: string, before: number, after: number, counts: FailureCounts, extra: { method?: typeof PUK_METHOD }): void {
     if (isTrusted(source)) return;
     this.#lastUntrustedFailureAt.set(key, this.deps.now());
+    if (peerOf(source) !== source) this.#lastUntrustedFailureAt.set(`${key}|${peerOf(source)}`, this.deps.now());
     if (!crossedCeiling(before, after, this.deps.throttle)) return;
     const sources = Object.keys(counts).filter((s) => !isTrusted(s)).length;
     this.deps.security.record('GuessingCeilingReached', { role: key === 'puk' ? 'operator' : key, ...extra, failures: after, sources, severity: 'critical' });

@@ -1,5 +1,6 @@
 import { checkPukFormat, PUK_SHARED_TRIES, PUK_TRIES, pukView } from '../../../policy/puk.js';
 import { currentSource } from '../../common/request-context.js';
+import { peerOf } from '../../../policy/sources.js';
 import type { Credentials } from './credentials.js';
 import { RefusedError } from '../../common/errors.js';
 import type { GenerationStore } from '../../store/generation-store.js';
@@ -27,7 +28,7 @@ export class ResetPuk {
   /** The PUK as the caller's source sees it: its own tries within the shared ones. */
   status(): PukStatus {
     const puk = this.deps.store.current?.puk ?? null;
-    return puk ? { set: true, ...pukView(puk, currentSource()) } : { set: false, triesLeft: PUK_TRIES, blocked: false };
+    return puk ? { set: true, ...pukView(puk, peerOf(currentSource())) } : { set: false, triesLeft: PUK_TRIES, blocked: false };
   }
 
   /** The manufacturer password was checked at dispatch, before anything is said about the PUK given. */

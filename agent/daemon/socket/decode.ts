@@ -8,6 +8,7 @@ export interface DecodedRequest {
   method: Method;
   params: unknown;
   origin: string | undefined;
+  client: string | undefined;
 }
 
 /** Why a frame was refused (`oversize` by the framer, the rest here): `kind` is a fixed token for the security log, `message` never quotes the frame. */
@@ -35,11 +36,11 @@ export function decodeRequest(line: string): Decoded {
   }
   const envelope = v.safeParse(envelopeSchema, raw);
   if (!envelope.success) return invalid(salvageId(raw), 'envelope', `invalid request: ${describeIssues(envelope.issues)}`);
-  const { id, method, params, origin } = envelope.output;
+  const { id, method, params, origin, client } = envelope.output;
   if (!isMethod(method)) return invalid(id, 'method', `unknown method: method is not one of ${METHOD_LIST}`);
   const parsed = v.safeParse(methodParams[method], params);
   if (!parsed.success) return invalid(id, 'params', `invalid params for ${method}: ${describeIssues(parsed.issues)}`);
-  return { ok: true, request: { id, method, params: parsed.output, origin } };
+  return { ok: true, request: { id, method, params: parsed.output, origin, client } };
 }
 
 /** The id of a request that failed validation, when it has a usable one, so the client can match the error. */

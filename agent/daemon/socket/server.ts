@@ -205,7 +205,7 @@ export class SocketServer {
     const admitted = cost === null ? null : this.#admission.admit(cost, conn.uid, request.params);
     const reservation = admitted !== null && 'reservation' in admitted ? admitted.reservation : null;
     let answered: unknown;
-    const caller: Caller = { origin: `socket:${request.origin ?? 'unnamed'}`, peer: conn.peer };
+    const caller: Caller = { origin: `socket:${request.origin ?? 'unnamed'}`, peer: conn.peer, ...(request.client ? { client: request.client } : {}) };
     try {
       const response = await dispatch(this.options, request, caller, this.#context(conn, request, caller), {
         refusal: admitted !== null && 'refusal' in admitted ? admitted.refusal : null,

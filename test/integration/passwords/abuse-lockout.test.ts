@@ -3,7 +3,7 @@
 // is never locked out by it, and the PUK keeps working for root.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { ATTACKER_UID, cliAs, openToOtherUids } from '../../support/attacker.js';
+import { ATTACKER_UID, cliAs, nodeAs, openToOtherUids } from '../../support/attacker.js';
 import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson, type Env } from '../../support/harness.js';
 
 const STRONG = { manufacturer: 'Mfr-Quartz-Nimbus-41!', operator: 'Op-Basalt-Harbor-73!' } as const;
@@ -91,4 +91,48 @@ t.test('#2: a stranger blocks its own share of the PUK; the PUK still works for 
   const r = await cli(env, ['puk', 'reset', '--stdin'], `${PUK}\nOp-Granite-Fjord-55!\n`);
   t.equal(r.code, 0, `root's right PUK sets the operator password (${r.stderr.trim()})`);
   t.equal((await cli(env, ['login', 'operator', '--stdin'], 'Op-Granite-Fjord-55!\n')).code, 0);
+});
+
+/** A front end (a web console) as uid `uid`: sends each request in turn, naming the client it acts for; the answers' codes. */
+async function frontEnd(env: Env, uid: number, gid: number, requests: Array<{ client: string; method: string; params: object }>): Promise<string[]> {
+  const script = `
+    import { connect } from 'node:net';
+    const [socket, list] = process.argv.slice(-2);
+    const codes = [];
+    for (const r of JSON.parse(list)) {
+      codes.push(await new Promise((resolve) => {
+        const s = connect(socket, () => s.write(JSON.stringify({ v: 1, id: 1, method: r.method, params: r.params, origin: 'console', client: r.client }) + '\\n'));
+        let text = '';
+        s.on('data', (d) => { text += d; if (text.includes('\\n')) { s.destroy(); const a = JSON.parse(text); resolve(a.ok ? 'ok' : a.error.code); } });
+        s.on('error', (e) => resolve('unreachable: ' + e.message));
+      }));
+    }
+    console.log(JSON.stringify(codes));`;
+  const r = await nodeAs(uid, gid, script, [env.socket, JSON.stringify(requests)]);
+  if (r.code !== 0) throw new Error(`front end failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
+
+t.test("#1: behind a front end, one browser's guesses throttle that browser, not another; naming new clients gains nothing", async (t) => {
+  const { env, gid } = await station(t, { roleCeiling: 8 });
+  const guess = (client: string, i: number) => ({ client, method: 'login', params: { role: 'operator', password: `Wrong-Guess-${i}!` } });
+  const codes = await frontEnd(env, ATTACKER_UID, gid, [
+    ...Array.from({ length: 6 }, (_, i) => guess('192.0.2.66', i)),
+    { client: '192.0.2.10', method: 'login', params: { role: 'operator', password: STRONG.operator } },
+  ]);
+  t.same(codes.slice(0, 5), Array(5).fill('refused'), "the guesser's five free failures");
+  t.equal(codes[5], 'throttled', 'then the guessing browser waits');
+  t.equal(codes[6], 'ok', 'another browser behind the same front end logs in');
+  // A new client name for every guess: past the peer's share (8 failures of all its clients) each new one waits.
+  const fresh = await frontEnd(
+    env,
+    ATTACKER_UID,
+    gid,
+    Array.from({ length: 4 }, (_, i) => guess(`198.51.100.${i}`, 10 + i)),
+  );
+  t.same(fresh.slice(0, 3), ['refused', 'refused', 'refused'], 'three more checked: the peer has used 8');
+  t.equal(fresh[3], 'throttled', 'the ninth, from yet another new client, waits for the peer');
+  t.equal((await cli(env, ['login', 'operator', '--stdin'], `${STRONG.operator}\n`)).code, 0, 'root gets in');
+  const events = (await cli(env, ['events', '--json', '--limit', '100'])).stdout;
+  t.match(events, /"client":"192\.0\.2\.66"[^\n]*"peer":\{"uid":65534/, 'events name the client beside the kernel peer');
 });

@@ -7,6 +7,8 @@ import {
   isTrusted,
   MAX_SOURCES,
   OTHER_SOURCE,
+  peerFailures,
+  peerOf,
   sourceOf,
   TRUSTED_SOURCE,
   untrustedFailures,
@@ -66,4 +68,12 @@ t.test('past the ceiling an untrusted attempt right after a failure waits; the c
   t.ok(crossedCeiling(19, 20, RULES));
   t.notOk(crossedCeiling(20, 21, RULES));
   t.equal(untrustedFailures({ [TRUSTED_SOURCE]: 7, 'uid:33': 2, other: 1 }), 3, "root's own failures are not a stranger's");
+});
+
+t.test("a front end's clients count within its share", async (t) => {
+  const counts = { 'uid:33/192.0.2.1': 3, 'uid:33/192.0.2.2': 4, 'uid:33': 1, 'uid:34': 9 };
+  t.equal(peerOf('uid:33/192.0.2.1'), 'uid:33');
+  t.equal(peerOf('uid:33'), 'uid:33');
+  t.equal(peerFailures(counts, 'uid:33'), 8, 'all of uid 33 and its clients');
+  t.equal(failuresOf(counts, 'uid:33/192.0.2.1'), 3, 'the client on its own');
 });
