@@ -8,6 +8,6 @@ export function syncHandlers(s: Services): AreaHandlers<'sync.status' | 'sync.ap
       if (!s.pusher) throw new RefusedError("no slave is configured: sync.peer in the config names it on a double station's master");
       return s.pusher.status();
     },
-    'sync.apply': async ({ envelope }, ctx) => s.receiver.apply(envelope, ctx.origin),
+    'sync.apply': async ({ envelope }) => s.receiver.apply(envelope),
   };
 }

@@ -32,14 +32,14 @@ export class SyncReceiver {
     this.#key = deps.masterKey === null ? null : ed25519PublicKey(deps.masterKey);
   }
 
-  async apply(envelope: SyncEnvelope, origin: string): Promise<ResultOf<'sync.apply'>> {
+  async apply(envelope: SyncEnvelope): Promise<ResultOf<'sync.apply'>> {
     if (this.#key === null)
       throw new RefusedError('this controller is not a slave: sync.masterKey (the master\'s "ccguard sync keygen" key) is not configured');
     let payload;
     try {
       payload = openEnvelope(envelope, this.#key);
     } catch (err) {
-      this.deps.security.record('InvalidMessages', { channel: 'sync', origin, reason: err instanceof CcguardError ? err.message : 'invalid' });
+      this.deps.security.record('InvalidMessages', { channel: 'sync', reason: err instanceof CcguardError ? err.message : 'invalid' });
       throw err;
     }
     try {
@@ -64,10 +64,10 @@ export class SyncReceiver {
       if (!(err instanceof NotNewer)) throw err;
       // A retry repeats the newest revision; anything older is a replay.
       if (payload.revision < err.have)
-        this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', origin, revision: payload.revision, have: err.have });
+        this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', revision: payload.revision, have: err.have });
       return { applied: false, revision: err.have, ...this.#sealingKey() };
     }
-    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master', origin });
+    this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master' });
     return { applied: true, revision: payload.revision, ...this.#sealingKey() };
   }
 
