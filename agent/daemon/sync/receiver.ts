@@ -63,8 +63,7 @@ export class SyncReceiver {
     } catch (err) {
       if (!(err instanceof NotNewer)) throw err;
       // A retry repeats the newest revision; anything older is a replay.
-      if (payload.revision < err.have)
-        this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', revision: payload.revision, have: err.have });
+      if (payload.revision < err.have) this.deps.security.record('AttemptedReplayAttacks', { channel: 'sync', revision: payload.revision, have: err.have });
       return { applied: false, revision: err.have, ...this.#sealingKey() };
     }
     this.deps.security.record('ReconfigurationOfSecurityParameters', { change: 'syncApplied', revision: payload.revision, by: 'master' });
