@@ -251,44 +251,32 @@ try {
     };
   });
 
+  /** The stranger guesses with `method` while the rightful user logs in; `after` checks what is left for root. */
+  const guessing = (name: string, method: 'login' | 'puk.reset', after: () => Promise<string>) =>
+    phase(name, pid, async () => {
+      const stranger = strangerGuessing(env.socket, gid, method, GUESSING_SECONDS);
+      let over = false;
+      void stranger.done.finally(() => (over = true));
+      return {
+        during: async () => {
+          const m = await legitimate(env, LOGINS);
+          const more = await legitimate(env, 100_000, () => over);
+          return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
+        },
+        stop: async () => `${await stranger.done}; ${await after()}`,
+      };
+    });
   // #1: a stranger guessing the operator's and the manufacturer's passwords each time its wait ends;
-  // the rightful user (root) logs in beside it and is never refused.
-  await phase(`lockout: uid ${ATTACKER_UID} guessing passwords`, pid, async () => {
-    const stranger = strangerGuessing(env.socket, gid, 'login', GUESSING_SECONDS);
-    let over = false;
-    void stranger.done.finally(() => (over = true));
-    return {
-      during: async () => {
-        const m = await legitimate(env, LOGINS);
-        const more = await legitimate(env, 100_000, () => over);
-        return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
-      },
-      stop: async () => `${await stranger.done}; root refused 0`,
-    };
-  });
-
-  // #2: a stranger burning its share of the PUK; root's right PUK still works afterwards.
-  await phase(`PUK: uid ${ATTACKER_UID} wrong PUKs`, pid, async () => {
-    const stranger = strangerGuessing(env.socket, gid, 'puk.reset', GUESSING_SECONDS);
-    let over = false;
-    void stranger.done.finally(() => (over = true));
-    return {
-      during: async () => {
-        const m = await legitimate(env, LOGINS);
-        const more = await legitimate(env, 100_000, () => over);
-        return { login: [...m.login, ...more.login], status: [...m.status, ...more.status] };
-      },
-      stop: async () => {
-        const note = await stranger.done;
-        // A right PUK with a new password the rules refuse: the PUK is checked, nothing changes.
-        const root = await call(env.socket, 'puk.reset', { puk: PUK, newPassword: 'short' }).then(
-          () => 'changed?',
-          (err: { code?: string; message?: string }) => (/new password refused/.test(err.message ?? '') ? "root's PUK accepted" : `root's PUK: ${err.code}`),
-        );
-        return `${note}; ${root}`;
-      },
-    };
-  });
+  // the rightful user (root) logs in beside it, and a refused login would end the bench.
+  await guessing(`lockout: uid ${ATTACKER_UID} guessing passwords`, 'login', async () => 'root refused 0');
+  // #2: a stranger burning its share of the PUK; root's right PUK still works afterwards (with a new
+  // password the rules refuse: the PUK is checked, nothing changes).
+  await guessing(`PUK: uid ${ATTACKER_UID} wrong PUKs`, 'puk.reset', () =>
+    call(env.socket, 'puk.reset', { puk: PUK, newPassword: 'short' }).then(
+      () => "root's PUK changed the password?",
+      (err: { code?: string; message?: string }) => (/new password refused/.test(err.message ?? '') ? "root's PUK accepted" : `root's PUK: ${err.code}`),
+    ),
+  );
 
   await phase(`${BAD_FRAMES.toLocaleString('en')} bad frames`, pid, async () => {
     const CONNECTIONS = 50;

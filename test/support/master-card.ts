@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../../agent/wire/client.js';
 import type { StatusReport } from '../../agent/wire/status-report.js';
-import { allLogText, BIN, type Env } from './harness.js';
-import type { VirtualCard } from './pcsc.js';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { allLogText, BIN, cleanup, makeEnv, provisionWithDefaults, startDaemon, type Daemon, type Env } from './harness.js';
+import { PcscPeer, type VirtualCard } from './pcsc.js';
 
 export const status = async (env: Env): Promise<StatusReport> => (await call(env.socket, 'status', {})) as StatusReport;
 
@@ -73,4 +75,24 @@ export async function enrollTwice(env: Env, options: EnrolOptions): Promise<Enro
     }
   }
   return { code: await exited, stdout, stderr, card };
+}
+
+/**
+ * A daemon with a private pcscd and its two virtual readers attached, torn down with `t`;
+ * `config` may name paths in the station's directory (the style file and certificate live there).
+ */
+export async function cardStation(t: Test, config: (dir: string) => Record<string, unknown>): Promise<{ env: Env; peer: PcscPeer; daemon: Daemon }> {
+  const env = await makeEnv((dir) => ({
+    webUi: { styleFile: join(dir, 'WebUIStyle_web') },
+    https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key') },
+    ...config(dir),
+  }));
+  t.teardown(() => cleanup(env));
+  await provisionWithDefaults(env);
+  const peer = await PcscPeer.startWithRetry(env.dir);
+  t.teardown(() => peer.stop());
+  const daemon = await startDaemon(env, peer.env);
+  t.teardown(() => daemon.stop());
+  await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
+  return { env, peer, daemon };
 }

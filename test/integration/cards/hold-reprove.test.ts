@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
-import { enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
+import { cli, DEFAULTS, type Env } from '../../support/harness.js';
+import { cardStation, enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
 import { PcscPeer, requireNtag424Peer, type VirtualCard } from '../../support/pcsc.js';
 
 requireNtag424Peer();
@@ -22,18 +22,7 @@ interface Station {
 
 /** A daemon with a private pcscd and an enrolled virtual NTAG 424 DNA; manufacturer defaults saved, then drifted. */
 async function station(t: Test): Promise<Station> {
-  const env = await makeEnv((dir) => ({
-    rfid: { holdSeconds: HOLD_SECONDS, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 },
-    webUi: { styleFile: join(dir, 'WebUIStyle_web') },
-    https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key') },
-  }));
-  t.teardown(() => cleanup(env));
-  await provisionWithDefaults(env);
-  const peer = await PcscPeer.startWithRetry(env.dir);
-  t.teardown(() => peer.stop());
-  const daemon = await startDaemon(env, peer.env);
-  t.teardown(() => daemon.stop());
-  await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
+  const { env, peer } = await cardStation(t, () => ({ rfid: { holdSeconds: HOLD_SECONDS, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 } }));
   const cardState = join(env.dir, 'master-card.json');
   const place = (): Promise<VirtualCard> => peer.placeNtag424({ state: cardState, uid: UID, slot: 0 });
   const set = await cli(env, ['passwd', 'manufacturer', '--stdin'], `${DEFAULTS.manufacturer}\n${MFR}\n`);

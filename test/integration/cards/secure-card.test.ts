@@ -11,7 +11,7 @@ import { requireProvisioned, stateSchema, type State } from '../../../agent/stor
 import { call } from '../../../agent/wire/client.js';
 import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Daemon, type Env } from '../../support/harness.js';
 import { nonConforming, schemaErrors } from '../../support/json-schema.js';
-import { enrollTwice, securityEvents, status, waitFor, type EnrolRun } from '../../support/master-card.js';
+import { cardStation, enrollTwice, securityEvents, status, waitFor, type EnrolRun } from '../../support/master-card.js';
 import { PcscPeer, requireNtag424Peer, type Ntag424Fault, type VirtualCard } from '../../support/pcsc.js';
 
 requireNtag424Peer();
@@ -58,19 +58,10 @@ interface Station {
 }
 
 async function station(t: Test, rfid: Record<string, unknown> = {}, config: Record<string, unknown> = {}): Promise<Station> {
-  const env = await makeEnv((dir) => ({
+  const { env, peer, daemon } = await cardStation(t, () => ({
     ...config,
     rfid: { holdSeconds: HOLD_SECONDS, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500, ...rfid },
-    webUi: { styleFile: join(dir, 'WebUIStyle_web') },
-    https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key') },
   }));
-  t.teardown(() => cleanup(env));
-  await provisionWithDefaults(env);
-  const peer = await PcscPeer.startWithRetry(env.dir);
-  t.teardown(() => peer.stop());
-  const daemon = await startDaemon(env, peer.env);
-  t.teardown(() => daemon.stop());
-  await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
   passwords = 0;
   await setManufacturerPassword(env);
   return { env, peer, daemon, dir: env.dir };

@@ -2,13 +2,12 @@
 // readers stall native transmits that no JS timeout can cancel; the rightful user's login (as root,
 // real argon2 cost) must still answer promptly, and the readers must recover once the cards are taken
 // away. The attacker is a person at the reader, not a socket client: "another uid" does not apply.
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { call } from '../../../agent/wire/client.js';
-import { allLogText, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../../support/harness.js';
-import { status, waitFor } from '../../support/master-card.js';
-import { PcscPeer, requirePcscPeer, type VirtualCard } from '../../support/pcsc.js';
+import { allLogText, cli, DEFAULTS } from '../../support/harness.js';
+import { cardStation, status, waitFor } from '../../support/master-card.js';
+import { requirePcscPeer, type VirtualCard } from '../../support/pcsc.js';
 
 requirePcscPeer();
 
@@ -18,20 +17,11 @@ const LOGIN_BOUND_MS = 2000;
 const UNREADABLE = 'a card was placed but its UID could not be read';
 
 t.test('mute cards on both readers: logins answer within a bound; the readers recover when the cards leave', async (t) => {
-  const env = await makeEnv((dir) => ({
+  const { env, peer } = await cardStation(t, () => ({
     // The default argon2 cost (OWASP's minimum), so a login really runs a hash on the pool.
     argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
     rfid: { dropoutGraceMs: 500, maxRetryMs: 500, uidTimeoutMs: 500, apduTimeoutMs: 500 },
-    webUi: { styleFile: join(dir, 'WebUIStyle_web') },
-    https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key') },
   }));
-  t.teardown(() => cleanup(env));
-  await provisionWithDefaults(env);
-  const peer = await PcscPeer.startWithRetry(env.dir);
-  t.teardown(() => peer.stop());
-  const daemon = await startDaemon(env, peer.env);
-  t.teardown(() => daemon.stop());
-  await waitFor(env, 'readers', (x) => x.rfid.readers.length === 2);
   const set = await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${OPERATOR}\n`);
   t.equal(set.code, 0, set.stderr);
 
