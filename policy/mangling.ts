@@ -1,14 +1,15 @@
 /**
  * Mangling reversal: undoes what password crackers' rules do to a base word (case, leet, added
- * digits, years and symbols, keyboard walks, repeats, doubling), giving the bases to look up.
+ * digits, years, dates and symbols, keyboard walks, repeats, doubling, reversal), giving the bases
+ * to look up.
  * Pure; the number of candidates is bounded whatever the input.
  */
 import { adjacentKeys } from './keyboard.js';
 
 /** Shorter bases are not looked up: too many random strings would match one. */
 export const MIN_BASE_LENGTH = 4;
-/** How many characters of a run at either end are tried as an affix. */
-const MAX_AFFIX = 12;
+/** How many characters of a run at either end are tried as an affix ("-15.09.2009!" is 12). */
+const MAX_AFFIX = 14;
 
 const LEET_COMMON: Readonly<Record<string, string>> = {
   '0': 'o',
@@ -69,7 +70,23 @@ const isLetter = (c: string): boolean => c.toLowerCase() !== c.toUpperCase();
  */
 export function isRuleAffix(s: string, atStart: boolean): boolean {
   const pattern = atStart ? /^(?:[^\p{L}\d]{1,2}|[^\p{L}\d]?\d{1,4}[^\p{L}\d]?)$/u : /^(?:[^\p{L}\d]{1,3}|[^\p{L}\d]{0,2}\d{1,6}[^\p{L}\d]{0,2})$/u;
-  return pattern.test(s);
+  return pattern.test(s) || isDateAffix(s);
+}
+
+/**
+ * A date written with separators, the same one throughout ("15.09.2009", "2009-09-15", "15/09",
+ * "1.9.09"), with up to 2 symbols on either side: rules add birthdays that way at either end.
+ */
+const SEPARATED_DATE = /^[^\p{L}\d]{0,2}(?:\d{1,2}([./-])\d{1,2}(?:\1(?:\d{2}|\d{4}))?|\d{4}([./-])\d{1,2}\2\d{1,2})[^\p{L}\d]{0,2}$/u;
+export function isDateAffix(s: string): boolean {
+  const m = SEPARATED_DATE.exec(s);
+  if (!m) return false;
+  const [a, b] = s.match(/\d+/gu)?.map(Number) ?? [];
+  const first = a as number;
+  const second = b as number;
+  // Day and month in either order, or a year then a month.
+  if (m[2] !== undefined) return second >= 1 && second <= 12;
+  return first >= 1 && second >= 1 && ((first <= 31 && second <= 12) || (first <= 12 && second <= 31));
 }
 
 /**
@@ -123,6 +140,16 @@ export function joinWords(s: string): string {
   return s.replace(/(?<=\p{L})[\s\-_.]+(?=\p{L})/gu, '');
 }
 
+/** Reversed by code point, so that a character outside the BMP stays whole. */
+export function reverse(s: string): string {
+  return [...s].reverse().join('');
+}
+
+/** "sn48213795" → ["sn", "48213795"]: runs of letters and of digits (other characters dropped). */
+export function letterDigitRuns(s: string): string[] {
+  return s.match(/\p{L}+|\p{Nd}+/gu) ?? [];
+}
+
 /**
  * The bases a password may be a mangled form of, lower-case, from MIN_BASE_LENGTH to `maxLength`
  * long (longer ones cannot be listed). The password itself (lower-cased) comes first.
@@ -140,7 +167,9 @@ export function baseCandidates(password: string, maxLength = Infinity): string[]
     const rest = lower.slice(p);
     for (const q of affixCuts(rest, false)) {
       const core = rest.slice(0, rest.length - q);
-      for (const form of new Set([core, collapseRepeats(core, 1), collapseRepeats(core, 2), undouble(core), joinWords(core)])) {
+      const forms = [core, collapseRepeats(core, 1), collapseRepeats(core, 2), undouble(core), joinWords(core)];
+      // Reversal is a rule of its own ("emoclew" → "welcome").
+      for (const form of new Set([...forms, ...forms.map(reverse)])) {
         add(form);
         // A leet reading can reveal a doubled word or an affix of its own ("p4ssp4ss", "h3ll0").
         for (const read of leetReadings(form)) if (plausibleLeet(form, read)) add(undouble(read));

@@ -9,7 +9,7 @@
  */
 import { type Blocklist, HASH_SEED, hashKey, hashStep } from './blocklist.js';
 import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, keyDirection } from './keyboard.js';
-import { baseCandidates, LEET_VARIANTS, MIN_BASE_LENGTH, unleet } from './mangling.js';
+import { baseCandidates, isDateAffix, LEET_VARIANTS, letterDigitRuns, MIN_BASE_LENGTH, unleet } from './mangling.js';
 import { ROLES } from './roles.js';
 
 /** Which list the password or its base is on; the first that applies is named. */
@@ -26,12 +26,15 @@ export interface StrengthVerdict {
 /** Words of this product and trade that an attacker tries on any charge controller. */
 export const VENDOR_WORDS = ['ccguard', 'charge', 'charger', 'charging', 'station', 'chargepoint', 'wallbox', 'evse', 'ocpp'];
 
-/** Role names, vendor words and the device's own names (whole and in parts), lower-case. */
+/**
+ * Role names, vendor words and the device's own names (whole and in parts, split at separators and
+ * at letter/digit boundaries: serial "SN48213795" gives "48213795"), lower-case.
+ */
 export function contextWords(deviceWords: readonly string[]): string[] {
   const words = new Set<string>([...ROLES, ...VENDOR_WORDS]);
   for (const raw of deviceWords) {
     const w = raw.normalize('NFKC').toLowerCase();
-    for (const part of [w, w.replace(/[^\p{L}\p{Nd}]+/gu, ''), ...w.split(/[^\p{L}\p{Nd}]+/u)]) {
+    for (const part of [w, w.replace(/[^\p{L}\p{Nd}]+/gu, ''), ...w.split(/[^\p{L}\p{Nd}]+/u), ...letterDigitRuns(w)]) {
       if (part.length >= 3) words.add(part);
     }
   }
@@ -62,9 +65,24 @@ export function listedRule(password: string, blocklist: Blocklist, context: read
   if (blocklist.get(lower)?.leaked) return 'breached';
   const bases = baseCandidates(password, Math.max(blocklist.maxLength, ...context.map((w) => w.length)));
   const words = context.filter((w) => w.length >= 3);
-  if (bases.some((b) => madeOf(b, words))) return 'context';
-  if (bases.some((b) => b.length <= blocklist.maxLength && blocklist.get(b) !== null)) return 'commonBase';
+  // Separators between the device's words change nothing an attacker tries ("Evse#48213795").
+  if (bases.some((b) => madeOf(b, words) || madeOf(b.replace(/[^\p{L}\p{Nd}]+/gu, ''), words))) return 'context';
+  const listed = (b: string): boolean => b.length >= MIN_BASE_LENGTH && b.length <= blocklist.maxLength && blocklist.get(b) !== null;
+  if (bases.some(listed)) return 'commonBase';
+  // A device word stuck to a common one, as an affix of its own ("Welcome48213795!", "Sn48213795-Anna").
+  if (bases.some((b) => withoutContextAffix(b, words).some(listed))) return 'commonBase';
   return null;
+}
+
+/** `s` without a context word (and the separators next to it) at its start or its end. */
+function withoutContextAffix(s: string, words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    if (w.length >= s.length) continue;
+    if (s.startsWith(w)) out.push(s.slice(w.length).replace(/^[^\p{L}\p{Nd}]+/u, ''));
+    if (s.endsWith(w)) out.push(s.slice(0, s.length - w.length).replace(/[^\p{L}\p{Nd}]+$/u, ''));
+  }
+  return out;
 }
 
 /** Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"). */
@@ -170,6 +188,13 @@ export function estimateGuesses(password: string, blocklist: Blocklist, context:
     const four = lower.slice(i, i + 4);
     if (isYear(four)) relax(i, i + 4, Math.log10(90));
     for (const len of [6, 8]) if (isDate(lower.slice(i, i + len))) relax(i, i + len, Math.log10(366 * 100));
+    // Dates with separators ("15.09.2009", "1/9/09"): a day of a century and the separator.
+    if (/\d/.test(lower[i] as string)) {
+      for (let len = 3; len <= 10 && i + len <= n; len++) {
+        const part = lower.slice(i, i + len);
+        if (/^\d.*\d$/u.test(part) && /[./-]/u.test(part) && isDateAffix(part)) relax(i, i + len, Math.log10(366 * 100) + Math.log10(3));
+      }
+    }
   }
   return best[n] as number;
 }
