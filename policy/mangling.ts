@@ -95,8 +95,15 @@ export function isDateAffix(s: string): boolean {
  */
 function plausibleLeet(original: string, read: string): boolean {
   let subs = 0;
-  for (let i = 0; i < read.length; i++) if (original[i] !== read[i]) subs++;
+  let ambiguous = 0;
+  for (let i = 0; i < read.length; i++) {
+    if (original[i] !== read[i]) subs++;
+    if ((original[i] as string) in AMBIGUOUS) ambiguous++;
+  }
   const letters = [...original].filter(isLetter).length;
+  // A short base with two ambiguous characters has 4 readings or more: with the markets' names
+  // listed, random strings ("|en|a" → "lenia") would match too often.
+  if (read.length < 6 && ambiguous > 1) return false;
   return letters >= 2 && subs * 3 <= read.length * 2;
 }
 
@@ -167,12 +174,13 @@ export function baseCandidates(password: string, maxLength = Infinity): string[]
     const rest = lower.slice(p);
     for (const q of affixCuts(rest, false)) {
       const core = rest.slice(0, rest.length - q);
-      const forms = [core, collapseRepeats(core, 1), collapseRepeats(core, 2), undouble(core), joinWords(core)];
-      // Reversal is a rule of its own ("emoclew" → "welcome").
-      for (const form of new Set([...forms, ...forms.map(reverse)])) {
+      for (const form of new Set([core, collapseRepeats(core, 1), collapseRepeats(core, 2), undouble(core), joinWords(core)])) {
         add(form);
         // A leet reading can reveal a doubled word or an affix of its own ("p4ssp4ss", "h3ll0").
         for (const read of leetReadings(form)) if (plausibleLeet(form, read)) add(undouble(read));
+        // Reversal is a rule of its own ("emoclew" → "welcome"); of letters only, as rules apply it:
+        // reversed leet readings would double the chance that a random string reads as a word.
+        if (form.length >= MIN_BASE_LENGTH && form.length <= maxLength && /^\p{L}+$/u.test(form)) out.add(reverse(form));
       }
     }
   }
