@@ -71,7 +71,10 @@ export class LogPassword {
     // The form rules first: a candidate refused by them costs no blocklist load.
     const refusal =
       checkLogPassword(candidate) ??
-      checkLogPassword(candidate, await this.deps.strength.check(candidate, [...contextWords([this.deps.device.name, this.deps.device.serial]), ...LOG_PASSWORD_WORDS]));
+      checkLogPassword(
+        candidate,
+        await this.deps.strength.check(candidate, [...contextWords([this.deps.device.name, this.deps.device.serial]), ...LOG_PASSWORD_WORDS]),
+      );
     if (refusal) throw new RefusedError(`Log Password refused: ${refusal.message}`, [refusal.rule]);
     await writeFileAtomic(this.#file, logPassword.reveal(), 0o600, this.deps.store.owner);
     this.#set = true;
