@@ -47,7 +47,9 @@ for (const list of Object.values(en.dictionary)) add(list, false);
 // The diceware list is alphabetical: its order says nothing of frequency.
 add(common.dictionary['diceware-common'], false, common.dictionary['diceware-common'].length);
 // The markets' languages, each list in its own frequency order.
-for (const lang of others) for (const list of Object.values(lang.dictionary)) add(list, false);
+// Some of them (French and German first names) are alphabetical: their order says nothing of frequency.
+const alphabetical = (list) => list.filter((w, i) => i > 0 && String(list[i - 1]).localeCompare(String(w)) <= 0).length >= 0.95 * (list.length - 1);
+for (const lang of others) for (const list of Object.values(lang.dictionary)) add(list, false, alphabetical(list) ? list.length : undefined);
 // The trade's words: brands and terms that installers, operators and vendors name things after. One
 // rank for all (the list has no frequency order), as common as a frequent word: attackers try them first.
 const TRADE_RANK = 300;

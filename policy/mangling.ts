@@ -178,9 +178,11 @@ export function baseCandidates(password: string, maxLength = Infinity): string[]
         add(form);
         // A leet reading can reveal a doubled word or an affix of its own ("p4ssp4ss", "h3ll0").
         for (const read of leetReadings(form)) if (plausibleLeet(form, read)) add(undouble(read));
-        // Reversal is a rule of its own ("emoclew" → "welcome"); of letters only, as rules apply it:
-        // reversed leet readings would double the chance that a random string reads as a word.
-        if (form.length >= MIN_BASE_LENGTH && form.length <= maxLength && /^\p{L}+$/u.test(form)) out.add(reverse(form));
+        // Reversal is a rule of its own ("emoclew" → "welcome"), of letters only: reversed leet
+        // readings would double the chance that a random string reads as a word.
+        // Only the core as typed: a joined or collapsed form reversed would add readings of its own.
+        if (form !== core || form.length < MIN_BASE_LENGTH || form.length > maxLength) continue;
+        if (/^\p{L}+$/u.test(form)) out.add(reverse(form));
       }
     }
   }

@@ -41,6 +41,9 @@ export function contextWords(deviceWords: readonly string[]): string[] {
   return [...words];
 }
 
+/** Bases this long or shorter are looked up only among the SHORT_BASE_MAX_RANK_LOG10 most common words. */
+const SHORT_BASE = 5;
+const SHORT_BASE_MAX_RANK_LOG10 = 3.5;
 const MIN_PART = Math.log10(50); // zxcvbn's least guesses for a part of two or more characters
 const BRUTE_CHAR = 1; // log10(10) per character nothing else explains
 const LOG2 = Math.log10(2);
@@ -66,8 +69,14 @@ export function listedRule(password: string, blocklist: Blocklist, context: read
   const bases = baseCandidates(password, Math.max(blocklist.maxLength, ...context.map((w) => w.length)));
   const words = context.filter((w) => w.length >= 3);
   // Separators between the device's words change nothing an attacker tries ("Evse#48213795").
-  if (bases.some((b) => madeOf(b, words) || madeOf(b.replace(/[^\p{L}\p{Nd}]+/gu, ''), words))) return 'context';
-  const listed = (b: string): boolean => b.length >= MIN_BASE_LENGTH && b.length <= blocklist.maxLength && blocklist.get(b) !== null;
+  if (bases.some((b) => madeOf(b, words))) return 'context';
+  const listed = (b: string): boolean => {
+    if (b.length < MIN_BASE_LENGTH || b.length > blocklist.maxLength) return false;
+    const entry = blocklist.get(b);
+    // A short base counts when it is common: the rare ones of the lists (surnames, the markets'
+    // words) are so many that random strings would read as one about once in 10^5.
+    return entry !== null && (b.length > SHORT_BASE || entry.leaked || entry.rankLog10 < SHORT_BASE_MAX_RANK_LOG10);
+  };
   if (bases.some(listed)) return 'commonBase';
   // A device word stuck to a common one, as an affix of its own ("Welcome48213795!", "Sn48213795-Anna").
   if (bases.some((b) => withoutContextAffix(b, words).some(listed))) return 'commonBase';
@@ -85,16 +94,22 @@ function withoutContextAffix(s: string, words: readonly string[]): string[] {
   return out;
 }
 
-/** Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"). */
+/**
+ * Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"), with separators
+ * between them ("evse#48213795"): not inside a word, where they would make random strings read as one.
+ */
 function madeOf(s: string, words: readonly string[]): boolean {
   if (s.length < MIN_BASE_LENGTH) return false;
-  const reach = new Uint8Array(s.length + 1);
-  reach[0] = 1;
+  const afterWord = new Uint8Array(s.length + 1);
+  const afterSeparator = new Uint8Array(s.length + 1);
+  afterWord[0] = 1;
+  const isSeparator = (c: string): boolean => !/[\p{L}\p{Nd}]/u.test(c);
   for (let i = 0; i < s.length; i++) {
-    if (!reach[i]) continue;
-    for (const w of words) if (s.startsWith(w, i)) reach[i + w.length] = 1;
+    if (!afterWord[i] && !afterSeparator[i]) continue;
+    for (const w of words) if (s.startsWith(w, i)) afterWord[i + w.length] = 1;
+    if (i > 0 && isSeparator(s[i] as string)) afterSeparator[i + 1] = 1;
   }
-  return reach[s.length] === 1;
+  return afterWord[s.length] === 1;
 }
 
 /** Lower-cases character by character, so that positions stay aligned with the password. */
