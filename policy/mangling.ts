@@ -144,7 +144,8 @@ export function undouble(s: string): string {
 
 /** "pass word", "pass-word", "pass.word" → "password" (separators between letters only). */
 export function joinWords(s: string): string {
-  return s.replace(/(?<=\p{L})[\s\-_.]+(?=\p{L})/gu, '');
+  // Two letters on either side: single letters between symbols ("l.i_a") are a random string's.
+  return s.replace(/(?<=\p{L}{2})[\s\-_.]+(?=\p{L}{2})/gu, '');
 }
 
 /** Reversed by code point, so that a character outside the BMP stays whole. */
