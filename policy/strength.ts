@@ -204,17 +204,26 @@ export function estimateGuesses(password: string, blocklist: Blocklist, context:
     if (isYear(four)) relax(i, i + 4, Math.log10(90));
     for (const len of [6, 8]) if (isDate(lower.slice(i, i + len))) relax(i, i + len, Math.log10(366 * 100));
     // Dates with separators ("15.09.2009", "1/9/09"): a day of a century and the separator.
-    if (/\d/.test(lower[i] as string)) {
-      for (let len = 3; len <= 10 && i + len <= n; len++) {
-        const part = lower.slice(i, i + len);
-        if (/^\d.*\d$/u.test(part) && /[./-]/u.test(part) && isDateAffix(part)) relax(i, i + len, Math.log10(366 * 100) + Math.log10(3));
-      }
-    }
+    for (const len of separatedDateLengths(lower, i)) relax(i, i + len, Math.log10(366 * 100) + Math.log10(3));
   }
   return best[n] as number;
 }
 
 type Relax = (from: number, to: number, cost: number) => void;
+
+const DATE_SHAPE = /\d{1,4}([./-])(\d{1,2})(?:\1(\d{1,4}))?/y;
+/** Lengths of the dates with separators that start at `i` ("15.09.2009", and its "15.09" and "15.09.20"). */
+function separatedDateLengths(s: string, i: number): number[] {
+  DATE_SHAPE.lastIndex = i;
+  const m = DATE_SHAPE.exec(s);
+  if (!m) return [];
+  const full = m[0].length;
+  const third = m[3]?.length ?? 0;
+  const lengths = [full];
+  if (third > 0) lengths.push(full - third - 1);
+  if (third > 2) lengths.push(full - third + 2);
+  return lengths.filter((len) => isDateAffix(s.slice(i, i + len)));
+}
 
 /** "aaaa", "abcabc", "monkeymonkey": the unit's guesses times the count. */
 function repeats(s: string, i: number, blocklist: Blocklist, relax: Relax): void {
