@@ -25,7 +25,7 @@ const words = new Map();
 /** The spellings a keyboard without the letter gives: "müller" → "mueller", "muller"; "été" → "ete". */
 function spellings(word) {
   const out = new Set([word]);
-  if (/[^\x00-\x7f]/u.test(word)) {
+  if (/[^ -~]/u.test(word)) {
     const spelt = word.replace(/[äöü]/gu, (c) => `${c.normalize('NFD')[0]}e`).replaceAll('ß', 'ss');
     for (const w of [spelt, word.replaceAll('ß', 'ss')]) out.add(w.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC'));
   }
