@@ -44,6 +44,8 @@ export function contextWords(deviceWords: readonly string[]): string[] {
 /** Bases this long or shorter are looked up only among the SHORT_BASE_MAX_RANK_LOG10 most common words. */
 const SHORT_BASE = 5;
 const SHORT_BASE_MAX_RANK_LOG10 = 3.5;
+const SHORT_LEET_BASE = 6;
+const SHORT_LEET_MAX_RANK_LOG10 = 4;
 const MIN_PART = Math.log10(50); // zxcvbn's least guesses for a part of two or more characters
 const BRUTE_CHAR = 1; // log10(10) per character nothing else explains
 const LOG2 = Math.log10(2);
@@ -73,9 +75,13 @@ export function listedRule(password: string, blocklist: Blocklist, context: read
   const listed = (b: string): boolean => {
     if (b.length < MIN_BASE_LENGTH || b.length > blocklist.maxLength) return false;
     const entry = blocklist.get(b);
-    // A short base counts when it is common: the rare ones of the lists (surnames, the markets'
-    // words) are so many that random strings would read as one about once in 10^5.
-    return entry !== null && (b.length > SHORT_BASE || entry.leaked || entry.rankLog10 < SHORT_BASE_MAX_RANK_LOG10);
+    if (entry === null || entry.leaked) return entry !== null;
+    // A short base counts when it is common, and so does a leet reading of 6 letters or fewer: the
+    // rare words of the lists (surnames, the markets' words) are so many that random strings would
+    // read as one about once in 10^5 ("saf!er" → "safier").
+    if (b.length <= SHORT_BASE) return entry.rankLog10 < SHORT_BASE_MAX_RANK_LOG10;
+    if (b.length <= SHORT_LEET_BASE && !lower.includes(b)) return entry.rankLog10 < SHORT_LEET_MAX_RANK_LOG10;
+    return true;
   };
   if (bases.some(listed)) return 'commonBase';
   // A device word stuck to a common one, as an affix of its own ("Welcome48213795!", "Sn48213795-Anna").
