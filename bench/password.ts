@@ -1,11 +1,13 @@
-// Benchmark of the password check (issue 17): a refused password change through the daemon's
+// Benchmark of the password check (issues 17, 24): a refused password change through the daemon's
 // socket, warm and cold (right after start, and after the blocklist was dropped for idling),
-// beside a login measured in the same run; the daemon's memory with the blocklist loaded.
+// beside a login measured in the same run; a refused Log Password; the blocklist's size on disk
+// (and gzip-compressed, as in the .deb) and the daemon's memory with it loaded.
 //   npm run bench:password        (BENCH_CHANGES=… for more rounds)
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call, DaemonError } from '../agent/wire/client.js';
-import { loadBlocklist } from '../agent/daemon/credentials/strength.js';
+import { BLOCKLIST_FILE, loadBlocklist } from '../agent/daemon/credentials/strength.js';
 import { checkPassword, contextWords } from '../policy/strength.js';
 import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
@@ -15,7 +17,21 @@ const IDLES = 3;
 /** StrengthService's default: the blocklist is dropped after 10 s without checks. */
 const IDLE_MS = 10_000;
 const PASSWORD = 'Tr4v3l-K1te-Moss';
-const REFUSED = ['Rafiki@2025', 'Pedro2024!', 'Eminem@2025', 'Obsession@2025', 'Lester@2025', 'P@ssw0rd123', 'Ccguard2025!'];
+// All pass the composition rules (upper, lower, digit, special), so each reaches the blocklist.
+const REFUSED = [
+  'Rafiki@2025',
+  'Pedro2024!',
+  'Eminem@2025',
+  'Obsession@2025',
+  'Lester@2025',
+  'P@ssw0rd123',
+  'Ccguard2025!',
+  '!Autostrom24',
+  'Emoclew2025!',
+  'Anna-15.09.2009',
+];
+const REFUSED_LOG = ['Summer2025!!', 'Password1234', 'Log-Password-2024!', 'BlueTree-2024!'];
+const MFR = 'Quartz-Fjord-91-Lantern';
 // The agent's defaults: OWASP's argon2id minimum.
 const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };
 
@@ -35,6 +51,18 @@ async function login(env: Env): Promise<number> {
 }
 
 /** A change to a password the blocklist refuses: the current password is checked (one argon2 verify), the new one is not hashed. */
+/** A Log Password the blocklist or the strength bar refuses (the manufacturer password is checked first). */
+async function refusedLogPassword(env: Env, i: number): Promise<number> {
+  const t0 = performance.now();
+  try {
+    await call(env.socket, 'logPassword.set', { password: MFR, logPassword: REFUSED_LOG[i % REFUSED_LOG.length] as string });
+  } catch (err) {
+    if (!(err instanceof DaemonError) || err.code !== 'refused') throw err;
+    return performance.now() - t0;
+  }
+  throw new Error('a weak Log Password was accepted');
+}
+
 async function refusedChange(env: Env, i: number): Promise<number> {
   const newPassword = REFUSED[i % REFUSED.length] as string;
   const t0 = performance.now();
@@ -51,6 +79,9 @@ async function refusedChange(env: Env, i: number): Promise<number> {
 
 function inProcess(blocklistLoads: number[], checks: number[]): void {
   console.log(`\n## in process (no socket)`);
+  console.log(
+    `  blocklist                      ${blocklist.size} words, ${mib(diskBytes / 1024)} on disk, ${mib(gzipBytes / 1024)} gzip-compressed (in the .deb; goal: the whole .deb ≤ 4 MB)`,
+  );
   console.log(`  blocklist load (read + views)  median ${ms(median(blocklistLoads))} of ${blocklistLoads.length}`);
   console.log(
     `  one check                      median ${(median(checks) * 1000).toFixed(0)} µs, max ${(Math.max(...checks) * 1000).toFixed(0)} µs over ${checks.length} passwords`,
@@ -64,9 +95,13 @@ for (let i = 0; i < 20; i++) {
   loads.push(performance.now() - t0);
 }
 const blocklist = await loadBlocklist();
+const diskBytes = (await stat(BLOCKLIST_FILE)).size;
+const gzipBytes = gzipSync(await readFile(BLOCKLIST_FILE), { level: 9 }).length;
 const context = contextWords(['cc612-station', 'SN-0042']);
 const checks: number[] = [];
-for (const p of [...REFUSED, PASSWORD, 'correct horse battery staple', 'qz7#Lk2!vR9@xW4$mN8p', 'Aa1!'.repeat(32)]) {
+const longPassphrase = 'cobalt meadow sparrow willow ember glacier lantern harbor quill';
+const hostile = ['Aa1!'.repeat(32), '1!|'.repeat(42) + 'a1', `${'a.'.repeat(63)}b`];
+for (const p of [...REFUSED, ...REFUSED_LOG, PASSWORD, 'correct horse battery staple', longPassphrase, 'qz7#Lk2!vR9@xW4$mN8p', ...hostile]) {
   for (let i = 0; i < 20; i++) {
     const t0 = performance.now();
     checkPassword(p, blocklist, context);
@@ -78,6 +113,7 @@ const env = await makeEnv({ argon2: ARGON2, device: { name: 'cc612-station', ser
 await provisionWithDefaults(env);
 const setup = await startDaemon(env);
 await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.operator, newPassword: PASSWORD });
+await call(env.socket, 'passwd', { role: 'manufacturer', currentPassword: DEFAULTS.manufacturer, newPassword: MFR });
 await setup.stop();
 console.log(
   `# ccguard password-check benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores, argon2id m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}`,
@@ -113,9 +149,11 @@ try {
   // Warm, interleaved so that machine noise hits both alike.
   const logins: number[] = [];
   const warm: number[] = [];
+  const warmLog: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     logins.push(await login(env));
     warm.push(await refusedChange(env, i));
+    warmLog.push(await refusedLogPassword(env, i));
   }
   const rssWarm = await rssKb(pid);
   // Cold again: after the blocklist was dropped for idling.
@@ -139,6 +177,7 @@ try {
   console.log(`\n## through the socket (${ROUNDS} warm rounds interleaved, ${STARTS} starts, ${IDLES} idle drops)`);
   console.log(`  login (reference)                  median ${ms(ref).padStart(9)}  max ${ms(Math.max(...logins)).padStart(9)}`);
   console.log(row('refused change, warm', warm));
+  console.log(row('refused Log Password, warm', warmLog));
   console.log(row('refused change, right after start', coldStart));
   console.log(row('login, right after start', coldLogin));
   console.log(

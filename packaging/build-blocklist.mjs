@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Builds the password blocklist (policy/blocklist.ts describes the format) into a compiled policy
-// folder, at build time, from the MIT-licensed word lists of zxcvbn-ts (devDependencies):
+// folder, at build time, from the MIT-licensed word lists of zxcvbn-ts (devDependencies: English,
+// German, French, Dutch) and the trade's own words (packaging/wordlists/trade.txt, sources named there):
 //   node packaging/build-blocklist.mjs dist/policy
 // The hash functions come from that folder's compiled blocklist.js, so writer and reader agree.
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -15,25 +16,52 @@ if (!dir) {
 const bl = await import(pathToFileURL(join(resolve(dir), 'blocklist.js')).href);
 const common = await import('@zxcvbn-ts/language-common');
 const en = await import('@zxcvbn-ts/language-en');
+const others = await Promise.all(['de', 'fr', 'nl-be'].map((lang) => import(`@zxcvbn-ts/language-${lang}`)));
 
 const MIN = 3;
 const MAX = 32;
 /** word → { rank, leaked } with the best (lowest) rank over all lists. */
 const words = new Map();
+/** The spellings a keyboard without the letter gives: "müller" → "mueller", "muller"; "été" → "ete". */
+function spellings(word) {
+  const out = new Set([word]);
+  if (/[^ -~]/u.test(word)) {
+    const spelt = word.replace(/[äöü]/gu, (c) => `${c.normalize('NFD')[0]}e`).replaceAll('ß', 'ss');
+    for (const w of [spelt, word.replaceAll('ß', 'ss')]) out.add(w.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC'));
+  }
+  return out;
+}
 function add(list, leaked, flatRank) {
   list.forEach((raw, i) => {
-    const word = String(raw).normalize('NFKC').toLowerCase();
-    // eslint-disable-next-line no-control-regex -- a word with a control character is not one a keyboard types
-    if (word.length < MIN || word.length > MAX || /[\u0000-\u001f\u007f]/u.test(word)) return;
-    const rank = flatRank ?? i + 1;
-    const prev = words.get(word);
-    words.set(word, { rank: Math.min(rank, prev?.rank ?? Infinity), leaked: leaked || (prev?.leaked ?? false) });
+    for (const word of spellings(String(raw).normalize('NFKC').toLowerCase())) {
+      // eslint-disable-next-line no-control-regex -- a word with a control character is not one a keyboard types
+      if (word.length < MIN || word.length > MAX || /[\u0000-\u001f\u007f]/u.test(word)) continue;
+      const rank = flatRank ?? i + 1;
+      const prev = words.get(word);
+      words.set(word, { rank: Math.min(rank, prev?.rank ?? Infinity), leaked: leaked || (prev?.leaked ?? false) });
+    }
   });
 }
 add(common.dictionary['passwords-common'], true);
 for (const list of Object.values(en.dictionary)) add(list, false);
 // The diceware list is alphabetical: its order says nothing of frequency.
 add(common.dictionary['diceware-common'], false, common.dictionary['diceware-common'].length);
+// The markets' languages, each list in its own frequency order.
+// Some of them (French and German first names) are alphabetical: their order says nothing of frequency.
+const alphabetical = (list) => list.filter((w, i) => i > 0 && String(list[i - 1]).localeCompare(String(w)) <= 0).length >= 0.95 * (list.length - 1);
+for (const lang of others) for (const list of Object.values(lang.dictionary)) add(list, false, alphabetical(list) ? list.length : undefined);
+// The trade's words: brands and terms that installers, operators and vendors name things after. One
+// rank for all (the list has no frequency order), as common as a frequent word: attackers try them first.
+const TRADE_RANK = 300;
+const trade = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'wordlists', 'trade.txt'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line && !line.startsWith('#'));
+add(
+  trade.map((w) => w.replace(/[\s\-.&]+/gu, '')),
+  false,
+  TRADE_RANK,
+);
 
 const entries = [...words].map(([word, { rank, leaked }]) => {
   const [hi, lo] = bl.wordKey(word);

@@ -2,7 +2,7 @@
  * The pre-built blocklist of leaked passwords, common words and names (built by
  * packaging/build-blocklist.mjs). Entries are 64-bit hashes of the lower-case word, sorted, so a
  * lookup is a binary search over typed-array views of the file: nothing is parsed at load time.
- * With n ≈ 2·10^5 entries a word that is not listed matches by chance with probability n/2^64 ≈ 10^-14.
+ * With n ≈ 3.4·10^5 entries a word that is not listed matches by chance with probability n/2^64 ≈ 2·10^-14.
  *
  * File layout (little-endian): "CCBL", u32 version, u32 count, u32 longest word (UTF-16 units),
  * then count × u32 high halves, count × u32 low halves, count × u8 meta (see META_*).

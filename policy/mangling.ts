@@ -1,14 +1,15 @@
 /**
  * Mangling reversal: undoes what password crackers' rules do to a base word (case, leet, added
- * digits, years and symbols, keyboard walks, repeats, doubling), giving the bases to look up.
+ * digits, years, dates and symbols, keyboard walks, repeats, doubling, reversal), giving the bases
+ * to look up.
  * Pure; the number of candidates is bounded whatever the input.
  */
 import { adjacentKeys } from './keyboard.js';
 
 /** Shorter bases are not looked up: too many random strings would match one. */
 export const MIN_BASE_LENGTH = 4;
-/** How many characters of a run at either end are tried as an affix. */
-const MAX_AFFIX = 12;
+/** How many characters of a run at either end are tried as an affix ("-15.09.2009!" is 12). */
+const MAX_AFFIX = 14;
 
 const LEET_COMMON: Readonly<Record<string, string>> = {
   '0': 'o',
@@ -69,7 +70,23 @@ const isLetter = (c: string): boolean => c.toLowerCase() !== c.toUpperCase();
  */
 export function isRuleAffix(s: string, atStart: boolean): boolean {
   const pattern = atStart ? /^(?:[^\p{L}\d]{1,2}|[^\p{L}\d]?\d{1,4}[^\p{L}\d]?)$/u : /^(?:[^\p{L}\d]{1,3}|[^\p{L}\d]{0,2}\d{1,6}[^\p{L}\d]{0,2})$/u;
-  return pattern.test(s);
+  return pattern.test(s) || isDateAffix(s);
+}
+
+/**
+ * A date written with separators, the same one throughout ("15.09.2009", "2009-09-15", "15/09",
+ * "1.9.09"), with up to 2 symbols on either side: rules add birthdays that way at either end.
+ */
+const SEPARATED_DATE = /^[^\p{L}\d]{0,2}(?:\d{1,2}([./-])\d{1,2}(?:\1(?:\d{2}|\d{4}))?|\d{4}([./-])\d{1,2}\2\d{1,2})[^\p{L}\d]{0,2}$/u;
+export function isDateAffix(s: string): boolean {
+  const m = SEPARATED_DATE.exec(s);
+  if (!m) return false;
+  const [a, b] = s.match(/\d+/gu)?.map(Number) ?? [];
+  const first = a as number;
+  const second = b as number;
+  // Day and month in either order, or a year then a month.
+  if (m[2] !== undefined) return second >= 1 && second <= 12;
+  return first >= 1 && second >= 1 && ((first <= 31 && second <= 12) || (first <= 12 && second <= 31));
 }
 
 /**
@@ -78,8 +95,15 @@ export function isRuleAffix(s: string, atStart: boolean): boolean {
  */
 function plausibleLeet(original: string, read: string): boolean {
   let subs = 0;
-  for (let i = 0; i < read.length; i++) if (original[i] !== read[i]) subs++;
+  let ambiguous = 0;
+  for (let i = 0; i < read.length; i++) {
+    if (original[i] !== read[i]) subs++;
+    if ((original[i] as string) in AMBIGUOUS) ambiguous++;
+  }
   const letters = [...original].filter(isLetter).length;
+  // A short base with two ambiguous characters has 4 readings or more: with the markets' names
+  // listed, random strings ("|en|a" → "lenia") would match too often.
+  if (read.length < 6 && ambiguous > 1) return false;
   return letters >= 2 && subs * 3 <= read.length * 2;
 }
 
@@ -120,7 +144,18 @@ export function undouble(s: string): string {
 
 /** "pass word", "pass-word", "pass.word" → "password" (separators between letters only). */
 export function joinWords(s: string): string {
-  return s.replace(/(?<=\p{L})[\s\-_.]+(?=\p{L})/gu, '');
+  // Two letters on either side: single letters between symbols ("l.i_a") are a random string's.
+  return s.replace(/(?<=\p{L}{2})[\s\-_.]+(?=\p{L}{2})/gu, '');
+}
+
+/** Reversed by code point, so that a character outside the BMP stays whole. */
+export function reverse(s: string): string {
+  return [...s].reverse().join('');
+}
+
+/** "sn48213795" → ["sn", "48213795"]: runs of letters and of digits (other characters dropped). */
+export function letterDigitRuns(s: string): string[] {
+  return s.match(/\p{L}+|\p{Nd}+/gu) ?? [];
 }
 
 /**
@@ -144,6 +179,11 @@ export function baseCandidates(password: string, maxLength = Infinity): string[]
         add(form);
         // A leet reading can reveal a doubled word or an affix of its own ("p4ssp4ss", "h3ll0").
         for (const read of leetReadings(form)) if (plausibleLeet(form, read)) add(undouble(read));
+        // Reversal is a rule of its own ("emoclew" → "welcome"), of letters only: reversed leet
+        // readings would double the chance that a random string reads as a word.
+        // Only the core as typed: a joined or collapsed form reversed would add readings of its own.
+        if (form !== core || form.length < MIN_BASE_LENGTH || form.length > maxLength) continue;
+        if (/^\p{L}+$/u.test(form)) out.add(reverse(form));
       }
     }
   }

@@ -9,7 +9,7 @@
  */
 import { type Blocklist, HASH_SEED, hashKey, hashStep } from './blocklist.js';
 import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, keyDirection } from './keyboard.js';
-import { baseCandidates, LEET_VARIANTS, MIN_BASE_LENGTH, unleet } from './mangling.js';
+import { baseCandidates, isDateAffix, LEET_VARIANTS, letterDigitRuns, MIN_BASE_LENGTH, unleet } from './mangling.js';
 import { ROLES } from './roles.js';
 
 /** Which list the password or its base is on; the first that applies is named. */
@@ -26,18 +26,26 @@ export interface StrengthVerdict {
 /** Words of this product and trade that an attacker tries on any charge controller. */
 export const VENDOR_WORDS = ['ccguard', 'charge', 'charger', 'charging', 'station', 'chargepoint', 'wallbox', 'evse', 'ocpp'];
 
-/** Role names, vendor words and the device's own names (whole and in parts), lower-case. */
+/**
+ * Role names, vendor words and the device's own names (whole and in parts, split at separators and
+ * at letter/digit boundaries: serial "SN48213795" gives "48213795"), lower-case.
+ */
 export function contextWords(deviceWords: readonly string[]): string[] {
   const words = new Set<string>([...ROLES, ...VENDOR_WORDS]);
   for (const raw of deviceWords) {
     const w = raw.normalize('NFKC').toLowerCase();
-    for (const part of [w, w.replace(/[^\p{L}\p{Nd}]+/gu, ''), ...w.split(/[^\p{L}\p{Nd}]+/u)]) {
+    for (const part of [w, w.replace(/[^\p{L}\p{Nd}]+/gu, ''), ...w.split(/[^\p{L}\p{Nd}]+/u), ...letterDigitRuns(w)]) {
       if (part.length >= 3) words.add(part);
     }
   }
   return [...words];
 }
 
+/** Bases this long or shorter are looked up only among the SHORT_BASE_MAX_RANK_LOG10 most common words. */
+const SHORT_BASE = 5;
+const SHORT_BASE_MAX_RANK_LOG10 = 3.5;
+const SHORT_LEET_BASE = 6;
+const SHORT_LEET_MAX_RANK_LOG10 = 4;
 const MIN_PART = Math.log10(50); // zxcvbn's least guesses for a part of two or more characters
 const BRUTE_CHAR = 1; // log10(10) per character nothing else explains
 const LOG2 = Math.log10(2);
@@ -62,21 +70,52 @@ export function listedRule(password: string, blocklist: Blocklist, context: read
   if (blocklist.get(lower)?.leaked) return 'breached';
   const bases = baseCandidates(password, Math.max(blocklist.maxLength, ...context.map((w) => w.length)));
   const words = context.filter((w) => w.length >= 3);
+  // Separators between the device's words change nothing an attacker tries ("Evse#48213795").
   if (bases.some((b) => madeOf(b, words))) return 'context';
-  if (bases.some((b) => b.length <= blocklist.maxLength && blocklist.get(b) !== null)) return 'commonBase';
+  const listed = (b: string): boolean => {
+    if (b.length < MIN_BASE_LENGTH || b.length > blocklist.maxLength) return false;
+    const entry = blocklist.get(b);
+    if (entry === null || entry.leaked) return entry !== null;
+    // A short base counts when it is common, and so does a leet reading of 6 letters or fewer: the
+    // rare words of the lists (surnames, the markets' words) are so many that random strings would
+    // read as one about once in 10^5 ("saf!er" → "safier").
+    if (b.length <= SHORT_BASE) return entry.rankLog10 < SHORT_BASE_MAX_RANK_LOG10;
+    if (b.length <= SHORT_LEET_BASE && !lower.includes(b)) return entry.rankLog10 < SHORT_LEET_MAX_RANK_LOG10;
+    return true;
+  };
+  if (bases.some(listed)) return 'commonBase';
+  // A device word stuck to a common one, as an affix of its own ("Welcome48213795!", "Sn48213795-Anna").
+  if (bases.some((b) => withoutContextAffix(b, words).some(listed))) return 'commonBase';
   return null;
 }
 
-/** Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"). */
+/** `s` without a context word (and the separators next to it) at its start or its end. */
+function withoutContextAffix(s: string, words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    if (w.length >= s.length) continue;
+    if (s.startsWith(w)) out.push(s.slice(w.length).replace(/^[^\p{L}\p{Nd}]+/u, ''));
+    if (s.endsWith(w)) out.push(s.slice(0, s.length - w.length).replace(/[^\p{L}\p{Nd}]+$/u, ''));
+  }
+  return out;
+}
+
+/**
+ * Whether `s` is a sequence of `words` only ("chargestation", "ccguardccguard"), with separators
+ * between them ("evse#48213795"): not inside a word, where they would make random strings read as one.
+ */
 function madeOf(s: string, words: readonly string[]): boolean {
   if (s.length < MIN_BASE_LENGTH) return false;
-  const reach = new Uint8Array(s.length + 1);
-  reach[0] = 1;
+  const afterWord = new Uint8Array(s.length + 1);
+  const afterSeparator = new Uint8Array(s.length + 1);
+  afterWord[0] = 1;
+  const isSeparator = (c: string): boolean => !/[\p{L}\p{Nd}]/u.test(c);
   for (let i = 0; i < s.length; i++) {
-    if (!reach[i]) continue;
-    for (const w of words) if (s.startsWith(w, i)) reach[i + w.length] = 1;
+    if (!afterWord[i] && !afterSeparator[i]) continue;
+    for (const w of words) if (s.startsWith(w, i)) afterWord[i + w.length] = 1;
+    if (i > 0 && isSeparator(s[i] as string)) afterSeparator[i + 1] = 1;
   }
-  return reach[s.length] === 1;
+  return afterWord[s.length] === 1;
 }
 
 /** Lower-cases character by character, so that positions stay aligned with the password. */
@@ -170,11 +209,27 @@ export function estimateGuesses(password: string, blocklist: Blocklist, context:
     const four = lower.slice(i, i + 4);
     if (isYear(four)) relax(i, i + 4, Math.log10(90));
     for (const len of [6, 8]) if (isDate(lower.slice(i, i + len))) relax(i, i + len, Math.log10(366 * 100));
+    // Dates with separators ("15.09.2009", "1/9/09"): a day of a century and the separator.
+    for (const len of separatedDateLengths(lower, i)) relax(i, i + len, Math.log10(366 * 100) + Math.log10(3));
   }
   return best[n] as number;
 }
 
 type Relax = (from: number, to: number, cost: number) => void;
+
+const DATE_SHAPE = /\d{1,4}([./-])(\d{1,2})(?:\1(\d{1,4}))?/y;
+/** Lengths of the dates with separators that start at `i` ("15.09.2009", and its "15.09" and "15.09.20"). */
+function separatedDateLengths(s: string, i: number): number[] {
+  DATE_SHAPE.lastIndex = i;
+  const m = DATE_SHAPE.exec(s);
+  if (!m) return [];
+  const full = m[0].length;
+  const third = m[3]?.length ?? 0;
+  const lengths = [full];
+  if (third > 0) lengths.push(full - third - 1);
+  if (third > 2) lengths.push(full - third + 2);
+  return lengths.filter((len) => isDateAffix(s.slice(i, i + len)));
+}
 
 /** "aaaa", "abcabc", "monkeymonkey": the unit's guesses times the count. */
 function repeats(s: string, i: number, blocklist: Blocklist, relax: Relax): void {

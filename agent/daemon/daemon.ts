@@ -63,7 +63,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const fallbacks = new StateFallbacks({ store, security });
   await fallbacks.note(loaded);
   const puk = new ResetPuk({ store, hasher, credentials, security });
-  const logPassword = new LogPassword({ store, security });
+  const logPassword = new LogPassword({ store, security, strength, device: config.device });
   await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
   await webUi.start();

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkLogPassword } from '../../../policy/log-password.js';
+import { checkLogPassword, LOG_PASSWORD_WORDS } from '../../../policy/log-password.js';
+import { contextWords } from '../../../policy/strength.js';
 import { syncDirectory, writeFileAtomic } from '../../store/atomic-file.js';
 import { RefusedError } from '../../common/errors.js';
 import { assertPrivate, type GenerationStore } from '../../store/generation-store.js';
@@ -8,6 +9,7 @@ import type { SecurityLog } from '../../logs/logging.js';
 import { Secret } from '../../common/secret.js';
 import type { State } from '../../store/state.js';
 import type { Actor } from './authenticator.js';
+import type { StrengthService } from './strength.js';
 
 export const LOG_PASSWORD_FILE = 'log-password';
 
@@ -19,7 +21,15 @@ export class LogPassword {
   readonly #file: string;
   #set = false;
 
-  constructor(private readonly deps: { store: GenerationStore<State>; security: SecurityLog }) {
+  constructor(
+    private readonly deps: {
+      store: GenerationStore<State>;
+      security: SecurityLog;
+      /** The blocklist and strength estimate that role passwords pass too. */
+      strength: StrengthService;
+      device: { name: string; serial: string };
+    },
+  ) {
     this.#file = join(deps.store.dir, LOG_PASSWORD_FILE);
   }
 
@@ -57,7 +67,14 @@ export class LogPassword {
 
   /** The manufacturer password was checked at dispatch, before anything is said about the Log Password given. */
   async set(actor: Actor<'manufacturer'>, logPassword: Secret): Promise<void> {
-    const refusal = checkLogPassword(logPassword.reveal());
+    const candidate = logPassword.reveal();
+    // The form rules first: a candidate refused by them costs no blocklist load.
+    const refusal =
+      checkLogPassword(candidate) ??
+      checkLogPassword(
+        candidate,
+        await this.deps.strength.check(candidate, [...contextWords([this.deps.device.name, this.deps.device.serial]), ...LOG_PASSWORD_WORDS]),
+      );
     if (refusal) throw new RefusedError(`Log Password refused: ${refusal.message}`, [refusal.rule]);
     await writeFileAtomic(this.#file, logPassword.reveal(), 0o600, this.deps.store.owner);
     this.#set = true;

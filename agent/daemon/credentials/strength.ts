@@ -26,7 +26,7 @@ export async function loadBlocklist(file = BLOCKLIST_FILE): Promise<Blocklist> {
 }
 
 /**
- * Checks new passwords against the blocklist, which is read on first use (~1.6 MB) and dropped
+ * Checks new passwords against the blocklist, which is read on first use (~3 MB) and dropped
  * after `idleMs` without checks, so an idle daemon does not hold it.
  */
 export class StrengthService {

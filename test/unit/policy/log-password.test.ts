@@ -2,7 +2,7 @@
 // no control characters, no space at either end; the first rule broken is the one reported.
 import fc from 'fast-check';
 import t from 'tap';
-import { checkLogPassword, LOG_PASSWORD_MAX_LENGTH, LOG_PASSWORD_MIN_LENGTH } from '../../../policy/log-password.js';
+import { checkLogPassword, LOG_PASSWORD_MAX_LENGTH, LOG_PASSWORD_MIN_GUESSES_LOG10, LOG_PASSWORD_MIN_LENGTH } from '../../../policy/log-password.js';
 
 const rule = (candidate: string): string | null => checkLogPassword(candidate)?.rule ?? null;
 
@@ -49,4 +49,20 @@ t.test('property: accepted exactly when 12..128 characters, no control character
       return (checkLogPassword(candidate) === null) === expected;
     }),
   );
+});
+
+// Issue 24: with a strength verdict (policy/strength.ts), the blocklist and a bar above a role password's.
+t.test('with a strength verdict: listed candidates and easy guesses are refused, naming the rule', async (t) => {
+  const strong = { guessesLog10: 14, listed: null };
+  t.equal(checkLogPassword('Harbor-Violet-46-Quill', strong), null);
+  t.match(checkLogPassword('Password1234', { guessesLog10: 3.4, listed: 'breached' }), { rule: 'breached', message: /leaked/ });
+  t.match(checkLogPassword('Summer2025!!', { guessesLog10: 5.4, listed: 'commonBase' }), { rule: 'commonBase', message: /common password/ });
+  t.match(checkLogPassword('Log-Password-2024!', { guessesLog10: 8.4, listed: 'context' }), { rule: 'context', message: /this device or its logs/ });
+  t.equal(checkLogPassword('BlueTree-2024!', { guessesLog10: LOG_PASSWORD_MIN_GUESSES_LOG10 - 0.05, listed: null })?.rule, 'strength');
+  t.equal(checkLogPassword('BlueTree-2024!', { guessesLog10: LOG_PASSWORD_MIN_GUESSES_LOG10, listed: null }), null);
+  t.ok(LOG_PASSWORD_MIN_GUESSES_LOG10 > 8, 'above the 10^8 guesses of a strong role password (score 3)');
+  t.equal(checkLogPassword('short', { guessesLog10: 0, listed: 'breached' })?.rule, 'minLength', 'the form rules come first');
+  for (const r of ['breached', 'commonBase', 'context'] as const) {
+    t.notMatch(checkLogPassword('Password1234', { guessesLog10: 0, listed: r })?.message ?? '', /password1234/i, `${r} does not echo`);
+  }
 });

@@ -88,7 +88,7 @@ async function rig(t: Test, rfid: Record<string, unknown> = {}) {
   const hasher = new PasswordHasher(config.argon2, 1);
   const authenticator = new Authenticator({ store, hasher, security, log, throttle: config.throttle, now });
   const credentials = new Credentials({ store, hasher, strength: new StrengthService(), security, config, authenticator });
-  const logPassword = new LogPassword({ store, security });
+  const logPassword = new LogPassword({ store, security, strength: new StrengthService(), device: config.device });
   await logPassword.load();
   const webUi = new WebUiStyle(config.webUi.styleFile, security, log);
   const masterCards = new MasterCards({ store, security });

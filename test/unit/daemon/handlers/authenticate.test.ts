@@ -25,7 +25,7 @@ function sample(method: Method, secret: string, role = 'manufacturer'): Record<s
     'webui.set': { mode: '2.0', as: role, password: secret },
     'https.set': { enabled: true, as: role, password: secret },
     'https.rotate': { as: role, password: secret },
-    'logPassword.set': { password: secret, logPassword: 'Log-Password-2024!' },
+    'logPassword.set': { password: secret, logPassword: 'Harbor-Quill-Sextant-73' },
     'logs.export': { as: role, password: secret },
     'masterCard.enroll': { password: secret },
     'masterCard.list': { password: secret },
