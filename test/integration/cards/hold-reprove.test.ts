@@ -68,7 +68,13 @@ t.test('a hold whose card becomes an emulator mid-hold restores nothing and reco
   await waitFor(env, 'hold start', (x) => x.rfid.hold !== null);
   st = await waitFor(env, 'restore', (x) => x.policy.enforceStrong, (HOLD_SECONDS + 8) * 1000);
   t.equal(st.policy.enforceStrong, true, 'restored with the real card');
-  t.match(await securityEvents(env, 'ResetOrReboot'), [{ reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId }]);
+  // The event follows the restore's state write: wait for it (bounded) rather than race it.
+  let restored = await securityEvents(env, 'ResetOrReboot');
+  for (let i = 0; i < 50 && restored.length === 0; i++) {
+    await sleep(100);
+    restored = await securityEvents(env, 'ResetOrReboot');
+  }
+  t.match(restored, [{ reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId }]);
   t.equal((await securityEvents(env, 'TamperDetectionActivated')).length, 1, 'the real card is no clone');
   await held.remove();
 });
