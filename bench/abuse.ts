@@ -4,14 +4,13 @@
 //   npm run bench:abuse
 // The events burst runs as another uid (nobody, in the socket's group), as a compromised web server would.
 // Goals: no crash, peak RSS ≤ 120 MiB, login p99 ≤ 3× the idle median during every flood, status ≤ 100 ms.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call } from '../agent/wire/client.js';
 import { ATTACKER_UID, nodeAs, openToOtherUids } from '../test/support/attacker.js';
 import { strangerGuessing } from './stranger-guessing.js';
-import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
+import { cleanup, DEFAULTS, fillSecurityLog, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
 
 // The agent's defaults: OWASP's argon2id minimum, so a login costs what it costs on a device.
 const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };
@@ -45,23 +44,6 @@ for (const s of sockets) if (!s.destroyed) s.write(line);
 await new Promise((r) => setTimeout(r, Number(holdMs)));
 for (const s of sockets) s.destroy();
 `;
-
-async function fillSecurityLog(env: Env, count: number): Promise<void> {
-  await mkdir(env.logDir, { recursive: true, mode: 0o750 });
-  const start = Date.parse('2026-01-01T00:00:00Z');
-  const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({
-      time: new Date(start + i * 1000).toISOString(),
-      event: 'MaintenanceLoginFailed',
-      role: 'operator',
-      origin: 'socket:console',
-      reason: 'wrongPassword',
-      failures: 1,
-      peer: { uid: 33, pid: 1000 + (i % 5000) },
-    }),
-  );
-  await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
-}
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,7 +2,7 @@
 // the real CLI (bin/ccguard.js, run as an executable like the installed command), as a
 // technician or the web dashboard would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,4 +132,22 @@ export async function allLogText(env: Env): Promise<string> {
 
 export async function cleanup(env: Env): Promise<void> {
   await rm(env.dir, { recursive: true, force: true });
+}
+
+/** Past events in the security log, so that `events` with `limit: 10000` answers ~2 MB read from the files. */
+export async function fillSecurityLog(env: Env, count: number): Promise<void> {
+  await mkdir(env.logDir, { recursive: true, mode: 0o750 });
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      time: new Date(start + i * 1000).toISOString(),
+      event: 'MaintenanceLoginFailed',
+      role: 'operator',
+      origin: 'socket:console',
+      reason: 'wrongPassword',
+      failures: 1,
+      peer: { uid: 33, pid: 1000 + (i % 5000) },
+    }),
+  );
+  await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
 }

@@ -1,31 +1,13 @@
 // Issue 22 rows 3 and 4: a stranger (uid 65534 in the socket's group) floods reads and invalid
 // frames; root's status, login, events and follow still answer, the daemon's memory stays bounded
 // and the agent log keeps its history.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { ATTACKER_UID, nodeAs, openToOtherUids } from '../../support/attacker.js';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
-
-/** Past events in the log, so that `events` with `limit: 10000` answers ~2 MB read from the files. */
-async function fillSecurityLog(env: Env, count: number): Promise<void> {
-  await mkdir(env.logDir, { recursive: true, mode: 0o750 });
-  const start = Date.parse('2026-01-01T00:00:00Z');
-  const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({
-      time: new Date(start + i * 1000).toISOString(),
-      event: 'MaintenanceLoginFailed',
-      role: 'operator',
-      origin: 'socket:console',
-      reason: 'wrongPassword',
-      failures: 1,
-      peer: { uid: 33, pid: 1000 + (i % 5000) },
-    }),
-  );
-  await writeFile(join(env.logDir, 'security.log'), `${lines.join('\n')}\n`);
-}
+import { cleanup, cli, DEFAULTS, fillSecurityLog, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
 
 /** A folder the attacker may write its progress marks to. */
 async function markDir(env: Env): Promise<string> {
