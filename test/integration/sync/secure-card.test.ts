@@ -2,17 +2,17 @@
 // its slave over a real sshd with the card's key sealed to the slave's own X25519 key, and the
 // slave recognises the card on its reader (one private pcscd, both daemons reading it in shared mode).
 import { readdir, readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import * as v from 'valibot';
 import { stateSchema, type State } from '../../../agent/store/state.js';
 import { syncContent } from '../../../agent/sync/payload.js';
-import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
+import { BIN, cli, DEFAULTS, startDaemon, type Env } from '../../support/harness.js';
 import { enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
 import { PcscPeer, requireNtag424Peer } from '../../support/pcsc.js';
-import { prepareSshd, startSshd } from '../../support/sshd.js';
+import { doubleStation } from '../../support/double-station.js';
+import { startSshd } from '../../support/sshd.js';
 
 requireNtag424Peer();
 const UID = '04C1D2E3F4A5B6';
@@ -37,26 +37,7 @@ async function stateOf(env: Env): Promise<State> {
 }
 
 t.test("the slave recognises the master's secure card after a sync; its key never travels in clear; a copy is refused there too", async (t) => {
-  const base = await makeEnv();
-  t.teardown(() => cleanup(base));
-  const peer = await PcscPeer.startWithRetry(base.dir);
-  t.teardown(() => peer.stop());
-  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
-  const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
-  const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
-
-  const master = await makeEnv((dir) => ({
-    rfid,
-    sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing },
-  }));
-  t.teardown(() => cleanup(master));
-  const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
-  t.equal(keygen.code, 0, keygen.stderr);
-  const key = JSON.parse(keygen.stdout) as { publicKey: string; authorizedKeysLine: string };
-  const slave = await makeEnv({ rfid, sync: { masterKey: key.publicKey } });
-  t.teardown(() => cleanup(slave));
-  await provisionWithDefaults(master);
-  await provisionWithDefaults(slave);
+  const { dir, peer, sshdDir, port, master, slave, key } = await doubleStation(t);
   const slaveDaemon = await startDaemon(slave, peer.env);
   t.teardown(() => slaveDaemon.stop());
   const sshd = await startSshd(sshdDir, {
@@ -83,7 +64,7 @@ t.test("the slave recognises the master's secure card after a sync; its key neve
   })();
   t.ok(slaveKeys.publicKey, "the master holds the slave's public sealing key");
 
-  const cardState = join(base.dir, 'card.json');
+  const cardState = join(dir, 'card.json');
   const enrolled = await enrollTwice(master, {
     password: MFR,
     reader: READER,

@@ -7,7 +7,6 @@
 // on the master: the "attacker as another uid" rule of the socket rows does not apply here.
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
@@ -16,11 +15,12 @@ import { AUTH_KEY_NO, cardKeys, SLAVE_KEY_NO, verifySecureCard } from '../../../
 import { GenerationStore } from '../../../agent/store/generation-store.js';
 import { requireProvisioned, stateSchema, type State } from '../../../agent/store/state.js';
 import { open, type SealingKeyPair } from '../../../agent/sync/card-key-seal.js';
-import { BIN, cleanup, cli, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../../support/harness.js';
+import { BIN, startDaemon, type Env } from '../../support/harness.js';
 import { securityEvents, waitFor } from '../../support/master-card.js';
 import { SimulatedNtag424 } from '../../support/ntag424-sim.js';
 import { PcscPeer, requireNtag424Peer } from '../../support/pcsc.js';
-import { prepareSshd, startSshd } from '../../support/sshd.js';
+import { doubleStation } from '../../support/double-station.js';
+import { startSshd } from '../../support/sshd.js';
 
 requireNtag424Peer();
 const UID = '04C1D2E3F4A5B7';
@@ -96,25 +96,7 @@ async function authenticatesAs(cardKeysHex: string[], key: Buffer, keyNo: number
 }
 
 t.test('a card enrolled before slave keys gets its key 4 at the master; the slave holds nothing that answers as its key 2', async (t) => {
-  const base = await makeEnv();
-  t.teardown(() => cleanup(base));
-  const peer = await PcscPeer.startWithRetry(base.dir);
-  t.teardown(() => peer.stop());
-  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
-  const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
-  const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
-  const master = await makeEnv((dir) => ({
-    rfid,
-    sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing },
-  }));
-  t.teardown(() => cleanup(master));
-  const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
-  t.equal(keygen.code, 0, keygen.stderr);
-  const key = JSON.parse(keygen.stdout) as { publicKey: string; authorizedKeysLine: string };
-  const slave = await makeEnv({ rfid, sync: { masterKey: key.publicKey } });
-  t.teardown(() => cleanup(slave));
-  await provisionWithDefaults(master);
-  await provisionWithDefaults(slave);
+  const { dir, peer, sshdDir, port, master, slave, key } = await doubleStation(t);
 
   // The card as an older version enrolled it: keys 0 and 2 of this station, key 4 factory; its record without a slave key.
   const store = new GenerationStore(master.stateDir, stateSchema);
@@ -139,7 +121,7 @@ t.test('a card enrolled before slave keys gets its key 4 at the master; the slav
   });
   const keys = cardKeys(Buffer.from(written.cardMasterKey ?? '', 'hex'), Buffer.from(UID, 'hex'));
   const hex = (b: Buffer): string => b.toString('hex').toUpperCase();
-  const cardState = join(base.dir, 'card.json');
+  const cardState = join(dir, 'card.json');
   await writeFile(cardState, JSON.stringify({ uid: UID, keys: [hex(keys.master), Z, hex(keys.auth), Z, Z], versions: [1, 0, 1, 0, 0] }));
 
   // The slave starts after the master's card exchanges: its reader watch would add its own APDUs

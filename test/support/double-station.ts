@@ -1,0 +1,45 @@
+// A double station for the secure-card sync tests: one private pcscd, an sshd prepared on loopback,
+// a master whose sync peer is that sshd and a slave that trusts the master's sync key, both
+// provisioned; no daemon started yet (each test starts them in the order it needs).
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { cleanup, cli, makeEnv, provisionWithDefaults, type Env } from './harness.js';
+import { PcscPeer } from './pcsc.js';
+import { prepareSshd } from './sshd.js';
+
+export interface DoubleStation {
+  /** A scratch directory of the test's (card state files). */
+  dir: string;
+  peer: PcscPeer;
+  sshdDir: string;
+  /** The sshd's loopback port, for `startSshd`. */
+  port: number;
+  master: Env;
+  slave: Env;
+  /** The master's sync key: its public half (the slave's `sync.masterKey`) and the sshd's authorized_keys line. */
+  key: { publicKey: string; authorizedKeysLine: string };
+}
+
+export async function doubleStation(t: Test): Promise<DoubleStation> {
+  const base = await makeEnv();
+  t.teardown(() => cleanup(base));
+  const peer = await PcscPeer.startWithRetry(base.dir);
+  t.teardown(() => peer.stop());
+  const { dir: sshdDir, hostKey, port } = await prepareSshd(base.dir);
+  const rfid = { holdSeconds: 60, dropoutGraceMs: 500, maxRetryMs: 500, apduTimeoutMs: 500 };
+  const timing = { firstRetryMs: 200, maxRetryMs: 1000, keepaliveMs: 1000, timeoutMs: 5000 };
+  const master = await makeEnv((dir) => ({
+    rfid,
+    sync: { peer: { host: '127.0.0.1', port, user: userInfo().username, hostKey, privateKeyFile: join(dir, 'sync_key') }, ...timing },
+  }));
+  t.teardown(() => cleanup(master));
+  const keygen = await cli(null, ['sync', 'keygen', '--config', master.configPath, '--json']);
+  if (keygen.code !== 0) throw new Error(`sync keygen: ${keygen.stderr}`);
+  const key = JSON.parse(keygen.stdout) as DoubleStation['key'];
+  const slave = await makeEnv({ rfid, sync: { masterKey: key.publicKey } });
+  t.teardown(() => cleanup(slave));
+  await provisionWithDefaults(master);
+  await provisionWithDefaults(slave);
+  return { dir: base.dir, peer, sshdDir, port, master, slave, key };
+}
