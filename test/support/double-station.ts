@@ -1,9 +1,13 @@
 // A double station for the secure-card sync tests: one private pcscd, an sshd prepared on loopback,
 // a master whose sync peer is that sshd and a slave that trusts the master's sync key, both
 // provisioned; no daemon started yet (each test starts them in the order it needs).
+import { readdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
+import * as v from 'valibot';
+import { stateSchema, type State } from '../../agent/store/state.js';
 import { cleanup, cli, makeEnv, provisionWithDefaults, type Env } from './harness.js';
 import { PcscPeer } from './pcsc.js';
 import { prepareSshd } from './sshd.js';
@@ -42,4 +46,21 @@ export async function doubleStation(t: Test): Promise<DoubleStation> {
   await provisionWithDefaults(master);
   await provisionWithDefaults(slave);
   return { dir: base.dir, peer, sshdDir, port, master, slave, key };
+}
+
+/** The newest state generation, read without touching the directory a running daemon writes to. */
+export async function stateOf(env: Env): Promise<State> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const newest = (await readdir(env.stateDir))
+        .filter((n) => /^state\.\d{12}\.json$/.test(n))
+        .sort()
+        .pop();
+      const text = await readFile(join(env.stateDir, newest ?? 'none'), 'utf8');
+      return v.parse(stateSchema, JSON.parse(text.slice(text.indexOf('\n') + 1)));
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(50); // replaced by the next generation meanwhile
+    }
+  }
 }

@@ -1,40 +1,20 @@
 // A double station with a secure master card: the master enrols an NTAG 424 DNA, pushes the card to
 // its slave over a real sshd with the card's key sealed to the slave's own X25519 key, and the
 // slave recognises the card on its reader (one private pcscd, both daemons reading it in shared mode).
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import * as v from 'valibot';
-import { stateSchema, type State } from '../../../agent/store/state.js';
 import { syncContent } from '../../../agent/sync/payload.js';
-import { BIN, cli, DEFAULTS, startDaemon, type Env } from '../../support/harness.js';
+import { BIN, cli, DEFAULTS, startDaemon } from '../../support/harness.js';
 import { enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
 import { PcscPeer, requireNtag424Peer } from '../../support/pcsc.js';
-import { doubleStation } from '../../support/double-station.js';
+import { doubleStation, stateOf } from '../../support/double-station.js';
 import { startSshd } from '../../support/sshd.js';
 
 requireNtag424Peer();
 const UID = '04C1D2E3F4A5B6';
 const READER = PcscPeer.READERS[0];
 const MFR = 'Lagoon-Ember-72-Trellis';
-
-/** The newest state generation, read without touching the directory a running daemon writes to. */
-async function stateOf(env: Env): Promise<State> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const newest = (await readdir(env.stateDir))
-        .filter((n) => /^state\.\d{12}\.json$/.test(n))
-        .sort()
-        .pop();
-      const text = await readFile(join(env.stateDir, newest ?? 'none'), 'utf8');
-      return v.parse(stateSchema, JSON.parse(text.slice(text.indexOf('\n') + 1)));
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      await sleep(50); // replaced by the next generation meanwhile
-    }
-  }
-}
 
 t.test("the slave recognises the master's secure card after a sync; its key never travels in clear; a copy is refused there too", async (t) => {
   const { dir, peer, sshdDir, port, master, slave, key } = await doubleStation(t);

@@ -10,39 +10,21 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import * as v from 'valibot';
 import { AUTH_KEY_NO, cardKeys, SLAVE_KEY_NO, verifySecureCard } from '../../../agent/daemon/cards/secure-card.js';
 import { GenerationStore } from '../../../agent/store/generation-store.js';
-import { requireProvisioned, stateSchema, type State } from '../../../agent/store/state.js';
+import { requireProvisioned, stateSchema } from '../../../agent/store/state.js';
 import { open, type SealingKeyPair } from '../../../agent/sync/card-key-seal.js';
 import { BIN, startDaemon, type Env } from '../../support/harness.js';
 import { securityEvents, waitFor } from '../../support/master-card.js';
 import { SimulatedNtag424 } from '../../support/ntag424-sim.js';
 import { PcscPeer, requireNtag424Peer } from '../../support/pcsc.js';
-import { doubleStation } from '../../support/double-station.js';
+import { doubleStation, stateOf } from '../../support/double-station.js';
 import { startSshd } from '../../support/sshd.js';
 
 requireNtag424Peer();
 const UID = '04C1D2E3F4A5B7';
 const CARD_ID = 'c0ffee01';
 const Z = '0'.repeat(32);
-
-/** The newest state generation, read without touching the directory a running daemon writes to. */
-async function stateOf(env: Env): Promise<State> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const newest = (await readdir(env.stateDir))
-        .filter((n) => /^state\.\d{12}\.json$/.test(n))
-        .sort()
-        .pop();
-      const text = await readFile(join(env.stateDir, newest ?? 'none'), 'utf8');
-      return v.parse(stateSchema, JSON.parse(text.slice(text.indexOf('\n') + 1)));
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      await sleep(50);
-    }
-  }
-}
 
 /** Every string in every state file of the slave (all generations kept), as root there reads them. */
 async function slaveStrings(env: Env): Promise<string[]> {
