@@ -1,4 +1,4 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -14,22 +14,32 @@ export function createListener(accept: (socket: Socket) => void, log: Logger): S
   return server;
 }
 
-/** Listens on `path` (group-writable, 0660), refusing to take it over from a daemon still serving it. */
+/**
+ * Listens on `path` (group-writable, 0660), refusing to take it over from a daemon still serving it.
+ * The socket is bound under a temporary name, given its mode, then renamed into place, so no client
+ * ever finds it at `path` with the umask's mode (a group member refused in that instant).
+ */
 export async function listenOn(server: Server, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   if (await daemonAnswers(path)) throw new StateError(`another daemon is already serving ${path}`);
-  await unlink(path).catch(() => undefined); // a stale socket left by a crash
+  const staging = `${path}.${process.pid}.new`;
+  await unlink(staging).catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    server.listen(staging, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  await chmod(path, 0o660);
+  await chmod(staging, 0o660);
+  await rename(staging, path); // replaces a stale socket left by a crash
 }
 
-/** Stops accepting; resolves once the server has closed (after its connections are gone). */
-export function closeListener(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * Stops accepting; resolves once the server has closed (after its connections are gone) and its
+ * name is removed (the runtime only removes the staging name it bound).
+ */
+export async function closeListener(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await unlink(path).catch(() => undefined);
 }

@@ -62,7 +62,7 @@ export class SocketServer {
   /** Stops accepting, lets requests in progress finish, then closes every connection. */
   async close(): Promise<void> {
     this.#closing = true;
-    const closed = closeListener(this.#server);
+    const closed = closeListener(this.#server, this.options.path);
     await Promise.allSettled([...this.#handling]);
     for (const conn of this.#connections) conn.socket.end();
     for (const conn of this.#connections) conn.socket.destroy();
