@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
 // Entry point of the CLI and the daemon; the TypeScript build (npm ci runs it) emits dist/.
 // Without the JIT the daemon idles at ~50 MiB instead of ~54 MiB and needs no writable and
 // executable memory; its heavy work (argon2) is native code either way. One malloc arena

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { HashLane } from '../../policy/throttle.js';
 import type { Argon2Params } from './config.js';
@@ -18,6 +19,9 @@ export class PasswordHasher {
   readonly #suspect: LimitFunction = pLimit(1);
   /** needsRehash verdicts of the hashes seen: parsing the PHC string costs more than a login should. */
   readonly #rehashVerdicts = new Map<string, boolean>();
+  #running = 0;
+  /** performance.now() when the last hash ended (0: none yet). */
+  #lastEnded = 0;
 
   constructor(
     private readonly params: Argon2Params,
@@ -31,16 +35,37 @@ export class PasswordHasher {
     return this.#argon2;
   }
 
+  /** True while a hash runs or waits; `idleSince` is when the last one ended (monotonic ms, 0: none yet). */
+  get busy(): boolean {
+    return this.#running > 0;
+  }
+
+  get idleSince(): number {
+    return this.#lastEnded;
+  }
+
+  async #counted<T>(work: () => Promise<T>): Promise<T> {
+    this.#running++;
+    try {
+      return await work();
+    } finally {
+      this.#running--;
+      this.#lastEnded = performance.now();
+    }
+  }
+
   hash(password: string): Promise<string> {
-    return this.#limit(async () => {
-      const argon2 = await this.#load();
-      return argon2.hash(password, {
-        type: argon2.argon2id,
-        memoryCost: this.params.memoryKiB,
-        timeCost: this.params.timeCost,
-        parallelism: this.params.parallelism,
-      });
-    });
+    return this.#counted(() =>
+      this.#limit(async () => {
+        const argon2 = await this.#load();
+        return argon2.hash(password, {
+          type: argon2.argon2id,
+          memoryCost: this.params.memoryKiB,
+          timeCost: this.params.timeCost,
+          parallelism: this.params.parallelism,
+        });
+      }),
+    );
   }
 
   /** Constant-time comparison inside the binding. A malformed hash counts as no match. */
@@ -50,7 +75,7 @@ export class PasswordHasher {
         const argon2 = await this.#load();
         return argon2.verify(hash, password).catch(() => false);
       });
-    return lane === 'routine' ? run() : this.#suspect(run);
+    return this.#counted(() => (lane === 'routine' ? run() : this.#suspect(run)));
   }
 
   /** True when `hash` was made with other parameters than the configured ones. */

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "heap",
+      "sources": ["heap.c"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
