@@ -1,11 +1,12 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
 // Entry point of the CLI and the daemon; the TypeScript build (npm ci runs it) emits dist/.
 // Without the JIT the daemon idles at ~50 MiB instead of ~54 MiB and needs no writable and
-// executable memory; its heavy work (argon2) is native code either way. One malloc arena
-// makes the 19 MiB of each hash reusable by the next one: with glibc's default, each of
-// libuv's 4 pool threads keeps its own (measured: 127 MiB after 50 logins, 71 MiB with one). A fixed
-// mmap threshold gives each hash's memory back when it ends instead of keeping it on the heap
-// (bench:abuse peak 128 → 109 MiB, for a few ms of page faults per hash).
+// executable memory; its heavy work (argon2, AES, the export's XOR) is native code either way.
+// One malloc arena: with glibc's default each of libuv's pool threads keeps its own (measured:
+// 127 MiB after 50 logins, 71 MiB with one). A fixed mmap threshold gives every large buffer back
+// when it is freed (bench:abuse peak 128 → 109 MiB). argon2's memory does not go through malloc:
+// the daemon keeps one mapping per concurrent hash (native/argon2-pool) and unmaps them after
+// idle, so a login does not fault in 19 MiB each time (bench prints what that costs here).
 // Eight pool threads instead of libuv's 4: a card that stops answering holds one per reader (a
 // native PC/SC call cannot be cancelled; rfid/card-link.ts allows one per reader), beside the 2
 // hashes (maxConcurrentHashes) and file I/O. Set here: Node's ESM loader reads this very file on the

@@ -33,15 +33,15 @@ import { WebUiStyle } from './settings/web-ui-style.js';
 import { SocketServer } from './socket/index.js';
 import { Authenticator } from './credentials/authenticator.js';
 import { authenticateAtDispatch } from './handlers/authenticate.js';
-import { HeapKeeper } from './heap-keeper.js';
+import { MemoryKeeper } from './memory-keeper.js';
 import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
 
 /** How long a stopping daemon waits for requests in progress before it exits anyway. */
 const STOP_GRACE_MS = 3000;
 
-/** How long after the last hash the heap's free memory goes back to the kernel. */
-const HEAP_IDLE_MS = 10_000;
+/** How long after the last hash the memory kept for hashes (and the heap's free pages) goes back to the kernel. */
+const MEMORY_IDLE_MS = 10_000;
 
 /** A path as one shell word, for a command line shown to copy. */
 const shellWord = (text: string): string => (/^[\w./:@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
@@ -62,14 +62,8 @@ export async function runDaemon(config: Config, configPath: string | null = null
 
   const strength = new StrengthService();
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
-  const heap = new HeapKeeper({
-    // The hashes that may run at once stay on the heap between logins; 1 MiB for the rest of the daemon.
-    keepBytes: config.maxConcurrentHashes * config.argon2.memoryKiB * 1024 + 2 ** 20,
-    idleMs: HEAP_IDLE_MS,
-    hashes: hasher,
-    log,
-  });
-  heap.start();
+  const memory = new MemoryKeeper({ idleMs: MEMORY_IDLE_MS, hashes: hasher, log });
+  memory.start();
   const authenticator = new Authenticator({ store, hasher, security, log, throttle: config.throttle, now });
   const credentials = new Credentials({ store, hasher, strength, security, config, authenticator });
   const fallbacks = new StateFallbacks({ store, security });
@@ -174,7 +168,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     pusher?.stop();
     await store.idle();
     await strength.close();
-    heap.close();
+    memory.close();
     webUi.close();
     log.info('stopped');
     logs.flush();
