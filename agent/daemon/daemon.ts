@@ -40,7 +40,7 @@ import { statusReport } from './status.js';
 /** How long a stopping daemon waits for requests in progress before it exits anyway. */
 const STOP_GRACE_MS = 3000;
 
-/** How long after the last hash the memory kept for hashes (and the heap's free pages) goes back to the kernel. */
+/** How long after the last hash the memory kept for hashes goes back to the kernel. */
 const MEMORY_IDLE_MS = 10_000;
 
 /** A path as one shell word, for a command line shown to copy. */

@@ -1,3 +1,0 @@
-'use strict';
-// The compiled N-API binding (built by `npm ci` through node-gyp).
-module.exports = require('./build/Release/heap.node');
