@@ -1,5 +1,6 @@
 #!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm
-// Entry point of the CLI and the daemon; the TypeScript build (npm ci runs it) emits dist/.
+// Entry point of the CLI and the daemon; the build (npm ci runs it) emits dist/, and bundles the
+// agent's own modules into dist/bundle/ (packaging/bundle.mjs: the ES module loader is slow without the JIT).
 // Without the JIT the daemon idles at ~50 MiB instead of ~54 MiB and needs no writable and
 // executable memory; its heavy work (argon2, AES, the export's XOR) is native code either way.
 // One malloc arena: with glibc's default each of libuv's pool threads keeps its own (measured:
@@ -12,9 +13,9 @@
 // hashes (maxConcurrentHashes) and file I/O. Set here: Node's ESM loader reads this very file on the
 // pool, so the size must be in the environment before node starts.
 try {
-  await import('../dist/agent/main.js');
+  await import('../dist/bundle/main.js');
 } catch (err) {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/agent/main.js')) {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bundle/main.js')) {
     process.stderr.write('ccguard: not built yet; run "npm ci" (or "npm run build") in the checkout first\n');
     process.exit(70);
   }

@@ -35,8 +35,10 @@ mkdir -p "$root/DEBIAN" "$app/dist"
 npx tsc -p . --outDir "$work/tsc" --sourceMap false
 # The password blocklist, from the word lists of the build-time (dev) dependencies.
 node packaging/build-blocklist.mjs "$work/tsc/policy" >/dev/null
+# The agent's own modules in one bundle (and its lazily loaded chunks), as the launcher loads them.
+node packaging/bundle.mjs "$work/tsc"
 cp -r bin "$app/"
-cp -r "$work/tsc/agent" "$work/tsc/policy" "$work/tsc/rfid" "$app/dist/"
+cp -r "$work/tsc/agent" "$work/tsc/policy" "$work/tsc/rfid" "$work/tsc/bundle" "$app/dist/"
 cp package-lock.json "$app/"
 # The SO_PEERCRED binding is a local dependency (file:native/peercred): its sources go along and
 # npm ci below compiles it for the target, like unix-dgram.
