@@ -1,8 +1,11 @@
-// Benchmark of the core (issue 2). Prints figures and ratios against references measured in
-// the same run: raw argon2.verify for logins, `node -e 0` for start-up.
-//   npm run build && node dist/bench/core.js
-import { spawn } from 'node:child_process';
+// Benchmark of the core (issues 2 and 23), the daemon run as shipped (bin/ccguard.js and its
+// flags). Prints figures and ratios against references measured in the same run: raw
+// argon2.verify in this default node process for logins, `node -e 0` for start-up; and what each
+// of the launcher's choices buys or costs on this machine (the daemon started without it).
+//   npm run bench
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
@@ -10,7 +13,8 @@ import unix from 'unix-dgram';
 import { call } from '../agent/wire/client.js';
 import { GenerationStore } from '../agent/store/generation-store.js';
 import { stateSchema } from '../agent/store/state.js';
-import { cleanup, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, type Env } from '../test/support/harness.js';
+import { BIN, cleanup, DEFAULTS, makeEnv, provisionWithDefaults, ROOT, startDaemon, type Env } from '../test/support/harness.js';
+import { launcher, printRuntime, runNode } from './shipped-runtime.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
 const BURST = 100;
@@ -56,6 +60,18 @@ async function loginLatency(env: Env): Promise<void> {
   console.log(`  socket login   median ${ms(m1)}  p99 ${ms(p1)}`);
   console.log(`  argon2.verify  median ${ms(m2)}  p99 ${ms(p2)}`);
   console.log(`  ratio          median ${(m1 / m2).toFixed(3)}  p99 ${(p1 / p2).toFixed(3)}   (goal ≤ 1.15)`);
+  // Why the daemon keeps argon2's memory mapped between hashes (native/argon2-pool): the argon2
+  // package under the launcher's malloc settings maps and faults in its 19 MiB for every hash.
+  const { env: tunables, nodeFlags } = launcher();
+  const script = `
+    import argon2 from 'argon2';
+    const xs = [];
+    for (let i = 0; i < 60; i++) { const t = performance.now(); await argon2.verify(${JSON.stringify(hash)}, ${JSON.stringify(PASSWORD)}); xs.push(performance.now() - t); }
+    console.log(xs.sort((a, b) => a - b)[30]);`;
+  const mapped = Number(await runNode(script, nodeFlags, tunables, ROOT));
+  console.log(
+    `  the argon2 package under the launcher's malloc settings (memory mapped per hash): median ${ms(mapped)} = ${(mapped / m2).toFixed(2)}× raw — what the pool saves here`,
+  );
 }
 
 async function burst(env: Env, pid: number): Promise<void> {
@@ -95,46 +111,131 @@ async function burst(env: Env, pid: number): Promise<void> {
   );
 }
 
-/** Spawn → READY=1 of a fresh daemon, beside spawn → exit of `node -e 0`; idle RSS 1 s after READY. */
-async function startup(): Promise<void> {
-  const ready: number[] = [];
-  const rss: number[] = [];
-  const bare: number[] = [];
-  for (let i = 0; i < STARTS; i++) {
-    const env = await makeEnv({ argon2: ARGON2 });
-    await provisionWithDefaults(env);
-    const notify = join(env.dir, 'notify.sock');
-    let readyAt = 0;
-    const listener = unix.createSocket('unix_dgram', (msg: Buffer) => {
-      if (msg.toString() === 'READY=1') readyAt = performance.now();
-    });
-    listener.bind(notify);
-    const t0 = performance.now();
-    const daemon = await startDaemon(env, { NOTIFY_SOCKET: notify }, false);
-    while (readyAt === 0) await sleep(1);
-    ready.push(readyAt - t0);
-    await sleep(1000);
-    rss.push(await procStatus(daemon.proc.pid as number, 'VmRSS'));
-    await daemon.stop();
-    listener.close();
-    await cleanup(env);
+interface Variant {
+  name: string;
+  /** Spawns the daemon; undefined: bin/ccguard.js exactly as shipped. */
+  argv?: string[];
+  env?: Record<string, string>;
+}
 
+/** The daemon as shipped, and without each of the launcher's choices (same node, same state). */
+function variants(): Variant[] {
+  const { nodeFlags, env } = launcher();
+  const bundle = join(ROOT, 'dist', 'bundle', 'main.js');
+  const modules = join(ROOT, 'dist', 'agent', 'main.js');
+  const without = (flag: string): string[] => nodeFlags.filter((f) => f !== flag);
+  const jitFlags = nodeFlags.filter((f) => f !== '--jitless' && f !== '--lite-mode');
+  return [
+    { name: 'as shipped' },
+    { name: 'modules unbundled', argv: [...nodeFlags, modules], env },
+    ...(nodeFlags.includes('--lite-mode') ? [{ name: '--jitless instead of --lite-mode', argv: [...without('--lite-mode'), '--jitless', bundle], env }] : []),
+    ...nodeFlags
+      .filter((f) => f.startsWith('--max-semi-space-size'))
+      .map((f) => ({ name: "V8's default young generation", argv: [...without(f), bundle], env })),
+    { name: 'with the JIT', argv: [...jitFlags, bundle], env },
+    { name: 'default malloc settings', argv: [...nodeFlags, bundle], env: { ...env, GLIBC_TUNABLES: '' } },
+  ];
+}
+
+function spawnVariant(v: Variant, configPath: string, notify: string): ChildProcess {
+  const argv = v.argv ? [...v.argv, 'daemon', '--config', configPath] : [BIN, 'daemon', '--config', configPath];
+  const command = v.argv ? process.execPath : BIN;
+  return spawn(command, v.argv ? argv : argv.slice(1), { env: { ...process.env, ...(v.env ?? {}), NOTIFY_SOCKET: notify }, stdio: 'ignore' });
+}
+
+/** Requests of the flood each variant answers: status, pipelined on 32 connections (each answer is built afresh). */
+const FLOOD_CONNECTIONS = 32;
+const FLOOD_PER_CONNECTION = 300;
+const FLOOD_ROUNDS = 3;
+
+/** Time to answer the flood, and the daemon's peak RSS (VmHWM) after it. */
+async function flood(socket: string, pid: number): Promise<{ ms: number; peakKiB: number }> {
+  const line = `${JSON.stringify({ v: 1, id: 1, method: 'status', params: {} })}\n`;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: FLOOD_CONNECTIONS },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const s = connect(socket, () => s.write(line.repeat(FLOOD_PER_CONNECTION)));
+          let answered = 0;
+          s.on('data', (d: Buffer) => {
+            for (let i = d.indexOf(0x0a); i !== -1; i = d.indexOf(0x0a, i + 1)) answered++;
+            if (answered >= FLOOD_PER_CONNECTION) {
+              s.destroy();
+              resolve();
+            }
+          });
+          s.on('error', reject);
+        }),
+    ),
+  );
+  return { ms: performance.now() - t0, peakKiB: await procStatus(pid, 'VmHWM') };
+}
+
+/** Spawn → READY=1 of a fresh daemon per variant, interleaved, beside spawn → exit of `node -e 0`; RSS 1 s after READY; then a flood of requests. */
+async function startup(): Promise<void> {
+  const vs = variants();
+  const ready = new Map<string, number[]>(vs.map((v) => [v.name, []]));
+  const rss = new Map<string, number[]>(vs.map((v) => [v.name, []]));
+  const floods = new Map<string, { ms: number; peakKiB: number }[]>(vs.map((v) => [v.name, []]));
+  const bare: number[] = [];
+  const env = await makeEnv({ argon2: ARGON2 });
+  await provisionWithDefaults(env);
+  for (let i = 0; i < STARTS; i++) {
+    for (const v of vs) {
+      const notify = join(env.dir, `notify-${i}.sock`);
+      let readyAt = 0;
+      const listener = unix.createSocket('unix_dgram', (msg: Buffer) => {
+        if (msg.toString() === 'READY=1') readyAt = performance.now();
+      });
+      listener.bind(notify);
+      const t0 = performance.now();
+      const daemon = spawnVariant(v, env.configPath, notify);
+      for (let waited = 0; readyAt === 0 && waited < 15_000; waited++) await sleep(1);
+      if (readyAt === 0) throw new Error(`${v.name}: no READY=1 within 15 s`);
+      ready.get(v.name)?.push(readyAt - t0);
+      await sleep(1000);
+      rss.get(v.name)?.push(await procStatus(daemon.pid as number, 'VmRSS'));
+      if (i < FLOOD_ROUNDS) floods.get(v.name)?.push(await flood(env.socket, daemon.pid as number));
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+      listener.close();
+    }
     const b0 = performance.now();
     await new Promise((resolve) => spawn(process.execPath, ['-e', '0']).on('exit', resolve));
     bare.push(performance.now() - b0);
   }
+  await cleanup(env);
   const bareRss = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1500)']);
     setTimeout(() => void procStatus(child.pid as number, 'VmRSS').then((kb) => (child.kill(), resolve(kb))), 1000);
   });
-  console.log(`\n## idle daemon (${STARTS} starts, provisioned state, default argon2 parameters)`);
-  console.log(`  spawn → READY=1   median ${ms(quantile(ready, 0.5))}, max ${ms(Math.max(...ready))}`);
-  console.log(`  node -e 0         median ${ms(quantile(bare, 0.5))}  (ratio ${(quantile(ready, 0.5) / quantile(bare, 0.5)).toFixed(2)})`);
-  console.log(
-    `  RSS 1 s after READY  median ${mib(quantile(rss, 0.5))}, max ${mib(Math.max(...rss))}   (goal ≤ 55 MB = ${mib(55_000_000 / 1024)}); bare node idle ${mib(bareRss)}`,
-  );
+  const bareMedian = quantile(bare, 0.5);
+  console.log(`\n## idle daemon (${STARTS} starts of each, interleaved; provisioned state, default argon2 parameters)`);
+  console.log(`  node -e 0: spawn → exit median ${ms(bareMedian)}; a bare node idles at ${mib(bareRss)}`);
+  console.log(`  then ${FLOOD_CONNECTIONS} × ${FLOOD_PER_CONNECTION} status requests pipelined (${FLOOD_ROUNDS} rounds): time to answer all, peak RSS`);
+  console.log('  daemon                              spawn → READY  / node -e 0  RSS 1 s after READY    flood answered in   peak RSS');
+  for (const v of vs) {
+    const r = quantile(ready.get(v.name) ?? [], 0.5);
+    const m = quantile(rss.get(v.name) ?? [], 0.5);
+    const f = floods.get(v.name) ?? [];
+    const fMs = quantile(
+      f.map((x) => x.ms),
+      0.5,
+    );
+    const fPeak = quantile(
+      f.map((x) => x.peakKiB),
+      0.5,
+    );
+    const goals = v.name === 'as shipped' ? '   (goals ≤ 2×, ≤ 52.5 MiB)' : '';
+    console.log(
+      `  ${v.name.padEnd(34)}  ${ms(r).padStart(10)}  ${(r / bareMedian).toFixed(2).padStart(6)}×  ${mib(m).padStart(12)}  ${ms(fMs).padStart(16)}  ${mib(fPeak).padStart(10)}${goals}`,
+    );
+  }
 }
 
+await printRuntime('ccguard core benchmark');
 const env = await makeEnv({ argon2: ARGON2 });
 await provisionWithDefaults(env);
 const setup = await startDaemon(env);
@@ -142,7 +243,6 @@ await call(env.socket, 'passwd', { role: 'operator', currentPassword: DEFAULTS.o
 await setup.stop();
 // A fresh daemon, so that the password blocklist loaded by the change above is not counted.
 const daemon = await startDaemon(env);
-console.log(`# ccguard core benchmark — node ${process.version}, ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length} cores`);
 try {
   await loginLatency(env);
   await burst(env, daemon.proc.pid as number);

@@ -29,10 +29,11 @@ export function launcher(): Launcher {
   return { nodeFlags, env };
 }
 
-/** Runs `script` in a node process; resolves with its stdout. `flags`/`env` default to a plain node. */
-export function runNode(script: string, flags: string[] = [], env: Record<string, string> = {}): Promise<string> {
+/** Runs `script` (an ES module, its imports resolved from `cwd`) in a node process; resolves with its stdout. `flags`/`env` default to a plain node. */
+export function runNode(script: string, flags: string[] = [], env: Record<string, string> = {}, cwd = process.cwd()): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', script], {
+      cwd,
       env: { ...process.env, NODE_OPTIONS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -28,6 +28,23 @@ export async function securityEvents(env: Env, name: string): Promise<Array<Reco
   return r.events.filter((e) => e.event === name);
 }
 
+/**
+ * The events named `name` once `enough` holds for them (bounded: 5 s). An event is recorded after
+ * the state write it reports, so a status that shows the new state may come before it.
+ */
+export async function securityEventsOnce(
+  env: Env,
+  name: string,
+  enough: (events: Array<Record<string, unknown>>) => boolean,
+): Promise<Array<Record<string, unknown>>> {
+  let events = await securityEvents(env, name);
+  for (let i = 0; i < 50 && !enough(events); i++) {
+    await sleep(100);
+    events = await securityEvents(env, name);
+  }
+  return events;
+}
+
 export interface EnrolRun {
   code: number;
   stdout: string;

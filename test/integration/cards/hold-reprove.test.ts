@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { cli, DEFAULTS, type Env } from '../../support/harness.js';
-import { cardStation, enrollTwice, securityEvents, status, waitFor } from '../../support/master-card.js';
+import { cardStation, enrollTwice, securityEvents, securityEventsOnce, status, waitFor } from '../../support/master-card.js';
 import { PcscPeer, requireNtag424Peer, type VirtualCard } from '../../support/pcsc.js';
 
 requireNtag424Peer();
@@ -69,11 +69,7 @@ t.test('a hold whose card becomes an emulator mid-hold restores nothing and reco
   st = await waitFor(env, 'restore', (x) => x.policy.enforceStrong, (HOLD_SECONDS + 8) * 1000);
   t.equal(st.policy.enforceStrong, true, 'restored with the real card');
   // The event follows the restore's state write: wait for it (bounded) rather than race it.
-  let restored = await securityEvents(env, 'ResetOrReboot');
-  for (let i = 0; i < 50 && restored.length === 0; i++) {
-    await sleep(100);
-    restored = await securityEvents(env, 'ResetOrReboot');
-  }
+  const restored = await securityEventsOnce(env, 'ResetOrReboot', (events) => events.length > 0);
   t.match(restored, [{ reason: 'ManufacturerDefaultsRestored', by: 'masterCard', cardId }]);
   t.equal((await securityEvents(env, 'TamperDetectionActivated')).length, 1, 'the real card is no clone');
   await held.remove();

@@ -45,7 +45,7 @@ async function copyAgent(dir: string, smartcard: 'absent' | 'broken'): Promise<s
   const app = join(dir, 'app');
   await mkdir(join(app, 'node_modules'), { recursive: true });
   await cp(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
-  for (const part of ['agent', 'policy', 'rfid']) await cp(join(ROOT, 'dist', part), join(app, 'dist', part), { recursive: true });
+  for (const part of ['agent', 'policy', 'rfid', 'bundle']) await cp(join(ROOT, 'dist', part), join(app, 'dist', part), { recursive: true });
   await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
   for (const name of await readdir(join(ROOT, 'node_modules'))) {
     if (name !== 'smartcard' && !name.startsWith('.')) await symlink(join(ROOT, 'node_modules', name), join(app, 'node_modules', name));

@@ -2,7 +2,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { call } from '../../../agent/wire/client.js';
-import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon, statusJson } from '../../support/harness.js';
+import type { StatusReport } from '../../../agent/wire/status-report.js';
+import { cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../../support/harness.js';
 
 // Short waits for the test: 600 ms doubling. Timed attempts go straight to the socket;
 // a CLI process takes longer than that to start.
@@ -10,6 +11,9 @@ const BASE_MS = 600;
 const env = await makeEnv({ throttle: { baseDelayMs: BASE_MS, maxDelayMs: 60_000 } });
 await provisionWithDefaults(env);
 t.teardown(() => cleanup(env));
+
+/** Status over the socket: a CLI process may take longer to start than the wait being checked lasts. */
+const statusNow = (): Promise<StatusReport> => call(env.socket, 'status', {});
 
 /** Error code of a login over the socket ('ok' on success). */
 async function attempt(password: string): Promise<string> {
@@ -26,7 +30,7 @@ t.test('five free failures, then a doubling wait; attempts inside it are not che
   for (let i = 1; i <= 5; i++) t.equal(await attempt('Wrong-Password-1'), 'refused', `failure ${i}`);
   // Inside the wait even the right password is refused without being checked.
   t.equal(await attempt(DEFAULTS.user), 'throttled');
-  let s = await statusJson(env);
+  let s = await statusNow();
   t.equal(s.roles.user.failures, 5, 'a refused-in-wait attempt does not count as a failure');
   t.equal(s.roles.user.throttled, true);
 
@@ -41,7 +45,7 @@ t.test('five free failures, then a doubling wait; attempts inside it are not che
   }
   t.equal(result, 'refused');
   t.ok(refusedFor >= BASE_MS * 2 - 100 && refusedFor < BASE_MS * 2 + 500, `the 2nd wait is twice the 1st (${Math.round(refusedFor)} ms)`);
-  t.equal((await statusJson(env)).roles.user.failures, 7);
+  t.equal((await statusNow()).roles.user.failures, 7);
 
   const viaCli = await cli(env, ['login', 'user', '--stdin'], `${DEFAULTS.user}\n`);
   t.equal(viaCli.code, 4, 'the CLI exits 4');
@@ -50,12 +54,12 @@ t.test('five free failures, then a doubling wait; attempts inside it are not che
   // A restart does not reset the counter: the wait starts again from start-up.
   await daemon.stop();
   daemon = await startDaemon(env);
-  s = await statusJson(env);
+  s = await statusNow();
   t.equal(s.roles.user.failures, 7, 'failures survive a restart');
   t.equal(await attempt(DEFAULTS.user), 'throttled', 'throttled right after the restart');
   await sleep(BASE_MS * 4 + 50);
   t.equal(await attempt(DEFAULTS.user), 'mustChange', 'the right password is accepted (must change: a default)');
-  t.equal((await statusJson(env)).roles.user.failures, 0, 'and resets the counter');
+  t.equal((await statusNow()).roles.user.failures, 0, 'and resets the counter');
   await daemon.stop();
 });
 
@@ -68,7 +72,7 @@ t.test('a burst of parallel guesses cannot exceed the free allowance', async (t)
   t.equal(codes.filter((c) => c === 'ok').length, 0);
   t.ok(checked <= 5, `at most 5 guesses were checked (${checked})`);
   t.equal(checked + codes.filter((c) => c === 'throttled').length, 40);
-  t.equal((await statusJson(env)).roles.installer.failures, checked, 'every checked guess was counted');
+  t.equal((await statusNow()).roles.installer.failures, checked, 'every checked guess was counted');
 });
 
 t.test('wrong PUKs are throttled like wrong passwords; a right PUK inside the wait is not checked', async (t) => {
@@ -89,12 +93,12 @@ t.test('wrong PUKs are throttled like wrong passwords; a right PUK inside the wa
   for (let i = 1; i <= 5; i++) t.equal(await reset(`Wrong-PUK-${i}00`), 'refused', `wrong PUK ${i}`);
   t.equal(await reset('Wrong-PUK-600'), 'throttled', 'the 6th inside the wait');
   t.equal(await reset(PUK), 'throttled', 'even the right PUK, unchecked');
-  t.equal((await statusJson(env)).puk.triesLeft, 5, 'attempts inside the wait take no try');
+  t.equal((await statusNow()).puk.triesLeft, 5, 'attempts inside the wait take no try');
 
   await sleep(BASE_MS + 50);
   t.equal(await reset('Wrong-PUK-700'), 'refused', 'after the wait the PUK is checked again');
   t.equal(await reset(PUK), 'throttled', 'and the next wait is longer');
-  t.equal((await statusJson(env)).puk.triesLeft, 4);
+  t.equal((await statusNow()).puk.triesLeft, 4);
 
   // A restart does not hand out fresh attempts: the wait counts from start-up.
   await daemon.stop();
@@ -102,7 +106,7 @@ t.test('wrong PUKs are throttled like wrong passwords; a right PUK inside the wa
   t.equal(await reset(PUK), 'throttled', 'throttled right after the restart');
   await sleep(BASE_MS * 2 + 50);
   t.equal(await reset(PUK), 'ok', 'the right PUK after the wait');
-  t.same((await statusJson(env)).puk, { set: true, triesLeft: 10, blocked: false });
+  t.same((await statusNow()).puk, { set: true, triesLeft: 10, blocked: false });
   t.equal(await reset('Wrong-PUK-800'), 'refused', 'a right PUK clears the throttling');
   const events = await cli(env, ['events', '--json', '--limit', '1000']);
   // Attempts refused unchecked are noise anyone can make: counted per interval, not a line each.
