@@ -18,7 +18,7 @@ import { launcher, printRuntime, runNode } from './shipped-runtime.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
 const BURST = 100;
-const STARTS = 10;
+const STARTS = Number(process.env.BENCH_STARTS ?? 10);
 const PASSWORD = 'Tr4v3l-K1te-Moss';
 // The agent's defaults: OWASP's argon2id minimum.
 const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };
@@ -184,7 +184,7 @@ async function startup(): Promise<void> {
   await provisionWithDefaults(env);
   for (let i = 0; i < STARTS; i++) {
     for (const v of vs) {
-      const notify = join(env.dir, `notify-${i}.sock`);
+      const notify = join(env.dir, `notify-${i}-${vs.indexOf(v)}.sock`);
       let readyAt = 0;
       const listener = unix.createSocket('unix_dgram', (msg: Buffer) => {
         if (msg.toString() === 'READY=1') readyAt = performance.now();
