@@ -62,6 +62,15 @@ const configSchema = v.strictObject({
     {},
   ),
   socketIdleTimeoutMs: v.optional(int(1, 3_600_000), 30_000),
+  /** The console's sessions, which the daemon holds (issue 26; OWASP ASVS 5.0 V7). */
+  sessions: v.optional(
+    v.strictObject({
+      idleMs: v.optional(int(1000, 24 * 3_600_000), 15 * 60_000),
+      absoluteMs: v.optional(int(1000, 7 * 24 * 3_600_000), 12 * 3_600_000),
+      max: v.optional(int(1, 10_000), 64),
+    }),
+    {},
+  ),
   socketMaxClients: v.optional(int(1, 10_000), 256),
   webUi: v.optional(
     v.strictObject({
