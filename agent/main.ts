@@ -13,7 +13,22 @@ const configPath =
           ? args[1].slice('--config='.length)
           : undefined;
 
-if (configPath === undefined || configPath === '') {
+// `ccguard console [--config FILE]`: the HTTPS console, its own process; it loads none of the daemon.
+const consoleConfig =
+  args[0] !== 'console'
+    ? undefined
+    : args.length === 1
+      ? null
+      : args.length === 3 && args[1] === '--config'
+        ? args[2]
+        : args.length === 2 && args[1]?.startsWith('--config=')
+          ? args[1].slice('--config='.length)
+          : undefined;
+
+if (consoleConfig !== undefined && consoleConfig !== '') {
+  const { startConsoleProcess } = await import('../console/entry.js');
+  await startConsoleProcess(consoleConfig);
+} else if (configPath === undefined || configPath === '') {
   const { main } = await import('./cli/cli.js');
   await main(process.argv, async (path) => (await import('./daemon/entry.js')).startDaemonProcess(path));
 } else {
