@@ -120,8 +120,11 @@ export async function buildApp(
   // Sec-Fetch-Site) says where the form was, whatever cookies it carries (ASVS 3.5).
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD') return;
+    // With Referrer-Policy no-referrer, Chromium sends `Origin: null` on a form's POST: the browser's
+    // Sec-Fetch-Site (which no page can set) then says whether the form was this origin's.
     const origin = req.headers.origin;
-    const sameOrigin = origin !== undefined ? origin === `https://${req.headers.host ?? ''}` : req.headers['sec-fetch-site'] === 'same-origin';
+    const sameOrigin =
+      origin !== undefined && origin !== 'null' ? origin === `https://${req.headers.host ?? ''}` : req.headers['sec-fetch-site'] === 'same-origin';
     if (!sameOrigin) {
       log.warn({ method: req.method, url: req.routeOptions.url ?? 'unrouted', origin: origin ?? null }, 'cross-origin request refused');
       return reply.page('error', { title: 'Refused', message: 'This form did not come from a page of this console: the request was refused.' }, 403);
@@ -199,6 +202,9 @@ export async function buildApp(
     if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
     return reply.type(name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8').send(file.body);
   });
+
+  // Browsers ask for it on their own; there is none (and no 404 line in their console for it).
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
 
   app.setNotFoundHandler((_req, reply) => reply.page('error', { title: 'Not found', message: 'There is no such page on this console.' }, 404));
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
