@@ -2,6 +2,7 @@
 // 127.0.0.1: headers and cookie flags on every route, CSRF, Origin, sessions ended elsewhere or idle,
 // and a crawl without a session. HTTP-level checks use a raw client; the cross-site form a browser.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from 'node:tls';
 import t, { type Test } from 'tap';
 import { allLogText, cli, DEFAULTS, statusJson } from '../../support/harness.js';
 import { consoleRig, csrfOf, fetchRaw, RawClient, RIG_OPERATOR, type RawResponse } from '../../support/console.js';
@@ -200,6 +201,32 @@ t.test('the console over HTTPS: headers, cookies, CSRF, Origin, sessions, a craw
     t.equal(token.length, 43, 'logged in');
     const logs = (await allLogText(rig.env)) + rig.output();
     for (const secret of [MFR, mfr, RIG_OPERATOR, 'Wrong-Secret-Guess-11!', token]) t.notMatch(logs, secret, 'not in the daemon’s or the console’s logs');
+  });
+
+  await t.test('TLS 1.2 or later only; a new certificate (https rotate) is served without a restart', async (t) => {
+    const old = await new Promise<string>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(rig.url).port), rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    });
+    t.not(old, 'connected', `TLS 1.1 is refused (${old})`);
+    const pid = rig.proc.pid;
+    const before = (await fetchRaw(`${rig.url}/login`)).fingerprint;
+    const rotated = await cli(rig.env, ['https', 'rotate', '--stdin', '--json'], `${RIG_OPERATOR}\n`);
+    t.equal(rotated.code, 0, rotated.stderr);
+    const now = (await statusJson(rig.env)).httpsCertificate?.sha256;
+    t.not(now, before, 'a new certificate');
+    let served = before;
+    for (let i = 0; i < 50 && served !== now; i++) {
+      await sleep(100);
+      served = (await fetchRaw(`${rig.url}/login`)).fingerprint;
+    }
+    t.equal(served, now, 'the console serves it within seconds');
+    t.equal(rig.proc.pid, pid, 'same process');
+    t.equal(rig.proc.exitCode, null, 'no restart');
   });
 
   await t.test('logins per browser address are limited in front of the daemon’s throttle', async (t) => {
