@@ -30,7 +30,11 @@ if (consoleConfig !== undefined && consoleConfig !== '') {
   await startConsoleProcess(consoleConfig);
 } else if (configPath === undefined || configPath === '') {
   const { main } = await import('./cli/cli.js');
-  await main(process.argv, async (path) => (await import('./daemon/entry.js')).startDaemonProcess(path));
+  await main(
+    process.argv,
+    async (path) => (await import('./daemon/entry.js')).startDaemonProcess(path),
+    async (path) => (await import('../console/entry.js')).startConsoleProcess(path),
+  );
 } else {
   const { startDaemonProcess } = await import('./daemon/entry.js');
   await startDaemonProcess(configPath);

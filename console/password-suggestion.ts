@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { ROLES } from '../policy/roles.js';
 
 // Letters and digits that cannot be mistaken for one another on a label (no 0/O, 1/l/I), and symbols
 // every keyboard layout of the station's technicians has.
@@ -14,6 +15,14 @@ const ALL = LOWER + UPPER + DIGITS + SYMBOLS;
  * a password manager or the device label; the daemon still checks it like any other.
  */
 export function suggestPassword(length = 20): string {
+  for (;;) {
+    const candidate = draw(length);
+    // A role's name inside is refused by the policy (a few in a million draws): draw again.
+    if (!ROLES.some((role) => candidate.toLowerCase().includes(role))) return candidate;
+  }
+}
+
+function draw(length: number): string {
   const chars = [LOWER, UPPER, DIGITS, SYMBOLS].map(pick);
   while (chars.length < length) chars.push(pick(ALL));
   // Fisher–Yates with the CSPRNG, so the classes' places are not fixed.

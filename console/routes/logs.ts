@@ -13,6 +13,8 @@ const filterSchema = v.object({
 });
 /** Events read for the page (the newest); the filter applies to these. */
 const EVENTS_READ = 500;
+/** Rows shown: a page stays small on a station's link (the CLI's `events --limit` reads more). */
+const EVENTS_SHOWN = 100;
 
 /** Logs: the encrypted log zip (streamed), the security events filtered by kind and time, followed live. */
 export function logRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
@@ -23,7 +25,8 @@ export function logRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const since = filter.since ? Date.parse(`${filter.since}:00Z`) : null;
     const shown = events
       .filter((e: SecurityEvent) => (filter.kind ? e.event === filter.kind : true) && (since === null || Date.parse(e.time) >= since))
-      .reverse();
+      .reverse()
+      .slice(0, EVENTS_SHOWN);
     const role = req.consoleSession!.role;
     return reply.page(
       'logs',
