@@ -46,14 +46,23 @@ export function logRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
 
   app.post('/logs/export', { preHandler: [guard(EXPORT_ROLES), app.csrfProtection] }, async (req, reply) => {
     const body = new PassThrough();
+    // A browser that goes away mid-download ends the daemon's export too (the socket call is dropped).
+    const gone = new AbortController();
+    body.once('close', () => gone.abort());
     let first: (() => void) | null = null;
     const started = new Promise<void>((resolve) => (first = resolve));
     const call = ctx.daemon.call('session.logs.export', { session: req.consoleSession!.token }, req.ip, {
       timeoutMs: 120_000,
+      signal: gone.signal,
       onData: (data) => {
         first?.();
         // The daemon waits while the browser is slow: the zip is never held whole in memory.
-        if (!body.write(data)) return new Promise<void>((resolve) => body.once('drain', () => resolve()));
+        if (!body.write(data)) {
+          return new Promise<void>((resolve) => {
+            body.once('drain', resolve);
+            body.once('close', resolve);
+          });
+        }
         return undefined;
       },
     });

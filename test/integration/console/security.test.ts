@@ -9,7 +9,7 @@ import { consoleRig, csrfOf, fetchRaw, RawClient, RIG_OPERATOR, type RawResponse
 import { launchBrowser } from '../../support/browser.js';
 
 const MFR = 'Quartz-Lantern-Harbor-61!';
-const IDLE_MS = 6000;
+const IDLE_MS = 8000;
 const LOGINS_PER_MINUTE = 40;
 let mfr = MFR;
 

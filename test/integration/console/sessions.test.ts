@@ -53,7 +53,11 @@ t.test('a session token works for its uid alone, ends with a password change mad
 
   const logs = await allLogText(env);
   t.notOk(logs.includes(first.token) || logs.includes(token), 'no token in any log or event');
-  t.match(logs, /"event":"SessionStarted"/);
+  t.match(
+    logs,
+    /"event":"SessionStarted","role":"operator","changeOnly":true,"origin":"socket:console","client":"127.0.0.1","peer":\{"uid":\d+/,
+    "the browser's address beside the claimed origin and the kernel's peer",
+  );
   t.match(logs, /"event":"SessionEnded".*"reason":"passwordChanged"/);
   const events = await cli(env, ['events', '--json', '--limit', '200']);
   t.notOk(events.stdout.includes(token), 'nor in the events a socket client reads');

@@ -103,11 +103,18 @@ t.test("every session of a role ends when its password changes or is reset; othe
   await t.rejects(use(env, first.token), ended('passwordChanged'));
   await t.rejects(use(env, second.token), ended('passwordChanged'));
   t.equal((await use(env, operator.token, true)).actor.role, 'operator', "the operator's session stays");
+  // A double station's slave takes the master's password for a role (sync receive).
+  const synced = await open('manufacturer', 'Velvet-Anchor-Meadow-27!');
+  await env.credentials.applyFromMaster((current) => ({
+    ...current,
+    roles: { ...current.roles, manufacturer: { ...current.roles.manufacturer, changedAt: new Date(Date.now() + 1000).toISOString() } },
+  }));
+  await t.rejects(use(env, synced.token), ended('passwordChanged'), 'a password the master pushed ends it');
   // A card tap puts the roles back on their defaults.
   await env.credentials.resetToDefaults(['operator']);
   await t.rejects(use(env, operator.token, true), SessionEndedError, 'reset: ended');
   const changed = (await env.events()).filter((e) => e.event === 'SessionEnded' && e.reason === 'passwordChanged');
-  t.equal(changed.length, 3, 'recorded for each, as the change was written');
+  t.equal(changed.length, 4, 'recorded for each, as the change was written');
 });
 
 t.test('a role on its default password gets a change-only session', async (t) => {
