@@ -5,9 +5,10 @@
 // page passes axe-core (WCAG 2.1 AA) and does not scroll sideways at 360 px; each is photographed.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
-import { DEFAULTS, statusJson } from '../../support/harness.js';
+import { cli, DEFAULTS, statusJson } from '../../support/harness.js';
 import { consoleRig, fetchRaw, RIG_OPERATOR } from '../../support/console.js';
 import { axeViolations, launchBrowser, overflowsSideways, screenshot } from '../../support/browser.js';
 
@@ -127,6 +128,16 @@ t.test('the guide’s flows in chromium, every page accessible at 360 px', async
   await page.goto(`${rig.url}/logs?kind=SessionStarted`);
   const rows = await page.$$eval('#events tr td:nth-child(2)', (cells) => cells.map((c) => (c as unknown as { textContent: string }).textContent));
   t.ok(rows.length > 0 && rows.every((r) => r === 'SessionStarted'), 'filtered by kind');
+  // Following: a login made elsewhere (the CLI) shows up without a reload.
+  await page.goto(`${rig.url}/logs`);
+  await page.check('#follow');
+  await sleep(1500);
+  // (Enforce Password change is on: the login is accepted with "must change", exit 3, and recorded.)
+  const login = await cli(rig.env, ['login', 'operator', '--stdin'], `${RIG_OPERATOR}\n`);
+  t.equal(login.code, 3, login.stderr);
+  // Polled from here: the page's CSP refuses playwright's string evaluation (no 'unsafe-eval').
+  for (let i = 0; i < 100 && !/MaintenanceLoginAccepted/.test(await page.innerText('#events tr:first-child')); i++) await sleep(100);
+  t.match(await page.innerText('#events tr:first-child'), /MaintenanceLoginAccepted[\s\S]*origin: socket:cli/, 'a new event, live, on top');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('form[action="/logs/export"] button')]);
   t.match(download.suggestedFilename(), /^ccguard-logs-station-7-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.zip$/);
   const zip = join(rig.env.dir, 'export.zip');

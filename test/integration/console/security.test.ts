@@ -203,6 +203,15 @@ t.test('the console over HTTPS: headers, cookies, CSRF, Origin, sessions, a craw
     for (const secret of [MFR, mfr, RIG_OPERATOR, 'Wrong-Secret-Guess-11!', token]) t.notMatch(logs, secret, 'not in the daemon’s or the console’s logs');
   });
 
+  await t.test('a form larger than the body limit is refused, with the same headers', async (t) => {
+    const a = new RawClient(rig.url);
+    const token = csrfOf((await a.get('/login')).body);
+    const r = await a.post('/login', { _csrf: token, role: 'operator', password: 'x'.repeat(20 * 1024) });
+    t.equal(r.status, 413);
+    t.match(r.body, /The form was too large/);
+    securityHeaders(t, r, 'POST /login (413)');
+  });
+
   await t.test('TLS 1.2 or later only; a new certificate (https rotate) is served without a restart', async (t) => {
     const old = await new Promise<string>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port: Number(new URL(rig.url).port), rejectUnauthorized: false, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
