@@ -223,6 +223,17 @@ export async function buildApp(
         503,
       );
     }
+    // A session that ended while a page was being made (a password changed meanwhile): log in again.
+    const ended = sessionEnded(err);
+    if (ended !== null) {
+      reply.clearCookie(SESSION_COOKIE, COOKIE_OPTIONS);
+      return reply.redirect(`/login?ended=${END_REASONS.has(ended) ? ended : 'unknown'}`, 303);
+    }
+    // Any other answer of the daemon (busy, refused): its message, which never holds a secret.
+    if (err instanceof DaemonError && err.code !== 'internal') {
+      const code = { refused: 403, invalid: 400, mustChange: 403, throttled: 429, unavailable: 503 }[err.code];
+      return reply.page('error', { title: err.code === 'throttled' ? 'Busy' : 'Refused', message: err.message }, code);
+    }
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       log.error({ err: { message: err.message, code: err.code }, url: req.routeOptions.url ?? 'unrouted' }, 'request failed');
