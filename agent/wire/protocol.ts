@@ -48,6 +48,14 @@ const sessionView = {
   remainingSeconds: count,
 };
 const inSession = { session: sessionToken };
+/** How a master card is enrolled (with the password, or in a session). */
+const enrolment = {
+  timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
+  /** The reader to enrol on; may be left out only when exactly one is attached. */
+  reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+  /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
+  uidOnly: v.optional(v.boolean(), false),
+};
 
 // Who may call a method (policy/roles.ts `Access`): checked once, at dispatch, before the handler runs.
 const open = { kind: 'open' } as const;
@@ -129,14 +137,7 @@ export const methods = {
   },
   'masterCard.enroll': {
     auth: manufacturer('masterCards.manage'),
-    params: v.strictObject({
-      password: secret,
-      timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
-      /** The reader to enrol on; may be left out only when exactly one is attached. */
-      reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
-      /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
-      uidOnly: v.optional(v.boolean(), false),
-    }),
+    params: v.strictObject({ password: secret, ...enrolment }),
     result: masterCardListingSchema,
   },
   'masterCard.list': {
@@ -222,13 +223,7 @@ export const methods = {
   },
   'session.masterCard.enroll': {
     auth: sessionAgain('masterCards.manage'),
-    params: v.strictObject({
-      ...inSession,
-      password: secret,
-      timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
-      reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
-      uidOnly: v.optional(v.boolean(), false),
-    }),
+    params: v.strictObject({ ...inSession, password: secret, ...enrolment }),
     result: masterCardListingSchema,
   },
   'session.masterCard.list': {
