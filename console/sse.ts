@@ -23,7 +23,8 @@ export async function stream(
   const until = Date.now() + 3_600_000;
   while (open && Date.now() < until) {
     try {
-      await ctx.daemon.call('session.info', { session: token }, req.ip);
+      // A check, not a use: an open page does not keep an idle session alive.
+      await ctx.daemon.call('session.check', { session: token }, req.ip);
       res.write(`data: ${JSON.stringify(await snapshot())}\n\n`);
     } catch {
       res.write('event: ended\ndata: {}\n\n');

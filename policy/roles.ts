@@ -49,7 +49,9 @@ export function mayPerform(role: Role, action: Action): boolean {
  * - `session`: a console session's token in the parameter `token` stands in for the password of the
  *   session's role; `reauth` names the parameter with that password again, asked always or only
  *   when the parameter `when.param` has one of `when.values` (a sensitive action inside a session);
- *   `mustChange: 'allow'` lets a change-only session in (to change the password or log out).
+ *   `mustChange: 'allow'` lets a change-only session in (to change the password or log out);
+ *   `use: 'peek'` checks the session without counting as its use (a live page's stream must not keep
+ *   an idle session alive).
  */
 export type Access =
   | { readonly kind: 'open' }
@@ -67,4 +69,5 @@ export type Access =
       readonly token: string;
       readonly reauth?: { readonly secret: string; readonly when?: { readonly param: string; readonly values: readonly string[] } };
       readonly mustChange?: 'allow';
+      readonly use?: 'peek';
     };

@@ -171,6 +171,12 @@ export const methods = {
     params: v.strictObject(inSession),
     result: v.strictObject(sessionView),
   },
+  /** Like `session.info`, but not a use of the session: its idle time goes on (for a live page's stream). */
+  'session.check': {
+    auth: { ...session('password.own'), mustChange: 'allow', use: 'peek' },
+    params: v.strictObject(inSession),
+    result: v.strictObject(sessionView),
+  },
   'session.close': {
     auth: { ...session('password.own'), mustChange: 'allow' },
     params: v.strictObject(inSession),

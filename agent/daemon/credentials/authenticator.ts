@@ -132,9 +132,10 @@ export class Authenticator {
   /**
    * The role a live session's token stands for, as an `Actor`. An unknown or ended token is
    * refused (the console logs in again); a change-only session is refused unless `allowMustChange`.
+   * `touch`: this counts as a use of the session (its idle time starts again).
    */
-  session(token: Secret, allowMustChange: boolean): { actor: Actor; view: SessionView; changeOnly: boolean } {
-    const used = this.#sessions.use(token, (role) => this.#state().roles[role]);
+  session(token: Secret, allowMustChange: boolean, touch = true): { actor: Actor; view: SessionView; changeOnly: boolean } {
+    const used = this.#sessions.use(token, (role) => this.#state().roles[role], touch);
     if (!used.ok) {
       const why = {
         unknown: 'is not known',

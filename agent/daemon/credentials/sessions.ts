@@ -65,7 +65,11 @@ export class SessionStore {
    * The live session of `token`, touched (its idle time starts again), or why there is none:
    * unknown, idle, expired, or its role's password changed since (`current` is the role's record now).
    */
-  use(token: Secret, current: (role: Role) => RoleRecord): { ok: true; role: Role; view: SessionView } | { ok: false; reason: SessionEndReason | 'unknown' } {
+  use(
+    token: Secret,
+    current: (role: Role) => RoleRecord,
+    touch = true,
+  ): { ok: true; role: Role; view: SessionView } | { ok: false; reason: SessionEndReason | 'unknown' } {
     const key = digest(token.reveal());
     const session = this.#sessions.get(key);
     // Another uid's token is answered as an unknown one: no oracle, and the session stays its owner's.
@@ -80,7 +84,7 @@ export class SessionStore {
       this.#end(key, session, reason);
       return { ok: false, reason };
     }
-    session.lastUsedAt = now;
+    if (touch) session.lastUsedAt = now;
     return { ok: true, role: session.role, view: this.#view(session, now) };
   }
 

@@ -46,7 +46,7 @@ async function actorFor(method: Method, access: Access, params: Record<string, u
       return authenticator.password(role, secretParam(method, params, access.secret), access.mustChange === 'allow');
     }
     case 'session': {
-      const { actor } = authenticator.session(secretParam(method, params, access.token), access.mustChange === 'allow');
+      const { actor } = authenticator.session(secretParam(method, params, access.token), access.mustChange === 'allow', access.use !== 'peek');
       if (!mayPerform(actor.role, access.action)) {
         throw new RefusedError(`${actor.role} may not call ${method}; it is for ${PERMISSIONS[access.action].join(', ')}`);
       }

@@ -22,6 +22,10 @@ export function sessionHandlers(s: Services, twins: ActingHandlers): AreaHandler
       const { view, changeOnly } = s.authenticator.session(session, true);
       return { ...view, changeOnly };
     },
+    'session.check': async ({ session }) => {
+      const { view, changeOnly } = s.authenticator.session(session, true, false);
+      return { ...view, changeOnly };
+    },
     'session.close': async ({ session }) => ({ closed: s.authenticator.closeSession(session) }),
     'session.passwd': async ({ currentPassword, newPassword }, ctx, actor) => twins.passwd({ role: actor.role, currentPassword, newPassword }, ctx, actor),
     'session.passwdAs': async ({ password, role, newPassword }, ctx, actor) =>

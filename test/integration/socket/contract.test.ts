@@ -59,6 +59,7 @@ t.test('each method answers what its result schema describes', async (t) => {
   checked.add('session.open');
   const session = opened.token;
   await check('session.info', { session });
+  await check('session.check', { session });
   await check('session.policy.set', { session, enforceStrong: true });
   await check('session.puk.set', { session, password: MANUFACTURER, puk: PUK });
   await check('session.logPassword.set', { session, password: MANUFACTURER, logPassword: 'Log-Secret-Phrase-2027' });

@@ -81,6 +81,12 @@ t.test('idle and absolute expiry on the monotonic clock', async (t) => {
   await use(env, idle.token);
   env.clock.ms += 1000;
   await t.rejects(use(env, idle.token), ended('idle'), 'unused for the idle limit: ended');
+  // A live page's stream checks the session without using it: it does not keep it alive.
+  const watched = await open();
+  env.clock.ms += 600;
+  await env.as(UID, async () => env.authenticator.session(watched.token, false, false));
+  env.clock.ms += 600;
+  await t.rejects(use(env, watched.token), ended('idle'), 'checked but not used: idle all the same');
   const busy = await open();
   for (let i = 0; i < 3; i++) {
     env.clock.ms += 900;

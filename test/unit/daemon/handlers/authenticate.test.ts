@@ -42,6 +42,7 @@ function sample(method: Method, secret: string, role = 'manufacturer'): Record<s
     'session.open': { role, password: secret },
     'session.info': { session: TOKEN },
     'session.close': { session: TOKEN },
+    'session.check': { session: TOKEN },
     'session.passwd': { session: TOKEN, currentPassword: secret, newPassword: 'Next-Password-99!' },
     'session.passwdAs': { session: TOKEN, password: secret, role: 'operator', newPassword: 'Next-Password-99!' },
     'session.policy.set': { session: TOKEN, enforceStrong: true },
