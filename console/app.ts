@@ -18,6 +18,8 @@ import type { TlsMaterial } from './tls.js';
 /** The session cookie: `__Host-` binds it to this origin, path `/`, Secure (ASVS 7.1). */
 export const SESSION_COOKIE = '__Host-ccguard-session';
 const CSRF_COOKIE = '__Host-ccguard-csrf';
+/** What a form did, shown once by the page it redirects to (post/redirect/get: a reload repeats nothing). */
+const FLASH_COOKIE = '__Host-ccguard-done';
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
 
@@ -36,6 +38,8 @@ declare module 'fastify' {
   }
   interface FastifyReply {
     page(view: string, data?: Record<string, unknown>, status?: number): FastifyReply;
+    /** Answers a done form: 303 to `path`, which shows `notice` once. */
+    done(path: string, notice: string): FastifyReply;
   }
 }
 
@@ -157,14 +161,23 @@ export async function buildApp(
   app.decorateReply('page', function (this: FastifyReply, view: string, data: Record<string, unknown> = {}, status = 200) {
     const req = this.request;
     const session = req.consoleSession;
+    const flash = req.cookies[FLASH_COOKIE];
+    if (flash !== undefined) this.clearCookie(FLASH_COOKIE, COOKIE_OPTIONS);
     const html = renderer.render(view, {
       title: 'ccguard',
       ...data,
+      notice: (data.notice as string | null | undefined) ?? (flash ? flash.slice(0, 500) : null),
       session,
       csrf: this.generateCsrf({ userInfo: userInfo(req) }),
       path: req.routeOptions.url ?? '',
     });
     return this.code(status).type('text/html; charset=utf-8').send(html);
+  });
+
+  app.decorateReply('done', function (this: FastifyReply, path: string, notice: string) {
+    // The cookie holds the console's own words about what was done, never a secret or the browser's text.
+    this.setCookie(FLASH_COOKIE, notice, { ...COOKIE_OPTIONS, maxAge: 60 });
+    return this.redirect(path, 303);
   });
 
   // Who is asking: the session cookie, checked with the daemon on every request (it holds the session).

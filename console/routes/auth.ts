@@ -101,7 +101,7 @@ export function authRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const r = refusal(err);
       return forgotPage(req, reply, { error: r.message }, r.status);
     }
-    return reply.page('login', { title: 'Log in', notice: 'The operator password was set. Log in with it.', roles: ROLES, role: 'operator' });
+    return reply.done('/login', 'The operator password was set. Log in with it.');
   });
 }
 

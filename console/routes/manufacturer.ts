@@ -55,7 +55,7 @@ export function manufacturerRoutes(app: FastifyInstance, ctx: ConsoleContext): v
       const mismatch = check(parsed.value);
       if (mismatch) return page(req, reply, { error: mismatch }, 400);
       try {
-        return await page(req, reply, { notice: await run(parsed.value, req) });
+        return reply.done('/manufacturer', await run(parsed.value, req));
       } catch (err) {
         const r = refusal(err);
         if (r.sessionEnded) return reply.redirect('/login?ended=passwordChanged', 303);

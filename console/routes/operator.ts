@@ -37,7 +37,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
       const params = { session: req.consoleSession!.token, mode, ...(mode === '2.0-only' && password ? { password } : {}) };
       const r = await ctx.daemon.call('session.webui.set', params, req.ip);
       const undo = r.webUi === '2.0-only' ? ' Only the manufacturer can undo this, over SSH.' : '';
-      return await page(req, reply, { notice: `The web interface is now ${r.webUi === '2.0-only' ? '2.0 only' : r.webUi}.${undo}` });
+      return reply.done('/operator', `The web interface is now ${r.webUi === '2.0-only' ? '2.0 only' : r.webUi}.${undo}`);
     } catch (err) {
       return failed(req, reply, err);
     }
@@ -50,12 +50,13 @@ export function operatorRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
     try {
       if (parsed.value.action === 'rotate') {
         const r = await ctx.daemon.call('session.https.rotate', { session }, req.ip);
-        return await page(req, reply, {
-          notice: `A new certificate was made: SHA-256 ${r.certificate.sha256}. The console serves it within seconds; the browser will ask again.`,
-        });
+        return reply.done(
+          '/operator',
+          `A new certificate was made: SHA-256 ${r.certificate.sha256}. The console serves it within seconds; the browser will ask again.`,
+        );
       }
       const r = await ctx.daemon.call('session.https.set', { session, enabled: parsed.value.action === 'on' }, req.ip);
-      return await page(req, reply, { notice: `HTTPS is ${r.https ? 'on' : 'off'}.` });
+      return reply.done('/operator', `HTTPS is ${r.https ? 'on' : 'off'}.`);
     } catch (err) {
       return failed(req, reply, err);
     }

@@ -90,6 +90,9 @@ t.test('the guide’s flows in chromium, every page accessible at 360 px', async
   await page.fill('#puk-password', manufacturer);
   await page.click('form[action="/manufacturer/puk"] button');
   t.match(await noticeOf(page), /PUK is set/);
+  t.equal(new URL(page.url()).pathname, '/manufacturer', 'post/redirect/get: the page, not the form, is what a reload repeats');
+  await page.reload();
+  t.equal(await noticeOf(page), '', 'the notice is shown once');
   const logPassword = (await page.innerText('#lp-hint code')).trim();
   await page.fill('#lp', logPassword);
   await page.fill('#lp-confirm', logPassword);

@@ -113,8 +113,10 @@ t.test('the console over HTTPS: headers, cookies, CSRF, Origin, sessions, a craw
     t.equal(foreign.status, 403, "another session's token: refused");
     t.equal((await statusJson(rig.env)).https, true, 'nothing changed');
     const own = await a.post('/operator/https', { _csrf: tokenA, action: 'on' });
-    t.equal(own.status, 200, 'its own token: done');
-    t.match(own.body, /HTTPS is on/);
+    t.equal(own.status, 303, 'its own token: done, and back to the page');
+    t.equal(own.headers.location, '/operator');
+    t.match((await a.get('/operator')).body, /HTTPS is on/, 'which says what was done, once');
+    t.notMatch((await a.get('/operator')).body, /HTTPS is on\./, 'and only once');
   });
 
   await t.test('a cross-origin POST is refused, whatever it carries; no state change on GET', async (t) => {
