@@ -1,6 +1,6 @@
 // The layers (design.md "Layers", agent/README.md), lowest first: policy ← agent/common ←
 // agent/store, agent/wire ← agent/logs ← agent/sync ← agent/daemon, agent/cli ← agent/main.ts;
-// rfid beside them. A module imports only from its own layer or those below. Run by
+// rfid beside them; console/ (the HTTPS console) on agent/wire and agent/common only. A module imports only from its own layer or those below. Run by
 // `npm run lint` and, as a tap test, by `npm run test:unit` (test/unit/layers.test.ts).
 
 /** Path patterns of the layers above each one: what it must not import. */
@@ -69,6 +69,21 @@ module.exports = {
       comment: 'The CLI and the daemon meet only at the wire contract (main.ts alone loads both).',
       from: { path: '^agent/daemon/' },
       to: { path: '^agent/cli/' },
+    },
+    {
+      name: 'console-reaches-the-daemon-only-by-the-socket',
+      severity: 'error',
+      comment:
+        'console/ is a socket client like any web server: of agent/ it imports the wire contract and client and common/ (config, errors), nothing that holds or reads the state.',
+      from: { path: '^console/' },
+      to: { path: '^(agent/(store|logs|sync|daemon|cli)/|rfid/)' },
+    },
+    {
+      name: 'only-main-imports-console',
+      severity: 'error',
+      comment: 'The console is its own process: only agent/main.ts starts it.',
+      from: { path: '^(agent|policy|rfid)/', pathNot: '^agent/main\\.ts$' },
+      to: { path: '^console/' },
     },
     {
       name: 'nothing-imports-main',

@@ -26,6 +26,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    // The console's one script runs in the browser (the live parts of its pages).
+    files: ['console/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
+  {
     // Tests match control characters (ESC sequences, C0 controls) on purpose: that is what they check.
     files: ['test/**/*.ts'],
     rules: { 'no-control-regex': 'off' },

@@ -39,6 +39,8 @@ node packaging/build-blocklist.mjs "$work/tsc/policy" >/dev/null
 node packaging/bundle.mjs "$work/tsc"
 cp -r bin "$app/"
 cp -r "$work/tsc/agent" "$work/tsc/policy" "$work/tsc/rfid" "$work/tsc/bundle" "$app/dist/"
+# The HTTPS console (issue 26): its code, templates and static files.
+cp -r "$work/tsc/console" "$app/dist/" && mkdir -p "$app/console" && cp -r console/views console/static "$app/console/"
 cp package-lock.json "$app/"
 # The SO_PEERCRED binding is a local dependency (file:native/peercred): its sources go along and
 # npm ci below compiles it for the target, like unix-dgram.
@@ -89,6 +91,7 @@ mkdir -p "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" "
   "$root/usr/share/doc/ccguard/schemas"
 ln -s ../lib/ccguard/bin/ccguard.js "$root/usr/bin/ccguard"
 install -m 0644 packaging/ccguard.service "$root/lib/systemd/system/ccguard.service"
+install -m 0644 packaging/ccguard-console.service "$root/lib/systemd/system/ccguard-console.service"
 install -m 0644 packaging/ccguard.sysusers "$root/usr/lib/sysusers.d/ccguard.conf"
 install -m 0644 packaging/ccguard.tmpfiles "$root/usr/lib/tmpfiles.d/ccguard.conf"
 install -m 0644 packaging/config.json "$root/etc/ccguard/config.json"

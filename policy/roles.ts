@@ -45,7 +45,13 @@ export function mayPerform(role: Role, action: Action): boolean {
  * - `password`: a role's password, the role named by the `role` parameter (`roleFrom: 'role'`), by
  *   `as` (`roleFrom: 'as'`), or fixed by the method (`role`); `secret` names the parameter holding
  *   the password; `mustChange: 'allow'` lets a role that must change its password in (to change it);
- * - `puk`: the Reset Password PUK in the parameter `secret`.
+ * - `puk`: the Reset Password PUK in the parameter `secret`;
+ * - `session`: a console session's token in the parameter `token` stands in for the password of the
+ *   session's role; `reauth` names the parameter with that password again, asked always or only
+ *   when the parameter `when.param` has one of `when.values` (a sensitive action inside a session);
+ *   `mustChange: 'allow'` lets a change-only session in (to change the password or log out);
+ *   `use: 'peek'` checks the session without counting as its use (a live page's stream must not keep
+ *   an idle session alive).
  */
 export type Access =
   | { readonly kind: 'open' }
@@ -56,4 +62,12 @@ export type Access =
       readonly secret: string;
       readonly mustChange?: 'allow';
     }
-  | { readonly kind: 'puk'; readonly action: 'puk.reset'; readonly secret: string };
+  | { readonly kind: 'puk'; readonly action: 'puk.reset'; readonly secret: string }
+  | {
+      readonly kind: 'session';
+      readonly action: Action;
+      readonly token: string;
+      readonly reauth?: { readonly secret: string; readonly when?: { readonly param: string; readonly values: readonly string[] } };
+      readonly mustChange?: 'allow';
+      readonly use?: 'peek';
+    };

@@ -11,13 +11,14 @@ cd "$(dirname "$0")/.."
 # master card tests (the virtual NTAG 424 DNA's AES from pycryptodome, its test client on pyscard
 # and python3-cryptography), and libpcsclite-dev for the smartcard binding that npm ci builds (also for
 # arm64 and armhf, which the cross-built packages link against); systemd-analyze for the unit's checks
-# and strace to record the daemon's system calls against the unit's SystemCallFilter.
+# and strace to record the daemon's system calls against the unit's SystemCallFilter; Debian's chromium,
+# the real browser the console's tests drive (playwright-core; its own browser download is unreachable).
 # shellcheck source=../scripts/debian-packages.sh
 . scripts/debian-packages.sh
 install_missing_debs g++:g++ make:make python3:python3 lintian:lintian \
   aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
   /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils \
-  systemd-analyze:systemd strace:strace \
+  systemd-analyze:systemd strace:strace /usr/bin/chromium:chromium \
   /usr/sbin/pcscd:pcscd /usr/include/PCSC/winscard.h:libpcsclite-dev \
   /usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd \
   /usr/lib/python3/site-packages/virtualsmartcard:python3-virtualsmartcard pcsc_scan:pcsc-tools \

@@ -3,7 +3,7 @@ import { CcguardError, EXIT, exitCodeFor } from '../common/errors.js';
 import { visible } from '../common/visible.js';
 import { VERSION } from '../common/version.js';
 import { masterCardCommand } from './commands/cards.js';
-import { daemonCommand, provisionCommand, type StartDaemon } from './commands/device.js';
+import { consoleCommand, daemonCommand, provisionCommand, type StartConsole, type StartDaemon } from './commands/device.js';
 import { acknowledgeFallbackCommand, auditCommand, eventsCommand, readersCommand, statusCommand } from './commands/diagnostics.js';
 import { logsCommand } from './commands/logs.js';
 import { logPasswordCommand, loginCommand, passwdCommand, policyCommand, pukCommand } from './commands/passwords.js';
@@ -11,7 +11,7 @@ import { defaultsCommand, httpsCommand, webUiCommand } from './commands/settings
 import { syncCommand } from './commands/sync.js';
 import { bashCompletion } from './completion.js';
 
-function buildProgram(startDaemon: StartDaemon): Command {
+function buildProgram(startDaemon: StartDaemon, startConsole: StartConsole): Command {
   const program = new Command('ccguard')
     .description('Security agent of an EV charge controller: credentials, recovery paths, logs')
     .version(VERSION, '-V, --version')
@@ -20,6 +20,7 @@ function buildProgram(startDaemon: StartDaemon): Command {
 
   // In the order `ccguard --help` lists them.
   daemonCommand(program, startDaemon);
+  consoleCommand(program, startConsole);
   provisionCommand(program);
   statusCommand(program);
   loginCommand(program);
@@ -50,8 +51,8 @@ function buildProgram(startDaemon: StartDaemon): Command {
 }
 
 /** Runs the CLI and exits with the contract's exit code. */
-export async function main(argv: readonly string[], startDaemon: StartDaemon): Promise<void> {
-  const program = buildProgram(startDaemon);
+export async function main(argv: readonly string[], startDaemon: StartDaemon, startConsole: StartConsole): Promise<void> {
+  const program = buildProgram(startDaemon, startConsole);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -62,7 +62,34 @@ const configSchema = v.strictObject({
     {},
   ),
   socketIdleTimeoutMs: v.optional(int(1, 3_600_000), 30_000),
+  /** The console's sessions, which the daemon holds (issue 26; OWASP ASVS 5.0 V7). */
+  sessions: v.optional(
+    v.strictObject({
+      idleMs: v.optional(int(1000, 24 * 3_600_000), 15 * 60_000),
+      absoluteMs: v.optional(int(1000, 7 * 24 * 3_600_000), 12 * 3_600_000),
+      max: v.optional(int(1, 10_000), 64),
+    }),
+    {},
+  ),
   socketMaxClients: v.optional(int(1, 10_000), 256),
+  /** The HTTPS console (`ccguard console`, its own process and user): where it listens and how long it waits. */
+  console: v.optional(
+    v.strictObject({
+      /** Address to listen on: `::` (every IPv6 and IPv4 address), an IPv4/IPv6 address, or `localhost`. */
+      host: v.optional(v.union([v.literal('localhost'), v.pipe(v.string(), v.ip())]), '::'),
+      port: v.optional(int(1, 65_535), 8443),
+      /** A request's whole time (headers and body) before it is answered 408. */
+      requestTimeoutMs: v.optional(int(1000, 600_000), 30_000),
+      keepAliveTimeoutMs: v.optional(int(100, 600_000), 5_000),
+      /** Largest request body (forms): nothing the console takes is longer. */
+      bodyLimitBytes: v.optional(int(1024, 1024 * 1024), 16 * 1024),
+      /** Login and PUK attempts per browser address and minute, in front of the daemon's own throttle. */
+      loginAttemptsPerMinute: v.optional(int(1, 1000), 10),
+      /** How often the certificate file is looked at for a new one (after `https rotate`). */
+      certificateCheckMs: v.optional(int(100, 3_600_000), 2_000),
+    }),
+    {},
+  ),
   webUi: v.optional(
     v.strictObject({
       /** The style file the web server reads; its absence means the built-in default, 1.0. */

@@ -53,6 +53,19 @@ export class RefusedError extends CcguardError {
   }
 }
 
+/** A console session token that is unknown or has ended: the console logs in again. */
+export class SessionEndedError extends RefusedError {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { session: this.reason };
+  }
+}
+
 /** Malformed request, config or input. */
 export class InvalidInputError extends CcguardError {
   readonly code = 'invalid' as const;

@@ -9,7 +9,8 @@ import type { StatusReport } from '../wire/status-report.js';
 async function looseFiles(config: Config, configPath: string | null): Promise<LooseFile[]> {
   const wanted: Array<{ path: string; allowed: number }> = [
     { path: config.stateDir, allowed: 0o700 },
-    { path: config.https.keyFile, allowed: 0o600 },
+    // Group ccguard (the web servers, the console) reads the device key: 0640 is its mode.
+    { path: config.https.keyFile, allowed: 0o640 },
   ];
   for (const name of await readdir(config.stateDir).catch(() => [])) wanted.push({ path: join(config.stateDir, name), allowed: 0o600 });
   // The config may be world-readable (it holds no secret) but nobody else may change it.

@@ -25,6 +25,7 @@ import type { Services } from './handlers/services.js';
 import { settingsHandlers } from './handlers/settings.js';
 import { stateHandlers } from './handlers/state.js';
 import { syncHandlers } from './handlers/sync.js';
+import { sessionHandlers } from './handlers/sessions.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { FactoryDefaults } from './settings/factory-defaults.js';
 import { HttpsCertificate } from './settings/https-certificate.js';
@@ -32,7 +33,7 @@ import { HttpsSettings } from './settings/https-settings.js';
 import { WebUiStyle } from './settings/web-ui-style.js';
 import { SocketServer } from './socket/index.js';
 import { Authenticator } from './credentials/authenticator.js';
-import { authenticateAtDispatch } from './handlers/authenticate.js';
+import { authenticateAtDispatch, type ActingHandlers } from './handlers/authenticate.js';
 import { MemoryKeeper } from './memory-keeper.js';
 import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
@@ -64,7 +65,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const memory = new MemoryKeeper({ idleMs: MEMORY_IDLE_MS, hashes: hasher, log });
   memory.start();
-  const authenticator = new Authenticator({ store, hasher, security, log, throttle: config.throttle, now });
+  const authenticator = new Authenticator({ store, hasher, security, log, throttle: config.throttle, now, sessions: config.sessions });
   const credentials = new Credentials({ store, hasher, strength, security, config, authenticator });
   const fallbacks = new StateFallbacks({ store, security });
   await fallbacks.note(loaded);
@@ -98,6 +99,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     configPath,
     store,
     credentials,
+    authenticator,
     puk,
     logPassword,
     logExports,
@@ -112,18 +114,16 @@ export async function runDaemon(config: Config, configPath: string | null = null
     fallbacks,
     statusReport: () => statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt }),
   };
-  const handlers = authenticateAtDispatch(
-    {
-      ...diagnosticsHandlers(services),
-      ...passwordHandlers(services),
-      ...settingsHandlers(services),
-      ...logHandlers(services),
-      ...cardHandlers(services),
-      ...syncHandlers(services),
-      ...stateHandlers(services),
-    },
-    authenticator,
-  );
+  const twins = {
+    ...diagnosticsHandlers(services),
+    ...passwordHandlers(services),
+    ...settingsHandlers(services),
+    ...logHandlers(services),
+    ...cardHandlers(services),
+    ...syncHandlers(services),
+    ...stateHandlers(services),
+  };
+  const handlers = authenticateAtDispatch({ ...twins, ...sessionHandlers(services, twins as ActingHandlers) }, authenticator);
 
   const server = new SocketServer({
     path: config.socket,

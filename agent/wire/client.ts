@@ -58,6 +58,10 @@ export interface CallOptions<M extends Method = Method> {
   /** With onEvent: called with the first answer, before any pushed event. */
   onResult?: (result: ResultOf<M>) => void;
   origin?: string;
+  /** For a front end (the console): the client it acts for, e.g. the browser's address (envelope `client`). */
+  client?: string;
+  /** Aborts the call (the socket is closed; the daemon drops work for a client that has gone). */
+  signal?: AbortSignal;
   /**
    * Called for each data frame of a streamed answer, in order; while a returned promise is
    * pending the socket is not read (the daemon then waits too). The timeout counts from the last frame.
@@ -148,6 +152,19 @@ export async function call<M extends Method>(socketPath: string, method: M, para
       if (options.onEvent && result !== undefined) finish(null, result);
       else finish(new DaemonUnreachableError('the daemon closed the connection before answering'));
     });
-    socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, method, params, origin: options.origin ?? 'cli' })}\n`);
+    if (options.signal) {
+      const abort = (): void => finish(new DaemonError('unavailable', `${method} was abandoned by its caller`, {}));
+      if (options.signal.aborted) abort();
+      else options.signal.addEventListener('abort', abort, { once: true });
+    }
+    const envelope = {
+      v: PROTOCOL_VERSION,
+      id,
+      method,
+      params,
+      origin: options.origin ?? 'cli',
+      ...(options.client === undefined ? {} : { client: options.client }),
+    };
+    socket.write(`${JSON.stringify(envelope)}\n`);
   });
 }

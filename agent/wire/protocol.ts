@@ -33,10 +33,36 @@ const none = v.strictObject({});
 const settingsRole = v.picklist(SETTINGS_ROLES);
 const webUiMode = v.picklist(WEB_UI_MODES);
 const passwordChanged = v.strictObject({ role, changed: v.literal(true) });
+/** A console session's token (agent/daemon/credentials/sessions.ts): 256 random bits, base64url; a `Secret` past this edge. */
+export const sessionToken = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_-]{43}$/, 'a session token is 43 characters of base64url, as session.open answered it'),
+  v.transform((s) => new Secret(s)),
+);
+const sessionView = {
+  role,
+  /** A default or must-change role: the session may only change the password (and log out). */
+  changeOnly: v.boolean(),
+  idleSeconds: count,
+  /** Until the session ends if unused (the sooner of the idle and the absolute limit). */
+  remainingSeconds: count,
+};
+const inSession = { session: sessionToken };
+/** How a master card is enrolled (with the password, or in a session). */
+const enrolment = {
+  timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
+  /** The reader to enrol on; may be left out only when exactly one is attached. */
+  reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+  /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
+  uidOnly: v.optional(v.boolean(), false),
+};
 
 // Who may call a method (policy/roles.ts `Access`): checked once, at dispatch, before the handler runs.
 const open = { kind: 'open' } as const;
 const manufacturer = <A extends Action>(action: A) => ({ kind: 'password', action, roleFrom: 'manufacturer', secret: 'password' }) as const;
+/** In a console session; `reauth`: a sensitive action, which needs the role's password (`password`) again. */
+const session = <A extends Action>(action: A) => ({ kind: 'session', action, token: 'session' }) as const;
+const sessionAgain = <A extends Action>(action: A) => ({ kind: 'session', action, token: 'session', reauth: { secret: 'password' } }) as const;
 
 /**
  * What answering a method costs the daemon beyond its handler, charged to a daemon-wide budget:
@@ -111,14 +137,7 @@ export const methods = {
   },
   'masterCard.enroll': {
     auth: manufacturer('masterCards.manage'),
-    params: v.strictObject({
-      password: secret,
-      timeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600)), 60),
-      /** The reader to enrol on; may be left out only when exactly one is attached. */
-      reader: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
-      /** Enrol a plain card by its UID alone (copyable) instead of personalising an NTAG 424 DNA. */
-      uidOnly: v.optional(v.boolean(), false),
-    }),
+    params: v.strictObject({ password: secret, ...enrolment }),
     result: masterCardListingSchema,
   },
   'masterCard.list': {
@@ -138,6 +157,100 @@ export const methods = {
     auth: manufacturer('defaults.save'),
     params: v.strictObject({ password: secret }),
     result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }),
+  },
+  // The console's sessions (issue 26): a session is opened with a role's password and stands in for it
+  // afterwards; the methods below mirror the password methods above for a session's role.
+  'session.open': {
+    auth: { kind: 'password', action: 'password.own', roleFrom: 'role', secret: 'password', mustChange: 'allow' },
+    params: v.strictObject({ role, password: secret }),
+    /** `token`: the session's only copy outside the daemon, which keeps its SHA-256. */
+    result: v.strictObject({ token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), ...sessionView }),
+  },
+  'session.info': {
+    auth: { ...session('password.own'), mustChange: 'allow' },
+    params: v.strictObject(inSession),
+    result: v.strictObject(sessionView),
+  },
+  /** Like `session.info`, but not a use of the session: its idle time goes on (for a live page's stream). */
+  'session.check': {
+    auth: { ...session('password.own'), mustChange: 'allow', use: 'peek' },
+    params: v.strictObject(inSession),
+    result: v.strictObject(sessionView),
+  },
+  'session.close': {
+    auth: { ...session('password.own'), mustChange: 'allow' },
+    params: v.strictObject(inSession),
+    result: v.strictObject({ closed: v.boolean() }),
+  },
+  'session.passwd': {
+    auth: { kind: 'session', action: 'password.own', token: 'session', reauth: { secret: 'currentPassword' }, mustChange: 'allow' },
+    params: v.strictObject({ ...inSession, currentPassword: secret, newPassword: secret }),
+    result: passwordChanged,
+  },
+  'session.passwdAs': {
+    auth: sessionAgain('password.setOther'),
+    params: v.strictObject({ ...inSession, password: secret, role, newPassword: secret }),
+    result: passwordChanged,
+  },
+  'session.policy.set': {
+    auth: session('passwordPolicy.set'),
+    params: v.pipe(
+      v.strictObject({ ...inSession, enforceStrong: v.optional(v.boolean()), enforcePasswordChange: v.optional(v.boolean()) }),
+      v.check((p) => p.enforceStrong !== undefined || p.enforcePasswordChange !== undefined, 'give enforceStrong, enforcePasswordChange or both'),
+    ),
+    result: passwordPolicySchema,
+  },
+  'session.puk.set': { auth: sessionAgain('puk.set'), params: v.strictObject({ ...inSession, password: secret, puk: secret }), result: pukStatusSchema },
+  'session.logPassword.set': {
+    auth: sessionAgain('logPassword.set'),
+    params: v.strictObject({ ...inSession, password: secret, logPassword: secret }),
+    result: v.strictObject({ logPasswordSet: v.literal(true) }),
+  },
+  'session.webui.set': {
+    /** 2.0-only can be undone only over SSH: the password again for it, not for 1.0 or 2.0. */
+    auth: { kind: 'session', action: 'settings.change', token: 'session', reauth: { secret: 'password', when: { param: 'mode', values: ['2.0-only'] } } },
+    params: v.strictObject({ ...inSession, mode: webUiMode, password: v.optional(secret) }),
+    result: v.strictObject({ webUi: webUiMode }),
+  },
+  'session.https.set': {
+    auth: session('settings.change'),
+    params: v.strictObject({ ...inSession, enabled: v.boolean() }),
+    result: v.strictObject({ https: v.boolean(), certificate: v.nullable(certificateInfoSchema) }),
+  },
+  'session.https.rotate': {
+    auth: session('settings.change'),
+    params: v.strictObject(inSession),
+    result: v.strictObject({ certificate: certificateInfoSchema }),
+  },
+  'session.logs.export': {
+    auth: session('logs.export'),
+    params: v.strictObject({ ...inSession, unencrypted: v.optional(v.boolean(), false) }),
+    result: v.strictObject({ files: count, logBytes: count, encrypted: v.boolean() }),
+  },
+  'session.masterCard.enroll': {
+    auth: sessionAgain('masterCards.manage'),
+    params: v.strictObject({ ...inSession, password: secret, ...enrolment }),
+    result: masterCardListingSchema,
+  },
+  'session.masterCard.list': {
+    auth: session('masterCards.manage'),
+    params: v.strictObject(inSession),
+    result: v.strictObject({ masterCards: v.array(masterCardListingSchema) }),
+  },
+  'session.masterCard.remove': {
+    auth: sessionAgain('masterCards.manage'),
+    params: v.strictObject({ ...inSession, password: secret, id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/, 'a master card id is 8 hex digits')) }),
+    result: v.strictObject({ removed: masterCardId, remaining: count }),
+  },
+  'session.defaults.save': {
+    auth: sessionAgain('defaults.save'),
+    params: v.strictObject({ ...inSession, password: secret }),
+    result: v.strictObject({ savedAt: v.pipe(v.string(), v.isoTimestamp()), masterCards: count }),
+  },
+  'session.audit.acknowledgeFallback': {
+    auth: session('stateFallback.acknowledge'),
+    params: v.strictObject(inSession),
+    result: v.strictObject({ acknowledged: stateFallbackSchema }),
   },
   readers: { auth: open, params: none, result: rfidStatusSchema },
   audit: { auth: open, params: none, result: auditReportSchema },

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { MASTER_CARD_KINDS } from '../../policy/master-card-kinds.js';
 import { EXPORT_ROLES, ROLES, SETTINGS_ROLES } from '../../policy/roles.js';
+import { SESSION_END_REASONS } from '../../policy/sessions.js';
 import { WEB_UI_MODES } from '../../policy/web-ui.js';
 import { masterCardId } from './status-report.js';
 
@@ -78,6 +79,16 @@ export const SECURITY_EVENTS = {
       triesLeft: v.optional(count),
     }),
     noise: 'whenThrottled',
+  },
+  SessionStarted: {
+    description: 'a console session was opened with a right password (changeOnly: the role may only change its password)',
+    fields: v.strictObject({ role, origin, changeOnly: v.boolean() }),
+    noise: 'never',
+  },
+  SessionEnded: {
+    description: "a console session ended: logout, idle or absolute timeout, its role's password changed or reset, or evicted by a newer one",
+    fields: v.strictObject({ role, origin: v.optional(origin), reason: v.picklist(SESSION_END_REASONS) }),
+    noise: 'never',
   },
   ReconfigurationOfSecurityParameters: {
     description: 'a security setting changed; change says which',

@@ -48,7 +48,7 @@ export async function inProcess(configOverrides: Record<string, unknown> = {}): 
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const clock = { ms: 1_000_000 };
   const now = (): number => clock.ms;
-  const authenticator = new Authenticator({ store, hasher, security: logs.security, log: logs.log, throttle: config.throttle, now });
+  const authenticator = new Authenticator({ store, hasher, security: logs.security, log: logs.log, throttle: config.throttle, now, sessions: config.sessions });
   const credentials = new Credentials({ store, hasher, strength: new StrengthService(), security: logs.security, config, authenticator });
   const puk = new ResetPuk({ store, hasher, credentials, security: logs.security });
   return {

@@ -13,6 +13,11 @@ export const SAMPLES: { [E in SecurityEventName]: Array<FieldsOf<E>> } = {
     { role: 'operator', origin: 'socket:web', reason: 'wrongPassword', failures: 2 },
     { role: 'operator', method: 'resetPasswordPuk', origin: 'socket:cli', reason: 'wrongPuk', triesLeft: 8 },
   ],
+  SessionStarted: [{ role: 'operator', origin: 'socket:console', changeOnly: true }],
+  SessionEnded: [
+    { role: 'operator', origin: 'socket:console', reason: 'logout' },
+    { role: 'manufacturer', reason: 'passwordChanged' },
+  ],
   ReconfigurationOfSecurityParameters: [
     { change: 'password', role: 'operator', by: 'resetPasswordPuk', origin: 'socket:cli' },
     {

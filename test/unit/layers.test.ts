@@ -9,7 +9,7 @@ import { ROOT, runDevTool } from '../support/dev-tool.js';
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 
 t.test('the sources keep to the layers', async (t) => {
-  const run = await runDevTool('depcruise', ['--config', CONFIG, 'agent', 'policy', 'rfid']);
+  const run = await runDevTool('depcruise', ['--config', CONFIG, 'agent', 'policy', 'rfid', 'console']);
   t.equal(run.code, 0, run.output);
 });
 
@@ -26,14 +26,17 @@ t.test('the rules see an upward import, a type-only cycle, I/O in policy and a c
     'agent/daemon/service.ts': 'export const service = 1;\n',
     'agent/logs/log.ts': "import { service } from '../daemon/service.js';\nexport const log = service;\n",
     'agent/cli/command.ts': "import { service } from '../daemon/service.js';\nexport const command = service;\n",
+    // The console reaching into the daemon instead of through the socket.
+    'console/page.ts': "import { service } from '../agent/daemon/service.js';\nexport const page = service;\n",
   };
   for (const [path, text] of Object.entries(files)) {
     await mkdir(join(dir, dirname(path)), { recursive: true });
     await writeFile(join(dir, path), text);
   }
-  const run = await runDevTool('depcruise', ['--config', CONFIG, 'agent', 'policy'], dir);
+  const run = await runDevTool('depcruise', ['--config', CONFIG, 'agent', 'policy', 'console'], dir);
   t.not(run.code, 0, run.output);
-  for (const rule of ['no-circular', 'policy-imports-only-policy', 'policy-does-no-io', 'logs-imports-no-higher-layer', 'cli-imports-no-daemon']) {
+  const rules = ['no-circular', 'policy-imports-only-policy', 'policy-does-no-io', 'logs-imports-no-higher-layer', 'cli-imports-no-daemon'];
+  for (const rule of [...rules, 'console-reaches-the-daemon-only-by-the-socket']) {
     t.match(run.output, rule, `${rule} reported`);
   }
 });

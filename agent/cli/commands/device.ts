@@ -15,6 +15,19 @@ export function daemonCommand(program: Command, startDaemon: StartDaemon): void 
     });
 }
 
+/** Starts the HTTPS console in the foreground: given by the entry point, like the daemon (the CLI holds none of it). */
+export type StartConsole = (configPath: string | null) => Promise<void>;
+
+export function consoleCommand(program: Command, startConsole: StartConsole): void {
+  program
+    .command('console')
+    .description('run the HTTPS security console in the foreground (its own process and unit: ccguard-console.service)')
+    .option('--config <file>', 'JSON config file (its "console" section: address, port, timeouts)')
+    .action(async (opts: { config?: string }) => {
+      await startConsole(opts.config ?? null);
+    });
+}
+
 export function provisionCommand(program: Command): void {
   program
     .command('provision')

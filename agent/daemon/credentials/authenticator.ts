@@ -15,13 +15,15 @@ import {
 } from '../../../policy/sources.js';
 import { crossedCeiling, delayAfter, roleWideWait, type CeilingRules, type HashLane } from '../../../policy/throttle.js';
 import { currentSource } from '../../common/request-context.js';
-import { BlockedError, MustChangeError, RefusedError, ThrottledError } from '../../common/errors.js';
+import { BlockedError, MustChangeError, RefusedError, SessionEndedError, ThrottledError } from '../../common/errors.js';
+import { DEFAULT_SESSION_LIMITS, isChangeOnly, type SessionLimits } from '../../../policy/sessions.js';
 import type { PasswordHasher } from '../../common/hasher.js';
 import type { Secret } from '../../common/secret.js';
 import type { SecurityLog } from '../../logs/logging.js';
 import type { GenerationStore } from '../../store/generation-store.js';
 import { requireProvisioned, type PukRecord, type RoleRecord, type State } from '../../store/state.js';
 import { AttemptGate } from './attempt-gate.js';
+import { SessionStore, type SessionView } from './sessions.js';
 
 declare const issued: unique symbol;
 
@@ -76,6 +78,8 @@ export interface AuthenticatorDeps {
   throttle: CeilingRules & { tapGraceMs: number };
   /** Monotonic milliseconds. */
   now: () => number;
+  /** The console sessions' timeouts and number (config `sessions`). */
+  sessions?: SessionLimits;
 }
 
 /** A role's failures per source; failures from before sources were counted are the shared source's. */
@@ -102,11 +106,63 @@ export class Authenticator {
   /** Per role: until when a master card tap lifts the ceiling. */
   readonly #graceUntil = new Map<Role, number>();
   readonly #startedAt: number;
+  readonly #sessions: SessionStore;
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.#roles = new AttemptGate(deps.throttle, deps.now);
     this.#puk = new AttemptGate(deps.throttle, deps.now);
     this.#startedAt = deps.now();
+    this.#sessions = new SessionStore({ limits: deps.sessions ?? DEFAULT_SESSION_LIMITS, now: deps.now, security: deps.security });
+    // Whatever changed a password (passwd, PUK, card tap, hold, sync), its role's sessions end with the write.
+    deps.store.onCommit((state) => this.#sessions.endChanged((role) => state?.roles[role]));
+  }
+
+  /**
+   * Opens a console session for `actor`, whose password dispatch has just checked. A role on its
+   * default password or with must-change gets a change-only session.
+   */
+  openSession(actor: Actor): { token: Secret; view: SessionView; changeOnly: boolean } {
+    const record = this.#state().roles[actor.role];
+    const { token, view } = this.#sessions.open(actor.role, record);
+    const changeOnly = isChangeOnly(record);
+    this.deps.security.record('SessionStarted', { role: actor.role, changeOnly });
+    return { token, view, changeOnly };
+  }
+
+  /**
+   * The role a live session's token stands for, as an `Actor`. An unknown or ended token is
+   * refused (the console logs in again); a change-only session is refused unless `allowMustChange`.
+   * `touch`: this counts as a use of the session (its idle time starts again).
+   */
+  session(token: Secret, allowMustChange: boolean, touch = true): { actor: Actor; view: SessionView; changeOnly: boolean } {
+    const used = this.#sessions.use(token, (role) => this.#state().roles[role], touch);
+    if (!used.ok) {
+      const why = {
+        unknown: 'is not known',
+        logout: 'was closed',
+        idle: 'timed out',
+        expired: 'reached its time limit',
+        passwordChanged: "ended: the role's password was changed or reset",
+        evicted: 'was ended for a newer one',
+      }[used.reason];
+      throw new SessionEndedError(`the session ${why}; log in again`, used.reason);
+    }
+    const record = this.#state().roles[used.role];
+    const changeOnly = isChangeOnly(record);
+    if (changeOnly && !allowMustChange) {
+      throw new MustChangeError(`${used.role} ${record.isDefault ? 'is still on its default password' : 'must change its password'}: change it first`);
+    }
+    return { actor: actor(used.role, 'password'), view: used.view, changeOnly };
+  }
+
+  /** Ends the session of `token` (logout). */
+  closeSession(token: Secret): boolean {
+    return this.#sessions.close(token);
+  }
+
+  /** Sessions open now (for the benchmark and tests). */
+  get openSessions(): number {
+    return this.#sessions.size;
   }
 
   /**

@@ -45,6 +45,21 @@ async function actorFor(method: Method, access: Access, params: Record<string, u
       }
       return authenticator.password(role, secretParam(method, params, access.secret), access.mustChange === 'allow');
     }
+    case 'session': {
+      const { actor } = authenticator.session(secretParam(method, params, access.token), access.mustChange === 'allow', access.use !== 'peek');
+      if (!mayPerform(actor.role, access.action)) {
+        throw new RefusedError(`${actor.role} may not call ${method}; it is for ${PERMISSIONS[access.action].join(', ')}`);
+      }
+      const reauth = access.reauth;
+      if (!reauth || (reauth.when && !reauth.when.values.includes(String(params[reauth.when.param])))) return actor;
+      // A sensitive action: the password again, checked (and throttled) as any other.
+      if (params[reauth.secret] === undefined) {
+        throw new RefusedError(
+          `${method}${reauth.when ? ` with ${reauth.when.param} ${String(params[reauth.when.param])}` : ''} needs the ${actor.role} password again`,
+        );
+      }
+      return authenticator.password(actor.role, secretParam(method, params, reauth.secret), access.mustChange === 'allow');
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import type { StatusReport } from '../../wire/status-report.js';
 import type { CardRecovery } from '../cards/card-recovery.js';
 import type { MasterCards } from '../cards/master-cards.js';
 import type { Credentials } from '../credentials/credentials.js';
+import type { Authenticator } from '../credentials/authenticator.js';
 import type { LogPassword } from '../credentials/log-password.js';
 import type { ResetPuk } from '../credentials/reset-puk.js';
 import type { FactoryDefaults } from '../settings/factory-defaults.js';
@@ -27,6 +28,8 @@ export interface Services {
   configPath: string | null;
   store: GenerationStore<State>;
   credentials: Credentials;
+  /** Opens, reads and closes console sessions (the secrets themselves are checked at dispatch). */
+  authenticator: Authenticator;
   puk: ResetPuk;
   logPassword: LogPassword;
   logExports: LogExports;

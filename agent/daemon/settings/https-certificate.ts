@@ -71,7 +71,8 @@ export class HttpsCertificate {
     await mkdir(dirname(this.keyFile), { recursive: true, mode: 0o755 });
     await mkdir(dirname(this.certFile), { recursive: true, mode: 0o755 });
     // Key first: a crash between the two writes leaves a pair that info() sees as mismatched and remakes.
-    await writeFileAtomic(this.keyFile, keyPem, 0o600);
+    // 0640: readable by the group ccguard, the web servers' (the console's user is in it), not by others.
+    await writeFileAtomic(this.keyFile, keyPem, 0o640);
     await writeFileAtomic(this.certFile, cert.toString('pem'), 0o644);
     const info = await this.info();
     if (!info) throw new Error('the certificate just written does not match its key');

@@ -93,6 +93,10 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   for (const path of [
     './usr/bin/ccguard',
     './lib/systemd/system/ccguard.service',
+    './lib/systemd/system/ccguard-console.service',
+    './usr/lib/ccguard/dist/console/entry.js',
+    './usr/lib/ccguard/console/views/layout.eta',
+    './usr/lib/ccguard/console/static/console.js',
     './usr/lib/sysusers.d/ccguard.conf',
     './usr/lib/tmpfiles.d/ccguard.conf',
     './etc/ccguard/config.json',

@@ -43,7 +43,7 @@ t.test('HTTPS: a P-256 self-signed certificate with the configured SANs, key 060
   const certKey = (await run('openssl', ['x509', '-in', certFile, '-noout', '-pubkey'])).stdout;
   const keyPub = (await run('openssl', ['pkey', '-in', keyFile, '-pubout'])).stdout;
   t.equal(certKey, keyPub, 'the key matches the certificate');
-  t.equal((await stat(keyFile)).mode & 0o777, 0o600, 'key file 0600');
+  t.equal((await stat(keyFile)).mode & 0o777, 0o640, 'key file 0640: the group of the web servers (the console) reads it, nobody else');
   const fp = (await run('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'])).stdout.split('=')[1]?.trim();
   t.equal(s.httpsCertificate?.sha256, fp, "status shows the certificate's SHA-256 fingerprint");
   t.match((await cli(env, ['status'])).stdout, new RegExp(`\\ncertificate +SHA-256 ${fp}, valid until `));

@@ -47,3 +47,15 @@ t.test('file errors name the file', async (t) => {
   await t.rejects(loadConfig(bad), { message: new RegExp(`${bad} is not valid JSON`) });
   await t.rejects(loadConfig(join(dir, 'missing.json')), { message: /cannot read config .*missing\.json: ENOENT/ });
 });
+
+t.test('the console section and the sessions the daemon holds: defaults, and refusals naming the key', async (t) => {
+  const base = { stateDir: '/s', socket: '/s.sock', logDir: '/l' };
+  const config = parseConfig(base, 'test');
+  t.match(config.console, { host: '::', port: 8443, requestTimeoutMs: 30_000, bodyLimitBytes: 16 * 1024, loginAttemptsPerMinute: 10 }, 'listens on [::]:8443');
+  t.same(config.sessions, { idleMs: 15 * 60_000, absoluteMs: 12 * 3_600_000, max: 64 }, '15 min idle, 12 h absolute');
+  t.equal(parseConfig({ ...base, console: { host: '127.0.0.1', port: 9443 } }, 'test').console.port, 9443);
+  t.throws(() => parseConfig({ ...base, console: { port: 70_000 } }, 'test'), /console\.port/);
+  t.throws(() => parseConfig({ ...base, console: { host: 'not an address' } }, 'test'), /console\.host/);
+  t.throws(() => parseConfig({ ...base, console: { listen: '[::]:8443' } }, 'test'), /console\.listen/, 'an unknown key is named');
+  t.throws(() => parseConfig({ ...base, sessions: { idleMs: 10 } }, 'test'), /sessions\.idleMs/);
+});
