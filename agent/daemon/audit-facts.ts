@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { keyMode } from './settings/https-certificate.js';
 import type { AuditFacts, LooseFile } from '../../policy/audit.js';
 import type { Config } from '../common/config.js';
 import type { State } from '../store/state.js';
@@ -9,8 +10,8 @@ import type { StatusReport } from '../wire/status-report.js';
 async function looseFiles(config: Config, configPath: string | null): Promise<LooseFile[]> {
   const wanted: Array<{ path: string; allowed: number }> = [
     { path: config.stateDir, allowed: 0o700 },
-    // Group ccguard (the web servers, the console) reads the device key: 0640 is its mode.
-    { path: config.https.keyFile, allowed: 0o640 },
+    // The device key: 0640 only in a directory set up to share it with one group (the console's), else 0600.
+    { path: config.https.keyFile, allowed: await keyMode(dirname(config.https.keyFile)).catch(() => 0o600) },
   ];
   for (const name of await readdir(config.stateDir).catch(() => [])) wanted.push({ path: join(config.stateDir, name), allowed: 0o600 });
   // The config may be world-readable (it holds no secret) but nobody else may change it.

@@ -1,5 +1,5 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import type { CertificateInfo } from '../../wire/status-report.js';
@@ -10,6 +10,17 @@ export interface CertificateSubject {
 }
 
 const VALIDITY_MS = 10 * 365.25 * 24 * 3600 * 1000;
+
+/**
+ * The key is readable by a group only where its directory was set up for that: setgid (new files
+ * take its group) and owned by a group other than the daemon's own, whose members are every
+ * socket client. The package's tmpfiles entry makes /persistency/https 2755 ccguard:ccguard-console,
+ * so the console (and nothing else) reads the key; anywhere else it stays 0600.
+ */
+export async function keyMode(dir: string): Promise<0o640 | 0o600> {
+  const s = await stat(dir);
+  return (s.mode & 0o2000) !== 0 && s.gid !== process.getgid?.() ? 0o640 : 0o600;
+}
 
 /**
  * The device's HTTPS key pair and self-signed certificate (ECDSA P-256, 10 years, subject and
@@ -71,8 +82,7 @@ export class HttpsCertificate {
     await mkdir(dirname(this.keyFile), { recursive: true, mode: 0o755 });
     await mkdir(dirname(this.certFile), { recursive: true, mode: 0o755 });
     // Key first: a crash between the two writes leaves a pair that info() sees as mismatched and remakes.
-    // 0640: readable by the group ccguard, the web servers' (the console's user is in it), not by others.
-    await writeFileAtomic(this.keyFile, keyPem, 0o640);
+    await writeFileAtomic(this.keyFile, keyPem, await keyMode(dirname(this.keyFile)));
     await writeFileAtomic(this.certFile, cert.toString('pem'), 0o644);
     const info = await this.info();
     if (!info) throw new Error('the certificate just written does not match its key');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -43,7 +43,7 @@ t.test('HTTPS: a P-256 self-signed certificate with the configured SANs, key 060
   const certKey = (await run('openssl', ['x509', '-in', certFile, '-noout', '-pubkey'])).stdout;
   const keyPub = (await run('openssl', ['pkey', '-in', keyFile, '-pubout'])).stdout;
   t.equal(certKey, keyPub, 'the key matches the certificate');
-  t.equal((await stat(keyFile)).mode & 0o777, 0o640, 'key file 0640: the group of the web servers (the console) reads it, nobody else');
+  t.equal((await stat(keyFile)).mode & 0o777, 0o600, 'key file 0600: its directory is not set up to share it with a group');
   const fp = (await run('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'])).stdout.split('=')[1]?.trim();
   t.equal(s.httpsCertificate?.sha256, fp, "status shows the certificate's SHA-256 fingerprint");
   t.match((await cli(env, ['status'])).stdout, new RegExp(`\\ncertificate +SHA-256 ${fp}, valid until `));
@@ -69,4 +69,29 @@ t.test('HTTPS: a P-256 self-signed certificate with the configured SANs, key 060
   t.equal(events.split('\n').filter((l) => l.includes('"change":"https"')).length, 4, 'every HTTPS switch is a security event');
   t.equal(events.split('\n').filter((l) => l.includes('"change":"certificate"')).length, 3, 'every certificate change is one');
   t.notOk((await readFile(join(env.logDir, 'security.log'), 'utf8')).includes('PRIVATE KEY'));
+});
+
+t.test("the key is shared with one group only where its directory says so (setgid, another group than the daemon's)", async (t) => {
+  const env = await makeEnv((dir) => ({ https: { certFile: join(dir, 'https', 'server.crt'), keyFile: join(dir, 'https', 'server.key') } }));
+  t.teardown(() => cleanup(env));
+  const dir = join(env.dir, 'https');
+  // As the package's tmpfiles entry makes /persistency/https: 2755, group ccguard-console (here: nogroup).
+  const CONSOLE_GID = 65534;
+  await mkdir(dir, { mode: 0o755 });
+  await chown(dir, process.getuid?.() ?? 0, CONSOLE_GID);
+  await chmod(dir, 0o2755);
+  await provisionWithDefaults(env);
+  const daemon = await startDaemon(env);
+  t.teardown(() => daemon.stop());
+  t.equal((await cli(env, ['passwd', 'operator', '--stdin'], `${DEFAULTS.operator}\n${OPERATOR}\n`)).code, 0);
+  t.equal((await cli(env, ['https', 'enable', '--stdin'], `${OPERATOR}\n`)).code, 0);
+  const key = await stat(join(dir, 'server.key'));
+  t.same([key.mode & 0o777, key.gid], [0o640, CONSOLE_GID], "0640, the directory's group: the console reads it");
+  t.notOk((await cli(env, ['audit', '--json'])).stdout.includes('server.key'), 'the audit accepts it');
+
+  // The daemon's own group (every socket client's) on a setgid directory does not share it.
+  await chown(dir, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  await chmod(dir, 0o2755);
+  t.equal((await cli(env, ['https', 'rotate', '--stdin'], `${OPERATOR}\n`)).code, 0);
+  t.equal((await stat(join(dir, 'server.key'))).mode & 0o777, 0o600, 'the socket group never reads the key');
 });
