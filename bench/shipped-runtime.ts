@@ -61,8 +61,8 @@ export async function faultCost(bytes = HASH_BYTES, rounds = 20): Promise<{ fres
       t = performance.now(); hot.fill(i); h.push(performance.now() - t);
     }
     console.log(JSON.stringify({ fresh: med(f), hot: med(h) }));`;
-  // The default mmap threshold maps anything this size: each allocation is fresh memory.
-  return JSON.parse(await runNode(script)) as { fresh: number; hot: number };
+  // A fixed mmap threshold (glibc's default one rises after the first free) maps each allocation afresh.
+  return JSON.parse(await runNode(script, [], { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' })) as { fresh: number; hot: number };
 }
 
 /** One loop's time in the interpreter (the launcher's --jitless) and with the JIT: what --jitless costs here. */

@@ -1,8 +1,9 @@
 // Bundles the compiled agent (OUT/agent/main.js and everything of ours it imports) into
 // OUT/bundle/: Node's ES module loader runs in the interpreter under the launcher's --jitless,
 // and resolving, reading and linking ~110 files cost more than the daemon's own start-up
-// (bench: spawn → READY). npm packages stay external (loaded from node_modules as before);
-// lazily imported parts become chunks loaded when first used.
+// (bench: spawn → READY). The pure-JavaScript packages every start loads go in too (pino and the
+// dozen CommonJS files it requires, valibot, p-limit); the rest stay external (native modules,
+// and what loads lazily or finds its own files). Lazily imported parts become chunks.
 //   node packaging/bundle.mjs OUT      (npm run build and build-deb.sh run it)
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -29,6 +30,21 @@ const ownUrls = {
   },
 };
 
+/** Bundled with the agent: loaded at every start, plain JavaScript, no files of their own found at run time. */
+const BUNDLED = new Set(['pino', 'valibot', 'p-limit']);
+const external = {
+  name: 'external-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      // Inside a bundled package, its own dependencies are bundled with it.
+      if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      return BUNDLED.has(name) ? undefined : { path: args.path, external: true };
+    });
+  },
+};
+
 await build({
   entryPoints: { main: join(out, 'agent', 'main.js') },
   outdir: bundleDir,
@@ -37,8 +53,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
   chunkNames: 'chunk-[hash]',
-  plugins: [ownUrls],
+  plugins: [external, ownUrls],
+  // CommonJS packages bundled into ES modules still call require() for Node's own modules.
+  banner: { js: "import { createRequire as __ccguardRequire } from 'node:module'; const require = __ccguardRequire(import.meta.url);" },
   logLevel: 'warning',
 });
