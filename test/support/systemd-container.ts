@@ -4,7 +4,7 @@
 // PID 1 is not systemd); commands run inside through nsenter.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -178,11 +178,4 @@ export class SystemdContainer {
       await run('find', [join(r, this.name), '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']).catch(() => undefined);
     }
   }
-}
-
-/** Appends to a file on the host (the test's own log of what it did). */
-export async function appendLine(path: string, line: string): Promise<void> {
-  const f = await open(path, 'a');
-  await f.write(`${line}\n`);
-  await f.close();
 }

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import unix from 'unix-dgram';
 import { call, daemonAnswers } from '../../../agent/wire/client.js';
-import { cleanup, DEFAULTS, makeEnv, ROOT } from '../../support/harness.js';
+import { cleanup, DEFAULTS, makeEnv } from '../../support/harness.js';
 import { buildCcguardDeb, officialNode } from '../../support/packages.js';
 import { emulatedCli, QEMU, runEmulated, runtimeOf, spawnEmulated, type ArmArch } from '../../support/qemu-node.js';
 import { debianRoot } from '../../support/systemd-container.js';

@@ -33,7 +33,11 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
     t.ok(existsSync(tool), `${tool} is installed (Debian: apt-get install --no-install-recommends systemd-container debootstrap)`);
 
   const started = performance.now();
-  const [container, ccguardDeb, nodejsDeb] = await Promise.all([SystemdContainer.boot(), buildCcguardDeb('amd64', join(ROOT, 'build', 'system-test')), nodeDeb(process.execPath, 'amd64')]);
+  const [container, ccguardDeb, nodejsDeb] = await Promise.all([
+    SystemdContainer.boot(),
+    buildCcguardDeb('amd64', join(ROOT, 'build', 'system-test')),
+    nodeDeb(process.execPath, 'amd64'),
+  ]);
   t.teardown(() => container.destroy());
   const c = container;
   t.comment(`container up and package built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -47,7 +51,9 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   await copyFile(ccguardDeb, join(c.root, 'root', 'pkg', 'ccguard.deb'));
   await copyFile(nodejsDeb, join(c.root, 'root', 'pkg', 'nodejs.deb'));
   // Offline, as an image is built: every dependency is in the image or given here.
-  const install = await c.exec(['apt-get', 'install', '-y', '--no-install-recommends', '/root/pkg/nodejs.deb', '/root/pkg/ccguard.deb'], { timeoutMs: 120_000 });
+  const install = await c.exec(['apt-get', 'install', '-y', '--no-install-recommends', '/root/pkg/nodejs.deb', '/root/pkg/ccguard.deb'], {
+    timeoutMs: 120_000,
+  });
   t.equal(install.code, 0, `apt-get install of the package: ${install.stderr.slice(-1500)}`);
   await sh('chgrp ccguard /persistency && chmod 0775 /persistency');
 
@@ -105,7 +111,11 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   };
   let log = await events();
   const byPid = (pid: number) => log.find((e) => e.peer?.pid === pid);
-  t.match(byPid(wwwLogin.pid), { event: 'MaintenanceLoginAccepted', peer: { uid: wwwUid, pid: wwwLogin.pid } }, "the web server's login names its real uid and pid");
+  t.match(
+    byPid(wwwLogin.pid),
+    { event: 'MaintenanceLoginAccepted', peer: { uid: wwwUid, pid: wwwLogin.pid } },
+    "the web server's login names its real uid and pid",
+  );
   t.match(byPid(wwwWrong.pid), { event: 'MaintenanceLoginFailed', peer: { uid: wwwUid, pid: wwwWrong.pid } });
   t.match(byPid(rootWrong.pid), { event: 'MaintenanceLoginFailed', peer: { uid: 0, pid: rootWrong.pid } }, "root's failure names uid 0");
   t.same(
@@ -129,7 +139,11 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.equal(exported.code, 0, `log export: ${exported.stderr}`);
   const sevenZip = await c.exec(['7z', 't', `-p${LOG_PASSWORD}`, '/root/logs.zip']);
   t.equal(sevenZip.code, 0, `7z opens the export with the Log Password: ${sevenZip.stdout.slice(-400)}`);
-  t.match((await c.exec(['7z', 'l', '-slt', `-p${LOG_PASSWORD}`, '/root/logs.zip'])).stdout, /Path = security\.log\n[^]*Method = AES-256/, 'the security log, AES-256');
+  t.match(
+    (await c.exec(['7z', 'l', '-slt', `-p${LOG_PASSWORD}`, '/root/logs.zip'])).stdout,
+    /Path = security\.log\n[^]*Method = AES-256/,
+    'the security log, AES-256',
+  );
   t.not((await c.exec(['7z', 't', '-pwrong-password', '/root/logs.zip'])).code, 0, 'and not with another password');
 
   // The style file and the HTTPS certificate, written where the unit lets the service write.
@@ -172,8 +186,12 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   // systemd-analyze security inside (online, the loaded unit) and offline: one score.
   const inside = await c.exec(['systemd-analyze', 'security', '--no-pager', 'ccguard.service']);
   const offlineInside = await c.exec(['systemd-analyze', 'security', '--offline=true', '/lib/systemd/system/ccguard.service']);
-  const offlineHost = await run('systemd-analyze', ['security', '--offline=true', join(ROOT, 'packaging', 'ccguard.service')]).catch((e: { stdout: string }) => e);
-  t.comment(`systemd-analyze security: inside ${score(inside.stdout)}, offline inside ${score(offlineInside.stdout)}, offline on the host ${score(offlineHost.stdout)}`);
+  const offlineHost = await run('systemd-analyze', ['security', '--offline=true', join(ROOT, 'packaging', 'ccguard.service')]).catch(
+    (e: { stdout: string }) => e,
+  );
+  t.comment(
+    `systemd-analyze security: inside ${score(inside.stdout)}, offline inside ${score(offlineInside.stdout)}, offline on the host ${score(offlineHost.stdout)}`,
+  );
   t.ok(score(inside.stdout) <= 2.0, `inside: ${score(inside.stdout)} (goal ≤ 2.0)`);
   t.equal(score(inside.stdout), score(offlineHost.stdout), 'the running unit scores as the offline check says');
   t.equal(score(offlineInside.stdout), score(offlineHost.stdout));
@@ -205,7 +223,17 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.equal(purge.code, 0, purge.stderr);
   t.equal((await c.exec(['systemctl', 'is-active', 'ccguard'])).stdout.trim(), 'inactive');
   t.equal((await c.exec(['pgrep', '-u', 'ccguard'])).code, 1, 'no process of the ccguard user is left');
-  for (const path of ['/var/lib/ccguard', '/var/log/ccguard', '/run/ccguard', '/etc/ccguard', '/lib/systemd/system/ccguard.service', '/usr/lib/ccguard', '/usr/bin/ccguard'])
+  for (const path of [
+    '/var/lib/ccguard',
+    '/var/log/ccguard',
+    '/run/ccguard',
+    '/etc/ccguard',
+    '/lib/systemd/system/ccguard.service',
+    '/usr/lib/ccguard',
+    '/usr/bin/ccguard',
+  ])
     t.equal((await c.exec(['test', '-e', path])).code, 1, `purge removed ${path}`);
-  t.comment(`container part: ${((performance.now() - containerStart) / 1000).toFixed(1)} s (the whole test ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  t.comment(
+    `container part: ${((performance.now() - containerStart) / 1000).toFixed(1)} s (the whole test ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 });
