@@ -179,3 +179,41 @@ export class SystemdContainer {
     }
   }
 }
+
+/**
+ * Two network namespaces joined by a veth pair, for a double station's two controllers: the
+ * master at 192.168.100.1, the slave at 192.168.100.2 (the address in packaging/sync-master.conf).
+ * Private to the test: nothing routes out of them.
+ */
+export class StationLink {
+  private constructor(readonly id: string) {}
+
+  get masterNs(): string {
+    return `/run/netns/ccg-m-${this.id}`;
+  }
+  get slaveNs(): string {
+    return `/run/netns/ccg-s-${this.id}`;
+  }
+
+  static async create(): Promise<StationLink> {
+    const link = new StationLink(randomBytes(3).toString('hex'));
+    const [m, s] = [`ccg-m-${link.id}`, `ccg-s-${link.id}`];
+    const ip = (...args: string[]) => run('ip', args);
+    await ip('netns', 'add', m);
+    await ip('netns', 'add', s);
+    await ip('link', 'add', `cm${link.id}`, 'netns', m, 'type', 'veth', 'peer', 'name', `cs${link.id}`, 'netns', s);
+    for (const [ns, dev, addr] of [
+      [m, `cm${link.id}`, '192.168.100.1/24'],
+      [s, `cs${link.id}`, '192.168.100.2/24'],
+    ] as const) {
+      await ip('-n', ns, 'addr', 'add', addr, 'dev', dev);
+      await ip('-n', ns, 'link', 'set', dev, 'up');
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+    return link;
+  }
+
+  async destroy(): Promise<void> {
+    for (const ns of [`ccg-m-${this.id}`, `ccg-s-${this.id}`]) await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
+  }
+}

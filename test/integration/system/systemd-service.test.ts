@@ -4,13 +4,13 @@
 // uses it. A unit setting that breaks any of this fails here, not on a charger.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { DEFAULTS, ROOT } from '../../support/harness.js';
 import { buildCcguardDeb, nodeDeb } from '../../support/packages.js';
+import { installController, waitActive as waitUntilActive } from '../../support/controller-image.js';
 import { SystemdContainer } from '../../support/systemd-container.js';
 
 const run = promisify(execFile);
@@ -45,28 +45,14 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   const sh = (script: string, opts: { input?: string; user?: string } = {}) => c.exec(['sh', '-c', script], opts);
   const ccguard = (args: string[], opts: { input?: string; user?: string } = {}) => c.exec(['ccguard', ...args], opts);
 
-  // The controller image: /persistency is the vendor's partition, there before the service starts.
-  await mkdir(join(c.root, 'persistency'), { mode: 0o755 });
-  await mkdir(join(c.root, 'root', 'pkg'), { recursive: true });
-  await copyFile(ccguardDeb, join(c.root, 'root', 'pkg', 'ccguard.deb'));
-  await copyFile(nodejsDeb, join(c.root, 'root', 'pkg', 'nodejs.deb'));
-  // Offline, as an image is built: every dependency is in the image or given here.
-  const install = await c.exec(['apt-get', 'install', '-y', '--no-install-recommends', '/root/pkg/nodejs.deb', '/root/pkg/ccguard.deb'], {
-    timeoutMs: 120_000,
-  });
-  t.equal(install.code, 0, `apt-get install of the package: ${install.stderr.slice(-1500)}`);
-  await sh('chgrp ccguard /persistency && chmod 0775 /persistency');
+  const install = await installController(c, { nodejs: nodejsDeb, ccguard: ccguardDeb });
+  t.equal(install.code, 0, `apt-get install of the package, offline: ${install.stderr.slice(-1500)}`);
 
   // Active through Type=notify: READY reached systemd; the status text says what the daemon does.
   const waitActive = async (what: string): Promise<Record<string, string>> => {
-    const deadline = Date.now() + 30_000;
-    let s: Record<string, string> = {};
-    while (Date.now() < deadline) {
-      s = await c.show('ccguard.service', ['ActiveState', 'SubState', 'MainPID', 'StatusText', 'NRestarts', 'Result']);
-      if (s.ActiveState === 'active' && s.SubState === 'running') return s;
-      await sleep(100);
-    }
-    t.fail(`${what}: ccguard.service is ${JSON.stringify(s)}; journal: ${(await c.exec(['journalctl', '-u', 'ccguard', '-n', '30', '--no-pager'])).stdout}`);
+    const s = await waitUntilActive(c);
+    if (s.ActiveState !== 'active' || s.SubState !== 'running')
+      t.fail(`${what}: ccguard.service is ${JSON.stringify(s)}; journal: ${(await c.exec(['journalctl', '-u', 'ccguard', '-n', '30', '--no-pager'])).stdout}`);
     return s;
   };
   const first = await waitActive('after install');
