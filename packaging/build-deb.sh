@@ -111,7 +111,9 @@ for name in "${native_modules[@]}"; do
     echo "build-deb: native/$name was not compiled: is it a dependency in package.json (\"file:native/$name\")?" >&2
     exit 1
   fi
-  find "$mod" -mindepth 1 -maxdepth 1 ! -name build ! -name package.json ! -name '*.js' ! -name '*.cjs' ! -name '*.mjs' -exec rm -rf {} +
+  # The loader: package.json's "main" (its top folder, if it sits in one) and top-level scripts.
+  main=$(node -p "(require('./$mod/package.json').main || 'index.js').replace(/^\\.\\//, '').split('/')[0]")
+  find "$mod" -mindepth 1 -maxdepth 1 ! -name build ! -name package.json ! -name "$main" ! -name '*.js' ! -name '*.cjs' ! -name '*.mjs' -exec rm -rf {} +
   find "$mod/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$mod/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
 done
@@ -122,7 +124,7 @@ while IFS= read -r gyp; do
   [ -d "$b" ] || continue
   find "$b" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$b/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} + 2>/dev/null || true
-done < <(find "$nm" -name binding.gyp -not -path '*/node_modules/*/node_modules/node-addon-api/*')
+done < <(find "$nm" -name binding.gyp)
 # The sources they were compiled from (node-gyp's deps/ convention for vendored libraries, C and
 # C++ files and headers, gyp files), and makefiles a package happened to ship.
 find "$nm" -name binding.gyp -printf '%h\n' | while IFS= read -r pkg; do rm -rf "$pkg/deps"; done
