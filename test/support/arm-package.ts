@@ -132,10 +132,12 @@ export async function runArmPackage(t: Test, arch: ArmArch): Promise<void> {
   ]);
   t.equal(raw.code, 0, raw.stderr);
   const verifyMs = JSON.parse(raw.stdout) as number[];
-  const ratio = median(loginMs) / median(verifyMs);
+  // The fastest of each: other work on the machine only ever adds time, so the minima compare the two.
+  const ratio = Math.min(...loginMs) / Math.min(...verifyMs);
   t.comment(
-    `${arch} figures: start→READY ${readyMs.toFixed(0)} ms; login median ${median(loginMs).toFixed(0)} ms beside raw argon2 verify ` +
-      `median ${median(verifyMs).toFixed(0)} ms (ratio ${ratio.toFixed(2)}); a CLI command end to end ~${again.ms.toFixed(0)} ms`,
+    `${arch} figures: start→READY ${readyMs.toFixed(0)} ms; login median ${median(loginMs).toFixed(0)} ms (min ${Math.min(...loginMs).toFixed(0)}) ` +
+      `beside raw argon2 verify median ${median(verifyMs).toFixed(0)} ms (min ${Math.min(...verifyMs).toFixed(0)}), ratio of the minima ${ratio.toFixed(2)}; ` +
+      `a CLI command end to end ~${again.ms.toFixed(0)} ms`,
   );
   t.ok(ratio < 2, `a login costs its hash, little more (ratio ${ratio.toFixed(2)})`);
 
