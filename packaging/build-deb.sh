@@ -2,12 +2,31 @@
 # Builds build/ccguard_VERSION_ARCH.deb: the compiled agent, its production dependencies with
 # the native modules for ARCH, the systemd unit, sysusers/tmpfiles entries, the default config,
 # the man page and the changelog.
-#   ARCH=amd64 (default: this machine) | arm64 | armhf — see README "Building for ARM controllers".
+#   build-deb.sh [amd64|arm64|armhf]  or  ARCH=… build-deb.sh (default: this machine's) — see README
+#   "Building for ARM controllers".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A package is built from the sources alone: no loader hooks of a calling test runner.
 unset NODE_OPTIONS
 
+usage="usage: packaging/build-deb.sh [amd64|arm64|armhf] (or ARCH=amd64|arm64|armhf)"
+# An argument not understood is refused: "build-deb.sh arm64" once built amd64 without a word (issue 25).
+if [ "$#" -gt 1 ]; then
+  echo "build-deb: one architecture at most, got: $*; $usage" >&2
+  exit 2
+fi
+if [ "$#" -eq 1 ]; then
+  case "$1" in
+    amd64 | arm64 | armhf) ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) echo "build-deb: unknown argument '$1'; $usage" >&2; exit 2 ;;
+  esac
+  if [ -n "${ARCH:-}" ] && [ "$ARCH" != "$1" ]; then
+    echo "build-deb: ARCH=$ARCH and the argument $1 disagree; give one" >&2
+    exit 2
+  fi
+  ARCH=$1
+fi
 arch=${ARCH:-$(dpkg --print-architecture)}
 case "$arch" in
   amd64) npm_arch=x64 ;;
@@ -26,6 +45,10 @@ strip_cmd=${STRIP:-strip}
 
 version=$(node -p "require('./package.json').version")
 work="build/deb-$arch"
+# Two builds of one architecture at once (tests run in parallel) would share $work: one at a time.
+mkdir -p build
+exec 9>"build/.deb-$arch.lock"
+flock 9
 root="$work/root"
 app="$root/usr/lib/ccguard"
 rm -rf "$work"
@@ -42,10 +65,17 @@ cp -r "$work/tsc/agent" "$work/tsc/policy" "$work/tsc/rfid" "$work/tsc/bundle" "
 # The HTTPS console (issue 26): its code, templates and static files.
 cp -r "$work/tsc/console" "$app/dist/" && mkdir -p "$app/console" && cp -r console/views console/static "$app/console/"
 cp package-lock.json "$app/"
-# The SO_PEERCRED binding is a local dependency (file:native/peercred): its sources go along and
-# npm ci below compiles it for the target, like unix-dgram.
-mkdir -p "$app/native/peercred"
-cp native/peercred/package.json native/peercred/binding.gyp native/peercred/peercred.c native/peercred/index.js "$app/native/peercred/"
+# The project's own N-API modules (native/*/: binding.gyp, package.json, sources, a loader) are
+# local dependencies (file:native/NAME): their sources go along, minus any build of this machine,
+# and npm ci below compiles them for the target, like unix-dgram.
+native_modules=()
+for dir in native/*/; do
+  [ -e "$dir/binding.gyp" ] || continue
+  name=$(basename "$dir")
+  native_modules+=("$name")
+  mkdir -p "$app/native/$name"
+  tar -C "$dir" --exclude=./build --exclude=./node_modules -cf - . | tar -C "$app/native/$name" -xf -
+done
 # The lock file stays in step with package.json; only the build-time scripts go.
 node -e '
   const fs = require("fs");
@@ -77,10 +107,36 @@ rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$
 # it); unix-dgram was just built for the target.
 find "$app/node_modules/argon2/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$npm_arch" -exec rm -rf {} +
 find "$app/node_modules" -path '*/build/Release/*' \( -name obj.target -o -name .deps \) -prune -exec rm -rf {} +
-# The peercred binding (node_modules links to it): keep only its compiled module and loader.
-find "$app/native/peercred/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
-find "$app/native/peercred/build/Release" -mindepth 1 ! -name peercred.node -exec rm -rf {} +
-rm -f "$app/native/peercred/peercred.c" "$app/native/peercred/binding.gyp"
+# The project's native modules (node_modules links to them): keep only the compiled modules
+# (build/Release/*.node), package.json and the JavaScript loader.
+for name in "${native_modules[@]}"; do
+  mod="$app/native/$name"
+  if ! compgen -G "$mod/build/Release/*.node" >/dev/null; then
+    echo "build-deb: native/$name was not compiled: is it a dependency in package.json (\"file:native/$name\")?" >&2
+    exit 1
+  fi
+  # The loader: package.json's "main" (its top folder, if it sits in one) and top-level scripts.
+  main=$(node -p "(require('./$mod/package.json').main || 'index.js').replace(/^\\.\\//, '').split('/')[0]")
+  find "$mod" -mindepth 1 -maxdepth 1 ! -name build ! -name package.json ! -name "$main" ! -name '*.js' ! -name '*.cjs' ! -name '*.mjs' -exec rm -rf {} +
+  find "$mod/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$mod/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
+done
+# Build leftovers of the dependencies' native modules (node-gyp's makefiles, config.gypi, static
+# libraries already linked into the .node): only build/Release/*.node is read at run time.
+while IFS= read -r gyp; do
+  b="$(dirname "$gyp")/build"
+  [ -d "$b" ] || continue
+  find "$b" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$b/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} + 2>/dev/null || true
+done < <(find "$nm" -name binding.gyp)
+# The sources they were compiled from (node-gyp's deps/ convention for vendored libraries, C and
+# C++ files and headers, gyp files), and makefiles a package happened to ship.
+find "$nm" -name binding.gyp -printf '%h\n' | while IFS= read -r pkg; do rm -rf "$pkg/deps"; done
+find "$nm" -type f \( -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name '*.inl' -o -name '*.gyp' \
+  -o -name '*.gypi' -o -name Makefile -o -name CMakeLists.txt -o -name '*.cmake' -o -name '*.mk' -o -name '*.a' -o -name '*.o' \) -delete
+find "$nm" -mindepth 1 -type d -empty -delete
+# argon2 loads build/Release first (node-gyp-build): where a cross build compiled it, the prebuild is unused.
+if [ -e "$nm/argon2/build/Release/argon2.node" ]; then rm -rf "$nm/argon2/prebuilds"; fi
 find "$app/node_modules" "$app/native" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
 find "$app" -type d -exec chmod 0755 {} +
 find "$app" -type f -exec chmod 0644 {} +
@@ -107,6 +163,8 @@ for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$scrip
 echo /etc/ccguard/config.json > "$root/DEBIAN/conffiles"
 chmod 0644 "$root/DEBIAN/conffiles"
 
+# The lowest Node a test runs the package on (package.json engines; issue 25: armhf's is 20.11.0).
+node_floor=$(node -p "require('./package.json').engines.node.replace(/^>=\\s*/, '')")
 installed_kb=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: ccguard
@@ -114,7 +172,7 @@ Version: $version
 Architecture: $arch
 Maintainer: ccguard maintainers <ccguard@example.invalid>
 Installed-Size: $installed_kb
-Depends: nodejs (>= 20), systemd, libc6, libstdc++6, libpcsclite1
+Depends: nodejs (>= $node_floor), systemd, libc6, libstdc++6, libpcsclite1
 Recommends: pcscd
 Section: admin
 Priority: optional
@@ -126,5 +184,7 @@ Description: security agent of an EV charge controller
 CONTROL
 
 out="build/ccguard_${version}_${arch}.deb"
-dpkg-deb --build --root-owner-group "$root" "$out" >/dev/null
+# Renamed into place: a reader of the previous package keeps a whole file.
+dpkg-deb --build --root-owner-group "$root" "$out.partial" >/dev/null
+mv "$out.partial" "$out"
 echo "$out"

@@ -12,13 +12,16 @@ cd "$(dirname "$0")/.."
 # and python3-cryptography), and libpcsclite-dev for the smartcard binding that npm ci builds (also for
 # arm64 and armhf, which the cross-built packages link against); systemd-analyze for the unit's checks
 # and strace to record the daemon's system calls against the unit's SystemCallFilter; Debian's chromium,
-# the real browser the console's tests drive (playwright-core; its own browser download is unreachable).
+# the real browser the console's tests drive (playwright-core; its own browser download is unreachable);
+# debootstrap and systemd-nspawn for the system tests (the package under systemd as PID 1 in a container,
+# cached rootfs) and qemu-user-static to execute the arm64 and armhf packages (test/integration/system/).
 # shellcheck source=../scripts/debian-packages.sh
 . scripts/debian-packages.sh
 install_missing_debs g++:g++ make:make python3:python3 lintian:lintian \
   aarch64-linux-gnu-g++:g++-aarch64-linux-gnu arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf \
   /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client openssl:openssl 7z:p7zip-full script:bsdutils \
   systemd-analyze:systemd strace:strace /usr/bin/chromium:chromium \
+  /usr/sbin/debootstrap:debootstrap /usr/bin/systemd-nspawn:systemd-container /usr/bin/qemu-aarch64-static:qemu-user-static \
   /usr/sbin/pcscd:pcscd /usr/include/PCSC/winscard.h:libpcsclite-dev \
   /usr/lib/pcsc/drivers/serial/libifdvpcd.so:vsmartcard-vpcd \
   /usr/lib/python3/site-packages/virtualsmartcard:python3-virtualsmartcard pcsc_scan:pcsc-tools \

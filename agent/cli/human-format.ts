@@ -1,5 +1,5 @@
 import { ROLES } from '../../policy/roles.js';
-import type { styleText } from 'node:util';
+import type { Style } from '../common/ansi-style.js';
 import type { Severity } from '../../policy/audit.js';
 import type { AuditReport } from '../wire/audit-report.js';
 import type { RfidStatus } from '../wire/status-report.js';
@@ -14,7 +14,7 @@ import { visible, visibleDeep } from '../common/visible.js';
 
 const onOff = (b: boolean): string => (b ? 'on' : 'off');
 
-type Colour = (style: Parameters<typeof styleText>[0], text: string) => string;
+type Colour = (style: Style, text: string) => string;
 const plain: Colour = (_style, text) => text;
 
 function duration(seconds: number): string {
@@ -81,7 +81,7 @@ export function formatStatus(raw: unknown, colour: Colour = plain): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
-const SEVERITY_STYLE: Record<Severity, Parameters<typeof styleText>[0]> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'gray' };
+const SEVERITY_STYLE: Record<Severity, Style> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'gray' };
 
 /** `audit`: the verdict, then each finding with what it means, the fix and the provision. */
 export function formatAudit(raw: AuditReport, colour: Colour = plain): string {

@@ -1,5 +1,5 @@
-import { read } from 'read';
 import { InvalidInputError } from '../common/errors.js';
+import { promptNoEcho } from './no-echo-prompt.js';
 
 export interface SecretPrompt {
   label: string;
@@ -32,10 +32,10 @@ export async function readSecrets(prompts: readonly SecretPrompt[], fromStdin: b
   }
   const secrets: string[] = [];
   for (const prompt of prompts) {
-    const value = await read({ prompt: `${prompt.label}: `, silent: true, replace: '', output: process.stderr });
+    const value = await promptNoEcho(`${prompt.label}: `);
     if (value.length === 0) throw new InvalidInputError(`${prompt.label}: nothing entered`);
     if (prompt.confirm) {
-      const again = await read({ prompt: `${prompt.label} (again): `, silent: true, replace: '', output: process.stderr });
+      const again = await promptNoEcho(`${prompt.label} (again): `);
       if (again !== value) throw new InvalidInputError(`${prompt.label}: the two entries differ`);
     }
     secrets.push(value);

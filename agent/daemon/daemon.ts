@@ -125,6 +125,11 @@ export async function runDaemon(config: Config, configPath: string | null = null
   };
   const handlers = authenticateAtDispatch({ ...twins, ...sessionHandlers(services, twins as ActingHandlers) }, authenticator);
 
+  const notifier = await SystemdNotifier.fromEnvironment(log);
+  const serving = (): string =>
+    store.current === null
+      ? `serving ${config.socket}; not provisioned yet: run "ccguard provision" on this controller`
+      : `serving ${config.socket}; provisioned`;
   const server = new SocketServer({
     path: config.socket,
     idleTimeoutMs: config.socketIdleTimeoutMs,
@@ -134,7 +139,9 @@ export async function runDaemon(config: Config, configPath: string | null = null
     beforeEach: async () => {
       if (store.current !== null) return;
       await store.load();
-      if (store.current !== null) log.info({ generation: store.generation }, 'provisioned state found');
+      if (store.current === null) return;
+      log.info({ generation: store.generation }, 'provisioned state found');
+      notifier?.status(serving());
     },
     log,
     security,
@@ -147,8 +154,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
     log.warn({ next: provision }, `not provisioned yet: run "${provision}" to create this station's state`);
   }
   pusher?.start();
-  const notifier = await SystemdNotifier.fromEnvironment(log);
-  notifier?.ready();
+  notifier?.ready(serving());
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { UnixDgramSocket } from 'unix-dgram';
 
 /**
- * systemd's notify protocol (READY=1, WATCHDOG=1, STOPPING=1) over $NOTIFY_SOCKET. Core Node
+ * systemd's notify protocol (READY=1, STATUS=…, WATCHDOG=1, STOPPING=1) over $NOTIFY_SOCKET. Core Node
  * cannot send Unix datagrams, so the small unix-dgram binding is loaded, and only under systemd.
  */
 export class SystemdNotifier {
@@ -35,9 +35,16 @@ export class SystemdNotifier {
     }
   }
 
-  /** READY=1, then WATCHDOG=1 at half the interval systemd asks for in $WATCHDOG_USEC. */
-  ready(): void {
+  /** The one line `systemctl status` shows under the unit: what the daemon is doing. */
+  status(text: string): void {
+    this.send(`STATUS=${text.replaceAll('\n', ' ')}`);
+  }
+
+  /** READY=1 and the status text, then WATCHDOG=1 at half the interval systemd asks for in $WATCHDOG_USEC. */
+  ready(status: string): void {
+    // Two datagrams: a reader of the protocol (a test, a bench) sees READY=1 as the whole message.
     this.send('READY=1');
+    this.status(status);
     const usec = Number(process.env.WATCHDOG_USEC);
     const pid = process.env.WATCHDOG_PID;
     if (Number.isFinite(usec) && usec > 0 && (!pid || Number(pid) === process.pid)) {
@@ -48,6 +55,7 @@ export class SystemdNotifier {
   stopping(): void {
     if (this.#watchdog) clearInterval(this.#watchdog);
     this.send('STOPPING=1');
+    this.status('stopping: finishing the requests in progress');
     this.socket.close();
   }
 }

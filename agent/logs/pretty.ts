@@ -1,7 +1,5 @@
-import { styleText } from 'node:util';
+import { styled, type Style } from '../common/ansi-style.js';
 import { visible } from '../common/visible.js';
-
-type Style = Parameters<typeof styleText>[0];
 
 const LEVELS: Record<number, [string, Style]> = {
   10: ['TRACE', 'gray'],
@@ -37,7 +35,7 @@ export function prettyLine(json: string, colour: boolean): string {
   const time = typeof entry.time === 'string' || typeof entry.time === 'number' ? new Date(entry.time) : new Date();
   const clock = Number.isNaN(time.getTime()) ? '--:--:--.---' : `${time.toTimeString().slice(0, 8)}.${String(time.getMilliseconds()).padStart(3, '0')}`;
   const [name, style] = LEVELS[entry.level as number] ?? ['LOG', 'white'];
-  const level = colour ? styleText(style, name.padEnd(5), { validateStream: false }) : name.padEnd(5);
+  const level = colour ? styled(style, name.padEnd(5)) : name.padEnd(5);
   const fields = Object.entries(entry)
     .filter(([k]) => !HIDDEN.has(k))
     .map(([k, v]) => `${visible(k)}=${value(v)}`);

@@ -1,5 +1,7 @@
 import { PassThrough, Readable, Transform, Writable, pipeline, type TransformCallback } from 'node:stream';
-import { createDeflateRaw, crc32 } from 'node:zlib';
+import CRC32 from 'crc-32';
+import * as zlib from 'node:zlib';
+import { createDeflateRaw } from 'node:zlib';
 import { Archiver, type ArchiverModule } from 'archiver';
 import ZipStream, { type ZipArchiveEntry } from 'zip-stream';
 import { Ae2EncryptStream, METHOD_AES, VERSION_AES, aesExtraField } from './ae2-encrypt.js';
@@ -45,7 +47,9 @@ class LogZipStream extends ZipStream {
     entry.setVersionNeededToExtract(this.password ? VERSION_AES : VERSION_DATA_DESCRIPTOR);
     this._writeLocalFileHeader(entry);
     const sink = new Writable({
-      highWaterMark: 0,
+      // 1, not 0: any chunk still fills it (no buffering here), and on Node 20.11 (armhf's, issue 25)
+      // a pipeline into a Writable of highWaterMark 0 never ends its source.
+      highWaterMark: 1,
       write: (chunk: Buffer, _encoding, done) => {
         if (this.write(chunk)) done();
         else this.once('drain', () => done());
@@ -109,6 +113,13 @@ export class PreparedEntry extends PassThrough {
     return this.#compressed.bytes;
   }
 }
+
+/**
+ * zlib's native CRC-32 where the runtime has it (Node ≥ 20.15); on older ones (armhf's Node 20.11.0,
+ * issue 25) crc-32, the JavaScript one zip-stream itself uses. Both give the unsigned value.
+ */
+const crc32: (data: Buffer, value: number) => number =
+  (zlib as { crc32?: (data: Buffer, value: number) => number }).crc32 ?? ((data, value) => CRC32.buf(data, value) >>> 0);
 
 /** Counts the bytes passing through, and their CRC-32 when asked. */
 class Tally extends Transform {

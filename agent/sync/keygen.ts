@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { dirname } from 'node:path';
+import { writeFileAtomic, type Owner } from '../store/atomic-file.js';
 import { InvalidInputError } from '../common/errors.js';
 
 export interface SyncKey {
@@ -30,7 +31,7 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
   const created = existing === null || force;
   if (created) {
     const pair = utils.generateKeyPairSync('ed25519', { comment: `ccguard-sync@${hostname()}` });
-    await writeFileAtomic(privateKeyFile, pair.private, 0o600);
+    await writeFileAtomic(privateKeyFile, pair.private, 0o600, await serviceOwner(privateKeyFile));
     publicKey = pair.public.trim();
   } else {
     const parsed = utils.parseKey(existing as Buffer);
@@ -47,4 +48,14 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
     authorizedKeysLine: `restrict,command="${command}" ${publicKey}`,
     slaveConfig: { sync: { masterKey: publicKey } },
   };
+}
+
+/**
+ * Root making the key in a directory of the service user's (/var/lib/ccguard): the key must be the
+ * service's, or the daemon (User=ccguard) cannot read it. Found by the system test (issue 25).
+ */
+async function serviceOwner(file: string): Promise<Owner | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const info = await stat(dirname(file));
+  return info.uid !== 0 ? { uid: info.uid, gid: info.gid } : undefined;
 }

@@ -1,4 +1,5 @@
-import { crc32 } from 'node:zlib';
+// crc-32, not zlib.crc32: that came in Node 20.15, and the armhf build runs on 20.11.0 (issue 25).
+import CRC32 from 'crc-32';
 import { checkKey, xor } from './aes.js';
 
 /**
@@ -18,6 +19,6 @@ export function changeKeyData(newKey: Buffer, version: number, oldKey: Buffer | 
 /** JAMCRC: CRC-32 (IEEE 802.3) without the final inversion, little-endian, as DESFire/NTAG use it. */
 export function jamCrc32(data: Buffer): Buffer {
   const out = Buffer.alloc(4);
-  out.writeUInt32LE(~crc32(data) >>> 0);
+  out.writeUInt32LE(~CRC32.buf(data) >>> 0);
   return out;
 }

@@ -36,6 +36,33 @@ async function elfMachine(path: string): Promise<number> {
   return header.readUInt16LE(18);
 }
 
+/** Files of a package listing (dpkg-deb -c) that only a build reads: makefiles, gyp config, objects, sources. */
+function buildLeftovers(contents: string): string[] {
+  return contents
+    .split('\n')
+    .map((l) => l.split(/\s+/).slice(5).join(' '))
+    .filter(
+      (path) =>
+        /\/(Makefile|CMakeLists\.txt|config\.gypi|[^/]+\.(mk|a|o|c|cc|cpp|h|hpp|gyp|gypi))$/.test(path) ||
+        /\/build\/Release\/(obj\.target|\.deps)\//.test(path),
+    );
+}
+
+/** argon2's binaries in a package: a prebuild for the target or the cross build's own, not both. */
+function argon2Binaries(contents: string): string[] {
+  return [...contents.matchAll(/(\S*node_modules\/argon2\/\S+\.node)$/gm)].map((m) => m[1] as string);
+}
+
+t.test('build-deb.sh refuses an argument it does not understand, before building anything', async (t) => {
+  for (const args of [['arm46'], ['--arch', 'arm64'], ['arm64', 'armhf']]) {
+    const r = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh'), ...args]);
+    t.equal(r.code, 2, `build-deb.sh ${args.join(' ')}: exit 2`);
+    t.match(r.out, /usage: packaging\/build-deb\.sh \[amd64\|arm64\|armhf\]/, 'and says what it takes');
+  }
+  const conflict = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh'), 'armhf'], { env: { ARCH: 'arm64' } });
+  t.equal(conflict.code, 2, 'ARCH=arm64 with the argument armhf: refused, not one of them silently');
+});
+
 t.test('the unit scores 2.0 or lower in systemd-analyze security', async (t) => {
   const r = await sh('systemd-analyze', ['security', '--offline=true', '--threshold=20', UNIT]);
   const score = Number(/Overall exposure level for ccguard\.service: ([\d.]+)/.exec(r.out)?.[1]);
@@ -126,6 +153,9 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
     t.equal(await elfMachine(m), ELF_MACHINE[arch], `${m.slice(extracted.dir.length)} is built for ${arch}`);
   }
   t.notMatch(contents, /node_modules\/(typescript|tap|@types)\//, 'no development dependencies');
+  t.same(buildLeftovers(contents), [], 'no build leftovers (makefiles, gyp config, objects, static libraries, sources)');
+  t.equal(argon2Binaries(contents).length, 1, `one argon2 binary: ${argon2Binaries(contents).join(', ')}`);
+  t.match(await field('Depends'), /nodejs \(>= 20\.11\.0\)/, 'Depends names the Node floor a test runs it on (armhf: 20.11.0)');
 
   const lint = await sh('lintian', ['--no-tag-display-limit', deb]);
   const errors = lint.out.split('\n').filter((l) => l.startsWith('E:'));
@@ -199,10 +229,16 @@ for (const arch of ['arm64', 'armhf']) {
   t.test(`cross-built ${arch} package: architecture field and native modules for ${arch}`, async (t) => {
     const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'arm-linux-gnueabihf';
     t.ok(existsSync(`/usr/bin/${triplet}-g++`), `cross compiler present (Debian: apt-get install g++-${triplet})`);
-    const build = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh')], { env: { ARCH: arch } });
+    // Both ways of naming the architecture: ARCH= and the argument.
+    const build = await sh('bash', [join(ROOT, 'packaging', 'build-deb.sh'), ...(arch === 'armhf' ? [arch] : [])], {
+      env: arch === 'armhf' ? {} : { ARCH: arch },
+    });
     t.equal(build.code, 0, build.out);
     const deb = join(ROOT, build.out.trim().split('\n').at(-1) as string);
     t.equal((await run('dpkg-deb', ['-f', deb, 'Architecture'])).stdout.trim(), arch);
+    const contents = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+    t.same(buildLeftovers(contents), [], 'no build leftovers');
+    t.equal(argon2Binaries(contents).length, 1, `one argon2 binary, the one node-gyp-build loads: ${argon2Binaries(contents).join(', ')}`);
     const env = await makeEnv();
     t.teardown(() => cleanup(env));
     await run('dpkg-deb', ['-x', deb, env.dir]);
