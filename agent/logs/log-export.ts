@@ -6,6 +6,10 @@ import { Readable } from 'node:stream';
 import type { Secret } from '../common/secret.js';
 import { LogZipArchive } from './zip-writer.js';
 
+import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
+
+export { ae2CtrUnavailable } from './ae2-ctr.js';
+
 export interface LogExport {
   /** The zip, streamed: memory does not grow with the size of the logs. */
   archive: Readable;
@@ -35,7 +39,8 @@ interface LogFile {
   stream: (Readable & { bytesRead?: number }) | null;
 }
 
-const READ_CHUNK = 256 * 1024;
+/** Large reads: each chunk costs a round trip through the (jitless) main thread between zlib's pool jobs. */
+const READ_CHUNK = 1024 * 1024;
 /**
  * O_NOFOLLOW: a symlink could point anywhere, and checking first would leave a window to swap one
  * in. O_NONBLOCK: opening a FIFO does not wait for a writer. The fstat on the handle decides.
@@ -84,7 +89,7 @@ async function openRegular(path: string): Promise<{ handle: FileHandle; info: St
  * or a line appended during the export neither breaks nor tears an entry. Anything else in the
  * directory (a FIFO, a symlink, a directory, a socket, a device) is skipped and reported.
  */
-export async function exportLogs(logDir: string, password: Secret | null, level: number): Promise<LogExport> {
+export async function exportLogs(logDir: string, password: Secret | null, level: number, kernel: CtrKernel = ctrKernel): Promise<LogExport> {
   const files: LogFile[] = [];
   const skipped: SkippedEntry[] = [];
   try {
@@ -101,7 +106,7 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
     await Promise.all(files.map((f) => f.handle.close()));
     throw err;
   }
-  const archive = new LogZipArchive(password, level);
+  const archive = new LogZipArchive(password, level, kernel);
   // Errors reach the reader through the stream; one raised after an abort must not go unhandled.
   archive.on('error', () => undefined);
   let aborted = false;

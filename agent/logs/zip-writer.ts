@@ -4,6 +4,7 @@ import { Archiver, type ArchiverModule } from 'archiver';
 import ZipStream, { type ZipArchiveEntry } from 'zip-stream';
 import { Ae2EncryptStream, METHOD_AES, VERSION_AES, aesExtraField } from './ae2-encrypt.js';
 import type { Secret } from '../common/secret.js';
+import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
 
 const METHOD_DEFLATED = 8;
 const VERSION_DATA_DESCRIPTOR = 20;
@@ -19,6 +20,7 @@ class LogZipStream extends ZipStream {
   constructor(
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel,
   ) {
     super({ zlib: { level } });
   }
@@ -38,7 +40,7 @@ class LogZipStream extends ZipStream {
   }
 
   protected override _appendStream(entry: ZipArchiveEntry, source: Readable, callback: EntryCallback): void {
-    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level);
+    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, this.kernel);
     prepared.start();
     prepared.next?.start(); // the next entry compresses on another thread while this one is written
     entry.getGeneralPurposeBit().useDataDescriptor(true);
@@ -79,6 +81,7 @@ export class PreparedEntry extends PassThrough {
     private readonly open: () => Readable,
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel = ctrKernel,
   ) {
     super({ highWaterMark: LOOKAHEAD_BYTES });
     this.#plain = new Tally(password === null);
@@ -90,9 +93,9 @@ export class PreparedEntry extends PassThrough {
     const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
       this.open(),
       this.#plain,
-      createDeflateRaw({ level: this.level, chunkSize: 64 * 1024 }),
+      createDeflateRaw({ level: this.level, chunkSize: 256 * 1024 }),
     ];
-    if (this.password) stages.push(new Ae2EncryptStream(this.password));
+    if (this.password) stages.push(new Ae2EncryptStream(this.password, undefined, this.kernel));
     stages.push(this.#compressed, this);
     pipeline(stages, (err) => {
       if (err) this.destroy(err);
@@ -126,8 +129,8 @@ class Tally extends Transform {
 
 class LogZipModule implements ArchiverModule {
   readonly #engine: LogZipStream;
-  constructor(password: Secret | null, level: number) {
-    this.#engine = new LogZipStream(password, level);
+  constructor(password: Secret | null, level: number, kernel: CtrKernel) {
+    this.#engine = new LogZipStream(password, level, kernel);
   }
   append(source: Readable | Buffer, data: { name: string; prepared?: PreparedEntry }, callback: (err: Error | null) => void): void {
     // archiver pipes every stream source through a PassThrough of its own; a prepared entry travels in `data`
@@ -154,10 +157,11 @@ export class LogZipArchive extends Archiver {
   constructor(
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel = ctrKernel,
   ) {
     super({ highWaterMark: 256 * 1024 });
     this._format = 'zip';
-    this._module = new LogZipModule(password, level);
+    this._module = new LogZipModule(password, level, kernel);
     this._supportsDirectory = true;
     this._supportsSymlink = false;
     this._modulePipe();
@@ -165,7 +169,7 @@ export class LogZipArchive extends Archiver {
 
   /** Adds an entry whose data `open` provides when its turn (or the one before it) comes. */
   appendLazy(open: () => Readable, data: { name: string; date?: Date; mode?: number }): this {
-    const entry = new PreparedEntry(open, this.password, this.level);
+    const entry = new PreparedEntry(open, this.password, this.level, this.kernel);
     if (this.#last) this.#last.next = entry;
     this.#last = entry;
     return this.append(Buffer.alloc(0), { ...data, prepared: entry });
