@@ -42,9 +42,11 @@ cp package-lock.json "$app/"
 # npm ci below compiles it for the target, like unix-dgram.
 mkdir -p "$app/native/peercred"
 cp native/peercred/package.json native/peercred/binding.gyp native/peercred/peercred.c native/peercred/index.js "$app/native/peercred/"
-# The AE-2 counter-mode module (file:native/ae2-ctr), like peercred: sources in, compiled by npm ci.
-mkdir -p "$app/native/ae2-ctr"
-cp native/ae2-ctr/package.json native/ae2-ctr/binding.gyp native/ae2-ctr/ae2ctr.c native/ae2-ctr/index.js "$app/native/ae2-ctr/"
+# The AE-2 counter-mode and blocklist modules (file:native/…), like peercred: sources in, compiled by npm ci.
+for module in ae2-ctr blocklist-scan; do
+  mkdir -p "$app/native/$module"
+  cp "native/$module/package.json" "native/$module/binding.gyp" "native/$module"/*.c "native/$module/index.js" "$app/native/$module/"
+done
 # The lock file stays in step with package.json; only the build-time scripts go.
 node -e '
   const fs = require("fs");
@@ -80,10 +82,12 @@ find "$app/node_modules" -path '*/build/Release/*' \( -name obj.target -o -name 
 find "$app/native/peercred/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
 find "$app/native/peercred/build/Release" -mindepth 1 ! -name peercred.node -exec rm -rf {} +
 rm -f "$app/native/peercred/peercred.c" "$app/native/peercred/binding.gyp"
-# The same for the AE-2 counter-mode module.
-find "$app/native/ae2-ctr/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
-find "$app/native/ae2-ctr/build/Release" -mindepth 1 ! -name ae2ctr.node -exec rm -rf {} +
-rm -f "$app/native/ae2-ctr/ae2ctr.c" "$app/native/ae2-ctr/binding.gyp"
+# The same for the AE-2 counter-mode and blocklist modules.
+for module in ae2-ctr blocklist-scan; do
+  find "$app/native/$module/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$app/native/$module/build/Release" -mindepth 1 ! -name '*.node' -exec rm -rf {} +
+  rm -f "$app/native/$module"/*.c "$app/native/$module/binding.gyp"
+done
 find "$app/node_modules" "$app/native" -name '*.node' -exec "$strip_cmd" --strip-unneeded {} +
 find "$app" -type d -exec chmod 0755 {} +
 find "$app" -type f -exec chmod 0644 {} +
