@@ -4,6 +4,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Secret } from '../common/secret.js';
+import { FilePump } from './file-pump.js';
 import { LogZipArchive } from './zip-writer.js';
 
 import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
@@ -36,11 +37,9 @@ interface LogFile {
   handle: FileHandle;
   size: number;
   mtime: Date;
-  stream: (Readable & { bytesRead?: number }) | null;
+  stream: (Readable & { bytesRead?: number }) | FilePump | null;
 }
 
-/** Large reads: each chunk costs a round trip through the (jitless) main thread between zlib's pool jobs. */
-const READ_CHUNK = 1024 * 1024;
 /**
  * O_NOFOLLOW: a symlink could point anywhere, and checking first would leave a window to swap one
  * in. O_NONBLOCK: opening a FIFO does not wait for a writer. The fstat on the handle decides.
@@ -118,7 +117,7 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
           void file.handle.close().catch(() => undefined);
           file.stream = Readable.from([]);
         } else {
-          file.stream = file.handle.createReadStream({ start: 0, end: file.size - 1, highWaterMark: READ_CHUNK, autoClose: true });
+          file.stream = new FilePump(file.handle, file.size);
         }
         return file.stream;
       },

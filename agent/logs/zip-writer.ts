@@ -5,6 +5,8 @@ import ZipStream, { type ZipArchiveEntry } from 'zip-stream';
 import { Ae2EncryptStream, METHOD_AES, VERSION_AES, aesExtraField } from './ae2-encrypt.js';
 import type { Secret } from '../common/secret.js';
 import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
+import { exported } from './collect.js';
+import { FilePump } from './file-pump.js';
 
 const METHOD_DEFLATED = 8;
 const VERSION_DATA_DESCRIPTOR = 20;
@@ -49,6 +51,7 @@ class LogZipStream extends ZipStream {
     const sink = new Writable({
       highWaterMark: 0,
       write: (chunk: Buffer, _encoding, done) => {
+        exported(chunk.length);
         if (this.write(chunk)) done();
         else this.once('drain', () => done());
       },
@@ -78,7 +81,7 @@ export class PreparedEntry extends PassThrough {
   readonly #compressed = new Tally(false);
 
   constructor(
-    private readonly open: () => Readable,
+    private readonly open: () => Readable | FilePump,
     private readonly password: Secret | null,
     private readonly level: number,
     private readonly kernel: CtrKernel = ctrKernel,
@@ -90,16 +93,17 @@ export class PreparedEntry extends PassThrough {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
-      this.open(),
-      this.#plain,
-      createDeflateRaw({ level: this.level, chunkSize: 256 * 1024 }),
-    ];
+    const source = this.open();
+    // Output chunks as large as a read's compressed form could be: fewer stops on the pool waiting for the main thread.
+    const deflate = createDeflateRaw({ level: this.level, chunkSize: 256 * 1024 });
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = source instanceof FilePump ? [deflate] : [source, this.#plain, deflate];
     if (this.password) stages.push(new Ae2EncryptStream(this.password, undefined, this.kernel));
     stages.push(this.#compressed, this);
     pipeline(stages, (err) => {
       if (err) this.destroy(err);
     });
+    // A file is pumped into the deflate directly, through reused buffers (agent/logs/file-pump.ts).
+    if (source instanceof FilePump) source.run(deflate, (chunk) => this.#plain.count(chunk)).catch(() => undefined); // the pipeline reports it
   }
 
   get crc(): number {
@@ -120,9 +124,12 @@ class Tally extends Transform {
   constructor(private readonly withCrc: boolean) {
     super();
   }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  count(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.withCrc) this.crc = crc32(chunk, this.crc);
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count(chunk);
     callback(null, chunk);
   }
 }
@@ -168,7 +175,7 @@ export class LogZipArchive extends Archiver {
   }
 
   /** Adds an entry whose data `open` provides when its turn (or the one before it) comes. */
-  appendLazy(open: () => Readable, data: { name: string; date?: Date; mode?: number }): this {
+  appendLazy(open: () => Readable | FilePump, data: { name: string; date?: Date; mode?: number }): this {
     const entry = new PreparedEntry(open, this.password, this.level, this.kernel);
     if (this.#last) this.#last.next = entry;
     this.#last = entry;
