@@ -47,6 +47,9 @@ export async function loadBlocklist(file = BLOCKLIST_FILE, native = true): Promi
   }
 }
 
+/** How long the blocklist stays loaded after the last check (the daemon uses the default). */
+export const BLOCKLIST_IDLE_MS = 10_000;
+
 /**
  * Checks new passwords against the blocklist, which is read on first use (~3 MB) and dropped
  * after `idleMs` without checks, so an idle daemon does not hold it.
@@ -56,7 +59,7 @@ export class StrengthService {
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly idleMs = 10_000,
+    private readonly idleMs = BLOCKLIST_IDLE_MS,
     private readonly file = BLOCKLIST_FILE,
   ) {}
 
