@@ -54,7 +54,28 @@ export function wordKey(word: string): [number, number] {
   return hashKey(h, word.length);
 }
 
+/**
+ * The same lookups done natively (native/blocklist-scan), over the file's bytes as they are: the
+ * daemon runs without the JIT, where hashing and binary search in JavaScript run in the
+ * interpreter. Given by whoever loads the file; without it, this module does the work itself.
+ */
+export interface BlocklistKernel {
+  /** The meta byte of a word, or -1 when it is not listed. */
+  lookup(file: Uint8Array, word: string): number;
+  /** (start, end, meta) of every listed substring of `text` from 3 to `maxLength` code units, by start then end. */
+  scan(file: Uint8Array, text: string, maxLength: number): Int32Array;
+}
+
+/** Listed substrings are at least this long (shorter ones are not in the file). */
+const MIN_SCANNED = 3;
+
+function entryOf(meta: number): ListedWord {
+  return { rankLog10: (meta & META_RANK_MASK) / RANK_STEPS_PER_DECADE, leaked: (meta & META_LEAKED) !== 0 };
+}
+
 export class Blocklist {
+  readonly #bytes: Uint8Array;
+  readonly #kernel: BlocklistKernel | null;
   readonly #hi: Uint32Array;
   readonly #lo: Uint32Array;
   readonly #meta: Uint8Array;
@@ -62,7 +83,7 @@ export class Blocklist {
   readonly maxLength: number;
 
   /** `bytes` must start at a 4-byte aligned offset (a freshly read file does). */
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, kernel: BlocklistKernel | null = null) {
     if (bytes.byteOffset % 4 !== 0 || bytes.byteLength < HEADER_BYTES) throw new Error('blocklist: truncated or misaligned data');
     const header = new Uint32Array(bytes.buffer, bytes.byteOffset, 4);
     const [magic, version, count, maxLength] = header as unknown as [number, number, number, number];
@@ -72,6 +93,13 @@ export class Blocklist {
     this.#lo = new Uint32Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES + count * 4, count);
     this.#meta = new Uint8Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES + count * 8, count);
     this.maxLength = maxLength;
+    this.#bytes = bytes;
+    this.#kernel = kernel;
+  }
+
+  /** Whether lookups run natively. */
+  get native(): boolean {
+    return this.#kernel !== null;
   }
 
   get size(): number {
@@ -80,11 +108,38 @@ export class Blocklist {
 
   /** The entry of a lower-case word, or null. */
   get(word: string): ListedWord | null {
+    if (this.#kernel) {
+      const meta = this.#kernel.lookup(this.#bytes, word);
+      return meta < 0 ? null : entryOf(meta);
+    }
     const [hi, lo] = wordKey(word);
     return this.getKey(hi, lo);
   }
 
+  /** (start, end, meta) of every listed substring of `text` from 3 to `maxLength` code units, by start then end. */
+  scan(text: string, maxLength: number): Int32Array {
+    if (this.#kernel) return this.#kernel.scan(this.#bytes, text, maxLength);
+    const hits: number[] = [];
+    for (let i = 0; i < text.length; i++) {
+      const h = { ...HASH_SEED };
+      for (let j = i; j < Math.min(text.length, i + maxLength); j++) {
+        hashStep(h, text.charCodeAt(j));
+        const length = j - i + 1;
+        if (length < MIN_SCANNED) continue;
+        const [hi, lo] = hashKey(h, length);
+        const meta = this.#metaOf(hi, lo);
+        if (meta >= 0) hits.push(i, j + 1, meta);
+      }
+    }
+    return Int32Array.from(hits);
+  }
+
   getKey(hi: number, lo: number): ListedWord | null {
+    const meta = this.#metaOf(hi, lo);
+    return meta < 0 ? null : entryOf(meta);
+  }
+
+  #metaOf(hi: number, lo: number): number {
     let low = 0;
     let high = this.#hi.length - 1;
     while (low <= high) {
@@ -93,11 +148,8 @@ export class Blocklist {
       const l = this.#lo[mid] as number;
       if (h < hi || (h === hi && l < lo)) low = mid + 1;
       else if (h > hi || l > lo) high = mid - 1;
-      else {
-        const meta = this.#meta[mid] as number;
-        return { rankLog10: (meta & META_RANK_MASK) / RANK_STEPS_PER_DECADE, leaked: (meta & META_LEAKED) !== 0 };
-      }
+      else return this.#meta[mid] as number;
     }
-    return null;
+    return -1;
   }
 }

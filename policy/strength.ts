@@ -7,7 +7,7 @@
  * estimated as zxcvbn does: the cheapest split of the password into parts, each part costing what
  * an attacker enumerates to reach it (a listed word its frequency rank, an unknown character 10).
  */
-import { type Blocklist, HASH_SEED, hashKey, hashStep } from './blocklist.js';
+import { type Blocklist, META_RANK_MASK, RANK_STEPS_PER_DECADE } from './blocklist.js';
 import { adjacentKeys, isShiftedKey, KEYBOARD_DEGREE, KEYBOARD_STARTS, keyDirection } from './keyboard.js';
 import { baseCandidates, isDateAffix, LEET_VARIANTS, letterDigitRuns, MIN_BASE_LENGTH, unleet } from './mangling.js';
 import { ROLES } from './roles.js';
@@ -186,22 +186,21 @@ export function estimateGuesses(password: string, blocklist: Blocklist, context:
     if (c < (best[to] as number)) best[to] = c;
   };
   const maxWord = Math.min(blocklist.maxLength, 64);
+  // Every listed or context word in each leet reading, found up front: (start, end, rank) triples
+  // by start. The blocklist scans natively when it can (the daemon runs without the JIT).
+  const words = readings.map((read) => wordsIn(read, blocklist, context, maxWord));
+  const next = new Int32Array(readings.length);
   for (let i = 0; i < n; i++) {
     relax(i, i + 1, BRUTE_CHAR);
-    // Listed and context words, in each leet reading.
-    for (const read of readings) {
-      const h = { ...HASH_SEED };
-      for (let j = i; j < Math.min(n, i + maxWord); j++) {
-        hashStep(h, read.charCodeAt(j));
-        const len = j - i + 1;
-        if (len < 3) continue;
-        const [hi, lo] = hashKey(h, len);
-        const found = blocklist.getKey(hi, lo);
-        const inContext = context.has(read.slice(i, j + 1));
-        if (!found && !inContext) continue;
-        const rank = inContext ? 0 : (found?.rankLog10 ?? 0);
-        relax(i, j + 1, rank + caseVariations(password.slice(i, j + 1)) + leetVariations(lower.slice(i, j + 1), read.slice(i, j + 1)));
+    for (let r = 0; r < readings.length; r++) {
+      const read = readings[r] as string;
+      const found = words[r] as number[];
+      let k = next[r] as number;
+      for (; k < found.length && found[k] === i; k += 3) {
+        const end = found[k + 1] as number;
+        relax(i, end, (found[k + 2] as number) + caseVariations(password.slice(i, end)) + leetVariations(lower.slice(i, end), read.slice(i, end)));
       }
+      next[r] = k;
     }
     repeats(lower, i, blocklist, relax);
     sequences(lower, i, relax);
@@ -216,6 +215,27 @@ export function estimateGuesses(password: string, blocklist: Blocklist, context:
 }
 
 type Relax = (from: number, to: number, cost: number) => void;
+
+/**
+ * (start, end, rankLog10) of the listed words (3 to maxWord long) and the context words (rank 0)
+ * in `read`, by start.
+ */
+function wordsIn(read: string, blocklist: Blocklist, context: ReadonlySet<string>, maxWord: number): number[] {
+  const listed = blocklist.scan(read, maxWord);
+  const inContext: number[] = [];
+  for (const w of context) {
+    if (w.length < 3 || w.length > maxWord) continue;
+    for (let at = read.indexOf(w); at >= 0; at = read.indexOf(w, at + 1)) inContext.push(at, at + w.length, 0);
+  }
+  const out: number[] = [];
+  for (let k = 0; k < listed.length; k += 3)
+    out.push(listed[k] as number, listed[k + 1] as number, ((listed[k + 2] as number) & META_RANK_MASK) / RANK_STEPS_PER_DECADE);
+  if (inContext.length === 0) return out;
+  out.push(...inContext);
+  // Triples by start (the order within a start does not matter: each only lowers a cost).
+  const order = Array.from({ length: out.length / 3 }, (_, k) => k).sort((x, y) => (out[3 * x] as number) - (out[3 * y] as number));
+  return order.flatMap((k) => [out[3 * k] as number, out[3 * k + 1] as number, out[3 * k + 2] as number]);
+}
 
 const DATE_SHAPE = /\d{1,4}([./-])(\d{1,2})(?:\1(\d{1,4}))?/y;
 /** Lengths of the dates with separators that start at `i` ("15.09.2009", and its "15.09" and "15.09.20"). */

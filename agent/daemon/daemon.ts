@@ -16,7 +16,7 @@ import { Credentials } from './credentials/credentials.js';
 import { PasswordHasher } from '../common/hasher.js';
 import { LogPassword } from './credentials/log-password.js';
 import { ResetPuk } from './credentials/reset-puk.js';
-import { StrengthService } from './credentials/strength.js';
+import { blocklistScanUnavailable, StrengthService } from './credentials/strength.js';
 import { cardHandlers } from './handlers/cards.js';
 import { diagnosticsHandlers } from './handlers/diagnostics.js';
 import { logHandlers } from './handlers/logs.js';
@@ -62,6 +62,8 @@ export async function runDaemon(config: Config, configPath: string | null = null
   }
 
   const strength = new StrengthService();
+  const slowChecks = blocklistScanUnavailable();
+  if (slowChecks) log.warn(slowChecks);
   const hasher = new PasswordHasher(config.argon2, config.maxConcurrentHashes);
   const memory = new MemoryKeeper({ idleMs: MEMORY_IDLE_MS, hashes: hasher, log });
   memory.start();

@@ -2,14 +2,16 @@ import { createCipheriv, createHmac, pbkdf2, randomBytes, type Cipher, type Hmac
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Secret } from '../common/secret.js';
+import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
 
 /**
  * WinZip AE-2 encryption of one entry's (compressed) data, AES-256 — the format 7-Zip opens.
  * Output: salt (16) + password verifier (2) + AES-CTR ciphertext + HMAC-SHA1 tag (10).
  *
  * AE's counter is little-endian and starts at 1, which Node's big-endian aes-256-ctr cannot
- * produce; the keystream is therefore AES-256-ECB over counter blocks (native), XORed in
- * 8-byte words (the daemon runs jitless, where word XOR is what keeps this cheap).
+ * produce; the keystream is therefore AES-256-ECB (Node's crypto) over counter blocks, which
+ * native/ae2-ctr writes and XORs into the data (the daemon runs jitless: in JavaScript this per-block
+ * work would run in the interpreter).
  */
 
 /** Compression method 99 in the zip headers marks an AE-x entry. */
@@ -53,6 +55,7 @@ export class Ae2EncryptStream extends Transform {
   constructor(
     private readonly password: Secret,
     private readonly salt: Buffer = randomBytes(SALT_BYTES),
+    private readonly kernel: CtrKernel = ctrKernel,
   ) {
     super();
   }
@@ -78,14 +81,13 @@ export class Ae2EncryptStream extends Transform {
     const phase = this.#position % 16;
     const firstBlock = (this.#position - phase) / 16;
     const blocks = Math.ceil((phase + chunk.length) / 16);
-    const keystream = aligned(cipher.update(this.#counterBlocks(firstBlock + 1, blocks)));
-    // Copy the data at the keystream's phase so whole words line up; bytes outside are never emitted.
-    const out = Buffer.allocUnsafeSlow(blocks * 16);
-    chunk.copy(out, phase);
-    const o = new BigUint64Array(out.buffer, out.byteOffset, blocks * 2);
-    const k = new BigUint64Array(keystream.buffer, keystream.byteOffset, blocks * 2);
-    for (let i = 0; i < o.length; i++) o[i]! ^= k[i]!;
-    const ciphertext = out.subarray(phase, phase + chunk.length);
+    if (this.#counters.length < blocks * 16) this.#counters = Buffer.alloc(blocks * 16);
+    const counters = this.#counters.subarray(0, blocks * 16);
+    this.kernel.counterBlocks(counters, firstBlock + 1);
+    // The keystream buffer is this chunk's own: the ciphertext is written over it, at the data's phase.
+    const keystream = cipher.update(counters);
+    const ciphertext = keystream.subarray(phase, phase + chunk.length);
+    this.kernel.xorInto(ciphertext, chunk, keystream, phase);
     mac.update(ciphertext);
     this.#position += chunk.length;
     this.#emit(ciphertext);
@@ -103,27 +105,4 @@ export class Ae2EncryptStream extends Transform {
     this.bytesOut += data.length;
     this.push(data);
   }
-
-  /** `count` little-endian counter blocks from `first` (bytes 0–7 the counter, the rest zero). */
-  #counterBlocks(first: number, count: number): Buffer {
-    if (this.#counters.length < count * 16) this.#counters = Buffer.alloc(count * 16);
-    // Uint32Array is host-endian: little-endian on every target (x86-64, arm64, armhf).
-    const words = new Uint32Array(this.#counters.buffer, this.#counters.byteOffset, count * 4);
-    if (first + count <= 0x1_0000_0000) {
-      for (let i = 0, c = first; i < count * 4; i += 4, c++) words[i] = c; // the high word stays 0
-    } else {
-      for (let i = 0, c = first; i < count * 4; i += 4, c++) {
-        words[i] = c >>> 0;
-        words[i + 1] = Math.floor(c / 0x1_0000_0000);
-      }
-    }
-    return this.#counters.subarray(0, count * 16);
-  }
-}
-
-function aligned(buffer: Buffer): Buffer {
-  if (buffer.byteOffset % 8 === 0) return buffer;
-  const copy = Buffer.allocUnsafeSlow(buffer.length);
-  buffer.copy(copy);
-  return copy;
 }

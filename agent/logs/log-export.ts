@@ -4,7 +4,12 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Secret } from '../common/secret.js';
+import { FilePump } from './file-pump.js';
 import { LogZipArchive } from './zip-writer.js';
+
+import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
+
+export { ae2CtrUnavailable } from './ae2-ctr.js';
 
 export interface LogExport {
   /** The zip, streamed: memory does not grow with the size of the logs. */
@@ -32,10 +37,9 @@ interface LogFile {
   handle: FileHandle;
   size: number;
   mtime: Date;
-  stream: (Readable & { bytesRead?: number }) | null;
+  stream: (Readable & { bytesRead?: number }) | FilePump | null;
 }
 
-const READ_CHUNK = 256 * 1024;
 /**
  * O_NOFOLLOW: a symlink could point anywhere, and checking first would leave a window to swap one
  * in. O_NONBLOCK: opening a FIFO does not wait for a writer. The fstat on the handle decides.
@@ -84,7 +88,7 @@ async function openRegular(path: string): Promise<{ handle: FileHandle; info: St
  * or a line appended during the export neither breaks nor tears an entry. Anything else in the
  * directory (a FIFO, a symlink, a directory, a socket, a device) is skipped and reported.
  */
-export async function exportLogs(logDir: string, password: Secret | null, level: number): Promise<LogExport> {
+export async function exportLogs(logDir: string, password: Secret | null, level: number, kernel: CtrKernel = ctrKernel): Promise<LogExport> {
   const files: LogFile[] = [];
   const skipped: SkippedEntry[] = [];
   try {
@@ -101,7 +105,7 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
     await Promise.all(files.map((f) => f.handle.close()));
     throw err;
   }
-  const archive = new LogZipArchive(password, level);
+  const archive = new LogZipArchive(password, level, kernel);
   // Errors reach the reader through the stream; one raised after an abort must not go unhandled.
   archive.on('error', () => undefined);
   let aborted = false;
@@ -113,7 +117,7 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
           void file.handle.close().catch(() => undefined);
           file.stream = Readable.from([]);
         } else {
-          file.stream = file.handle.createReadStream({ start: 0, end: file.size - 1, highWaterMark: READ_CHUNK, autoClose: true });
+          file.stream = new FilePump(file.handle, file.size);
         }
         return file.stream;
       },

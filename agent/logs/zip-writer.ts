@@ -6,6 +6,9 @@ import { Archiver, type ArchiverModule } from 'archiver';
 import ZipStream, { type ZipArchiveEntry } from 'zip-stream';
 import { Ae2EncryptStream, METHOD_AES, VERSION_AES, aesExtraField } from './ae2-encrypt.js';
 import type { Secret } from '../common/secret.js';
+import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
+import { exported } from './collect.js';
+import { FilePump } from './file-pump.js';
 
 const METHOD_DEFLATED = 8;
 const VERSION_DATA_DESCRIPTOR = 20;
@@ -21,6 +24,7 @@ class LogZipStream extends ZipStream {
   constructor(
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel,
   ) {
     super({ zlib: { level } });
   }
@@ -40,7 +44,7 @@ class LogZipStream extends ZipStream {
   }
 
   protected override _appendStream(entry: ZipArchiveEntry, source: Readable, callback: EntryCallback): void {
-    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level);
+    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, this.kernel);
     prepared.start();
     prepared.next?.start(); // the next entry compresses on another thread while this one is written
     entry.getGeneralPurposeBit().useDataDescriptor(true);
@@ -51,6 +55,7 @@ class LogZipStream extends ZipStream {
       // a pipeline into a Writable of highWaterMark 0 never ends its source.
       highWaterMark: 1,
       write: (chunk: Buffer, _encoding, done) => {
+        exported(chunk.length);
         if (this.write(chunk)) done();
         else this.once('drain', () => done());
       },
@@ -80,9 +85,10 @@ export class PreparedEntry extends PassThrough {
   readonly #compressed = new Tally(false);
 
   constructor(
-    private readonly open: () => Readable,
+    private readonly open: () => Readable | FilePump,
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel = ctrKernel,
   ) {
     super({ highWaterMark: LOOKAHEAD_BYTES });
     this.#plain = new Tally(password === null);
@@ -91,16 +97,17 @@ export class PreparedEntry extends PassThrough {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [
-      this.open(),
-      this.#plain,
-      createDeflateRaw({ level: this.level, chunkSize: 64 * 1024 }),
-    ];
-    if (this.password) stages.push(new Ae2EncryptStream(this.password));
+    const source = this.open();
+    // Output chunks as large as a read's compressed form could be: fewer stops on the pool waiting for the main thread.
+    const deflate = createDeflateRaw({ level: this.level, chunkSize: 256 * 1024 });
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = source instanceof FilePump ? [deflate] : [source, this.#plain, deflate];
+    if (this.password) stages.push(new Ae2EncryptStream(this.password, undefined, this.kernel));
     stages.push(this.#compressed, this);
     pipeline(stages, (err) => {
       if (err) this.destroy(err);
     });
+    // A file is pumped into the deflate directly, through reused buffers (agent/logs/file-pump.ts).
+    if (source instanceof FilePump) source.run(deflate, (chunk) => this.#plain.count(chunk)).catch(() => undefined); // the pipeline reports it
   }
 
   get crc(): number {
@@ -128,17 +135,20 @@ class Tally extends Transform {
   constructor(private readonly withCrc: boolean) {
     super();
   }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  count(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.withCrc) this.crc = crc32(chunk, this.crc);
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count(chunk);
     callback(null, chunk);
   }
 }
 
 class LogZipModule implements ArchiverModule {
   readonly #engine: LogZipStream;
-  constructor(password: Secret | null, level: number) {
-    this.#engine = new LogZipStream(password, level);
+  constructor(password: Secret | null, level: number, kernel: CtrKernel) {
+    this.#engine = new LogZipStream(password, level, kernel);
   }
   append(source: Readable | Buffer, data: { name: string; prepared?: PreparedEntry }, callback: (err: Error | null) => void): void {
     // archiver pipes every stream source through a PassThrough of its own; a prepared entry travels in `data`
@@ -165,18 +175,19 @@ export class LogZipArchive extends Archiver {
   constructor(
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly kernel: CtrKernel = ctrKernel,
   ) {
     super({ highWaterMark: 256 * 1024 });
     this._format = 'zip';
-    this._module = new LogZipModule(password, level);
+    this._module = new LogZipModule(password, level, kernel);
     this._supportsDirectory = true;
     this._supportsSymlink = false;
     this._modulePipe();
   }
 
   /** Adds an entry whose data `open` provides when its turn (or the one before it) comes. */
-  appendLazy(open: () => Readable, data: { name: string; date?: Date; mode?: number }): this {
-    const entry = new PreparedEntry(open, this.password, this.level);
+  appendLazy(open: () => Readable | FilePump, data: { name: string; date?: Date; mode?: number }): this {
+    const entry = new PreparedEntry(open, this.password, this.level, this.kernel);
     if (this.#last) this.#last.next = entry;
     this.#last = entry;
     return this.append(Buffer.alloc(0), { ...data, prepared: entry });

@@ -1,14 +1,36 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Blocklist } from '../../../policy/blocklist.js';
+import { Blocklist, type BlocklistKernel } from '../../../policy/blocklist.js';
 import { checkPassword, type StrengthVerdict } from '../../../policy/strength.js';
 import { StateError } from '../../common/errors.js';
 
 /** Built beside the compiled policy modules by `npm run build` (packaging/build-blocklist.mjs). */
 export const BLOCKLIST_FILE = fileURLToPath(new URL('../../../policy/blocklist.bin', import.meta.url));
 
-/** Reads and checks the blocklist file (a few milliseconds: no parsing, only typed-array views). */
-export async function loadBlocklist(file = BLOCKLIST_FILE): Promise<Blocklist> {
+function loadKernel(): BlocklistKernel | Error {
+  try {
+    return createRequire(import.meta.url)('ccguard-blocklist-scan') as BlocklistKernel;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+/** The native lookups (native/blocklist-scan, built by npm ci): without the JIT, the check's bulk work in JavaScript is slow. */
+const kernel = loadKernel();
+
+/** Why password checks run the slow path (the native module did not load), or null when they do not. */
+export function blocklistScanUnavailable(): string | null {
+  return kernel instanceof Error
+    ? `the password blocklist module (native/blocklist-scan) did not load (${kernel.message}): password checks use the slower JavaScript path; reinstall with npm ci (needs a C compiler and node-gyp)`
+    : null;
+}
+
+/**
+ * Reads and checks the blocklist file (a few milliseconds: no parsing, only typed-array views).
+ * Lookups run natively unless `native` is false or the module did not load.
+ */
+export async function loadBlocklist(file = BLOCKLIST_FILE, native = true): Promise<Blocklist> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -19,11 +41,14 @@ export async function loadBlocklist(file = BLOCKLIST_FILE): Promise<Blocklist> {
   // Typed-array views need a 4-byte aligned start; a pooled small buffer may not have one.
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
   try {
-    return new Blocklist(new Uint8Array(aligned.buffer, aligned.byteOffset, aligned.byteLength));
+    return new Blocklist(new Uint8Array(aligned.buffer, aligned.byteOffset, aligned.byteLength), native && !(kernel instanceof Error) ? kernel : null);
   } catch (err) {
     throw new StateError(`password blocklist ${file}: ${(err as Error).message}; reinstall the package`);
   }
 }
+
+/** How long the blocklist stays loaded after the last check (the daemon uses the default). */
+export const BLOCKLIST_IDLE_MS = 10_000;
 
 /**
  * Checks new passwords against the blocklist, which is read on first use (~3 MB) and dropped
@@ -34,7 +59,7 @@ export class StrengthService {
   #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly idleMs = 10_000,
+    private readonly idleMs = BLOCKLIST_IDLE_MS,
     private readonly file = BLOCKLIST_FILE,
   ) {}
 

@@ -22,8 +22,10 @@ export class LogExports {
     const decision = decideExportEncryption({ encryptExports: config.logs.encryptExports, logPasswordSet: key !== null, unencryptedRequested: unencrypted });
     if ('refused' in decision) throw new RefusedError(decision.refused);
     // The zip writer is loaded only when an export is made (archiver's load time, test-peers.md).
-    const { exportLogs } = await import('../../logs/log-export.js');
+    const { exportLogs, ae2CtrUnavailable } = await import('../../logs/log-export.js');
     const zip = await exportLogs(config.logDir, decision.encrypt ? key : null, config.logs.exportCompressionLevel);
+    const slow = decision.encrypt ? ae2CtrUnavailable() : null;
+    if (slow) this.deps.log.warn(slow);
     security.record('LogExported', {
       by: actor.role,
       encrypted: decision.encrypt,

@@ -1,13 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
 import common from '@zxcvbn-ts/language-common';
 import en from '@zxcvbn-ts/language-en';
-import { BLOCKLIST_FILE, loadBlocklist, StrengthService } from '../../../agent/daemon/credentials/strength.js';
+import { BLOCKLIST_FILE, blocklistScanUnavailable, loadBlocklist, StrengthService } from '../../../agent/daemon/credentials/strength.js';
 import { StateError } from '../../../agent/common/errors.js';
-import { Blocklist } from '../../../policy/blocklist.js';
+import { Blocklist, type BlocklistKernel } from '../../../policy/blocklist.js';
 import { affixCuts, baseCandidates, collapseRepeats, isRuleAffix, joinWords, leetReadings, undouble } from '../../../policy/mangling.js';
 import { evaluatePassword, normalizePassword } from '../../../policy/password.js';
 import { ROLES } from '../../../policy/roles.js';
@@ -230,4 +231,40 @@ t.test('the blocklist file: compact, and a damaged one is refused with an action
   await new Promise((resolve) => setTimeout(resolve, 100)); // dropped after idling
   t.equal((await good.check('Tr4v3l-K1te-Moss', context)).listed, null, 'read again after the idle drop');
   await good.close();
+});
+
+t.test('native lookups (native/blocklist-scan) and the JavaScript fallback agree on every lookup and verdict', async (t) => {
+  t.equal(blocklistScanUnavailable(), null, 'native/blocklist-scan loads (build it with npm ci: it needs a C compiler and node-gyp)');
+  t.equal(blocklist.native, true, 'the loader gives the native lookups');
+  const js = await loadBlocklist(BLOCKLIST_FILE, false);
+  t.equal(js.native, false);
+  const words = en.dictionary['wikipedia-en'].slice(0, 3000).map(String);
+  const corpus = [
+    ...words.map((w) => w.toLowerCase()),
+    ...words.slice(0, 500).map((w) => `${w[0]?.toUpperCase() ?? ''}${w.slice(1)}${randomInt(3000)}${pick(['!', '@', '#', ''])}`),
+    ...Array.from({ length: 500 }, () => Array.from({ length: 4 + randomInt(40) }, () => String.fromCharCode(32 + randomInt(95))).join('')),
+    // Outside the BMP and Latin-1: code units, not code points, are hashed on both sides.
+    ...Array.from({ length: 100 }, () => Array.from({ length: 3 + randomInt(20) }, () => pick(['ü', 'ß', 'é', '€', '😀', 'a', 'ä', '1', '!'])).join('')),
+    'Aa1!'.repeat(32),
+    '1!|'.repeat(42) + 'a1',
+    `${'a.'.repeat(63)}b`,
+    '',
+  ];
+  let differ = 0;
+  for (const p of corpus) {
+    const lower = p.toLowerCase();
+    if (JSON.stringify(blocklist.get(lower)) !== JSON.stringify(js.get(lower))) differ++;
+    const maxLength = Math.min(blocklist.maxLength, 64);
+    if (!Buffer.from(blocklist.scan(lower, maxLength).buffer).equals(Buffer.from(js.scan(lower, maxLength).buffer))) differ++;
+    if (JSON.stringify(checkPassword(p, blocklist, context)) !== JSON.stringify(checkPassword(p, js, context))) {
+      differ++;
+      t.fail(`verdicts differ for a ${p.length}-character password`);
+    }
+  }
+  t.equal(differ, 0, `${corpus.length} passwords: the same entries, substrings and verdicts`);
+  t.ok(blocklist.scan('xxpasswordxx', 32).length >= 3, 'a listed word inside a string is found');
+  const kernel = createRequire(import.meta.url)('ccguard-blocklist-scan') as BlocklistKernel;
+  t.throws(() => kernel.scan(new Uint8Array(64), 'word', 3), /not a version 1 blocklist/, 'the module checks the file it is given');
+  const truncated = (await readFile(BLOCKLIST_FILE)).subarray(0, 1000);
+  t.throws(() => kernel.lookup(truncated, 'word'), /size does not match/);
 });
