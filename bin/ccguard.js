@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm --expose-gc
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072 UV_THREADPOOL_SIZE=8 node --jitless --no-expose-wasm --expose-gc --max-semi-space-size=1
 // Entry point of the CLI and the daemon; the build (npm ci runs it) emits dist/, and bundles the
 // agent's own modules into dist/bundle/ (packaging/bundle.mjs: the ES module loader is slow without the JIT).
 // Without the JIT the daemon idles at ~50 MiB instead of ~54 MiB and needs no writable and
@@ -13,7 +13,10 @@
 // hashes (maxConcurrentHashes) and file I/O. Set here: Node's ESM loader reads this very file on the
 // pool, so the size must be in the environment before node starts.
 // --expose-gc: a log export starts V8's collector as it goes (agent/logs/collect.ts), or its spent
-// chunks would stay resident until external memory grew by 64 MB.
+// chunks would stay resident until external memory grew by 64 MB. --max-semi-space-size=1 (MiB):
+// V8's young generation grows to 3 × 16 MiB under a flood of requests by default, and that is
+// most of the difference under abuse (bench:abuse peak 146 → 118 MiB); it costs more frequent
+// minor collections (bench: the same request flood answered with V8's default, side by side).
 try {
   await import('../dist/bundle/main.js');
 } catch (err) {
