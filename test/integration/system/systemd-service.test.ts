@@ -137,8 +137,35 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.equal((await c.read('/persistency/WebUIStyle_web')).trim(), '2.0', 'the style file is in /persistency');
   const https = await ccguard(['https', 'enable', '--stdin'], { input: `${NEW.operator}\n` });
   t.equal(https.code, 0, https.stderr);
-  const key = await sh('stat -c "%U %a" /persistency/https/server.key');
-  t.equal(key.stdout.trim(), 'ccguard 600', 'the key belongs to the service, 0600');
+  const key = await sh('stat -c "%U %G %a" /persistency/https/server.key');
+  t.equal(key.stdout.trim(), 'ccguard ccguard-console 640', "the key belongs to the service, shared with the console's group alone (tmpfiles: setgid dir)");
+  t.not((await sh('cat /persistency/https/server.key >/dev/null', { user: 'www' })).code, 0, 'a web server in group ccguard cannot read the key');
+
+  // The HTTPS console under its own unit: active, serving the login page over TLS with the device
+  // certificate, as its own user; it reads the key, nothing of the state.
+  t.equal((await c.exec(['systemctl', 'enable', '--now', 'ccguard-console'])).code, 0);
+  const page = async (): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const fetchPage = `require('https').get({ host: '127.0.0.1', port: 8443, path: '/login', ca: require('fs').readFileSync('/persistency/https/server.crt'), servername: 'ccguard.local', checkServerIdentity: () => undefined }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { console.log(r.statusCode, r.socket.getProtocol(), r.headers['strict-transport-security'] ? 'hsts' : 'no-hsts'); console.log(b.includes('name="password"') ? 'login form' : 'no form'); }); }).on('error', (e) => { console.error(e.message); process.exit(1); });`;
+    let r = await c.exec(['node', '-e', fetchPage]);
+    for (let i = 0; i < 40 && r.code !== 0; i++) {
+      await sleep(250);
+      r = await c.exec(['node', '-e', fetchPage]);
+    }
+    return r;
+  };
+  const served = await page();
+  t.equal(
+    served.code,
+    0,
+    `the console answers on 8443: ${served.stderr.trim()}; journal: ${served.code === 0 ? '' : (await c.exec(['journalctl', '-u', 'ccguard-console', '-n', '20', '--no-pager'])).stdout}`,
+  );
+  t.match(served.stdout, /^200 TLSv1\.[23] hsts\nlogin form/, `the login page over TLS with its headers: ${served.stdout.trim()}`);
+  const consoleUnit = await c.show('ccguard-console.service', ['ActiveState', 'User', 'MainPID', 'NRestarts']);
+  t.match(consoleUnit, { ActiveState: 'active', User: 'ccguard-console', NRestarts: '0' });
+  t.match((await sh(`ps -o user=,args= -p ${consoleUnit.MainPID}`)).stdout, /^ccguard-\S* +node --jitless/, 'node --jitless as ccguard-console');
+  const consoleScore = score((await c.exec(['systemd-analyze', 'security', '--no-pager', 'ccguard-console.service'])).stdout);
+  t.comment(`systemd-analyze security ccguard-console.service inside: ${consoleScore}`);
+  t.ok(consoleScore <= 2.0, `the console's unit scores ${consoleScore} inside (goal ≤ 2.0)`);
   const fingerprint = (await c.exec(['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', '/persistency/https/server.crt'])).stdout.trim();
   const status = JSON.parse((await ccguard(['status', '--json'])).stdout) as { https: boolean; httpsCertificate: { sha256: string } | null };
   t.equal(status.https, true);
@@ -209,12 +236,14 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.equal(purge.code, 0, purge.stderr);
   t.equal((await c.exec(['systemctl', 'is-active', 'ccguard'])).stdout.trim(), 'inactive');
   t.equal((await c.exec(['pgrep', '-u', 'ccguard'])).code, 1, 'no process of the ccguard user is left');
+  t.equal((await c.exec(['pgrep', '-u', 'ccguard-console'])).code, 1, 'nor of the console');
   for (const path of [
     '/var/lib/ccguard',
     '/var/log/ccguard',
     '/run/ccguard',
     '/etc/ccguard',
     '/lib/systemd/system/ccguard.service',
+    '/lib/systemd/system/ccguard-console.service',
     '/usr/lib/ccguard',
     '/usr/bin/ccguard',
   ])
