@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 
 # A moved or deleted test would otherwise still run from its stale output.
 rm -rf dist/test
+# The system tests build each package once per run (test/support/packages.ts); older runs' go.
+rm -rf build/test-run-debs
+export CCGUARD_TEST_RUN="${CCGUARD_TEST_RUN:-$(date +%s)-$$}"
 npm run build --silent
 # tap runs with its default plugins until `tap build` has built package.json's set into
 # .tap/plugins and linked it from node_modules (after each npm ci; a shared tree may link another

@@ -10,12 +10,36 @@ import { ROOT } from './harness.js';
 const run = promisify(execFile);
 export const CACHE = process.env.CCGUARD_TEST_CACHE ?? '/var/cache/ccguard-test';
 
-/** Builds build/ccguard_VERSION_ARCH.deb and copies it to `dir` (a concurrent rebuild then cannot change it under the test). */
+/**
+ * Builds build/ccguard_VERSION_ARCH.deb and copies it to `dir` (a concurrent rebuild then cannot
+ * change it under the test). Within one run of test/tap.sh (CCGUARD_TEST_RUN) the sources do not
+ * change: the first test to need an architecture builds it, the others reuse that package.
+ */
 export async function buildCcguardDeb(arch: 'amd64' | 'arm64' | 'armhf', dir: string): Promise<string> {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const { stdout } = await run('bash', [join(ROOT, 'packaging', 'build-deb.sh'), arch], { env, maxBuffer: 16 << 20 });
-  const built = join(ROOT, stdout.trim().split('\n').at(-1) as string);
+  const runId = process.env.CCGUARD_TEST_RUN;
+  const runDir = join(ROOT, 'build', 'test-run-debs', runId ?? 'none');
+  await mkdir(runDir, { recursive: true });
+  const { stdout } = await run(
+    'bash',
+    [
+      '-c',
+      `set -euo pipefail
+       exec 9>"$2/.$1.lock"; flock 9
+       if [ -n "$3" ] && [ -e "$2/ccguard_$1.deb" ]; then echo "$2/ccguard_$1.deb"; exit 0; fi
+       built=$(bash "$4" "$1" | tail -n1)
+       cp "$built" "$2/.ccguard_$1.deb.tmp" && mv "$2/.ccguard_$1.deb.tmp" "$2/ccguard_$1.deb"
+       echo "$2/ccguard_$1.deb"`,
+      'buildCcguardDeb',
+      arch,
+      runDir,
+      runId ?? '',
+      join(ROOT, 'packaging', 'build-deb.sh'),
+    ],
+    { env, cwd: ROOT, maxBuffer: 16 << 20 },
+  );
+  const built = stdout.trim().split('\n').at(-1) as string;
   await mkdir(dir, { recursive: true });
   const copy = join(dir, `ccguard_${arch}.deb`);
   await copyFile(built, copy);
