@@ -131,7 +131,6 @@ try {
   for (let i = 0; i < 2 * STARTS; i++) {
     const daemon = await startDaemon(env);
     await sleep(500);
-    const pid = daemon.proc.pid as number;
     if (i % 2 === 1) coldLogin.push(await login(env));
     else coldStart.push(await refusedChange(env, i));
     await daemon.stop();
