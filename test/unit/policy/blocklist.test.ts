@@ -13,25 +13,12 @@ import { affixCuts, baseCandidates, collapseRepeats, isRuleAffix, joinWords, lee
 import { evaluatePassword, normalizePassword } from '../../../policy/password.js';
 import { ROLES } from '../../../policy/roles.js';
 import { checkPassword, contextWords } from '../../../policy/strength.js';
+import { strengthRules } from '../../support/password-rules.js';
 
 const blocklist = await loadBlocklist();
 const context = contextWords(['cc612-station', 'SN-0042-ABCD']);
 
-const STRENGTH_RULES = ['breached', 'commonBase', 'context', 'strength'];
-
-/** The rules of the blocklist and the strength estimate an (enforceStrong) verdict breaks. */
-function strengthRules(password: string): string[] {
-  const v = checkPassword(password, blocklist, context);
-  const refusals = evaluatePassword(password, {
-    role: 'operator',
-    enforceStrong: true,
-    score: v.score,
-    listed: v.listed,
-    equalsDefault: false,
-    inHistory: false,
-  });
-  return refusals.map((r) => r.rule).filter((r) => STRENGTH_RULES.includes(r));
-}
+const rules = (password: string): string[] => strengthRules(password, blocklist, context);
 
 t.test('mangling reversal: the base an attacker started from is among the candidates', async (t) => {
   const table: Array<[password: string, base: string]> = [
@@ -142,7 +129,7 @@ t.test('the issue examples, leaked passwords and context words are refused, nami
 
 t.test('keyboard walks, sequences, repeats and dates are weak', async (t) => {
   for (const p of ['qwertyuiop', 'Qwerty!@#$%^', '1qaz2wsx3edc', 'abcdefghij', '9876543210', 'aaaaaaaaaa', 'abcabcabcabc', '19051987!', 'zxcvbnm,./']) {
-    t.ok(strengthRules(p).length > 0, `${p}: ${strengthRules(p).join(',')}`);
+    t.ok(rules(p).length > 0, `${p}: ${rules(p).join(',')}`);
   }
 });
 
@@ -177,7 +164,7 @@ t.test('a generated corpus of mangled common passwords, words and names: ≥ 99 
   const missed: string[] = [];
   for (let i = 0; i < N; i++) {
     const p = mangle(pick(words));
-    if (strengthRules(p).length === 0) missed.push(p);
+    if (rules(p).length === 0) missed.push(p);
   }
   const rate = 1 - missed.length / N;
   t.ok(rate >= 0.99, `refused ${(rate * 100).toFixed(2)} % of ${N}; accepted e.g. ${missed.slice(0, 10).join(' ')}`);

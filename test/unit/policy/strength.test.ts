@@ -11,6 +11,7 @@ import { baseCandidates, isDateAffix, letterDigitRuns, reverse } from '../../../
 import { evaluatePassword } from '../../../policy/password.js';
 import { ROLES } from '../../../policy/roles.js';
 import { checkPassword, contextWords } from '../../../policy/strength.js';
+import { strengthRules } from '../../support/password-rules.js';
 
 const blocklist = await loadBlocklist();
 const pick = <T>(xs: readonly T[]): T => xs[randomInt(xs.length)] as T;
@@ -27,19 +28,7 @@ function xorshift(seed: number): () => number {
   };
 }
 
-/** The rules of the blocklist and the strength estimate an (enforceStrong) role verdict breaks. */
-function roleRules(password: string, context: readonly string[]): string[] {
-  const v = checkPassword(password, blocklist, context);
-  const refusals = evaluatePassword(password, {
-    role: 'operator',
-    enforceStrong: true,
-    score: v.score,
-    listed: v.listed,
-    equalsDefault: false,
-    inHistory: false,
-  });
-  return refusals.map((r) => r.rule).filter((r) => ['breached', 'commonBase', 'context', 'strength'].includes(r));
-}
+const roleRules = (password: string, context: readonly string[]): string[] => strengthRules(password, blocklist, context);
 
 const SYMBOLS = '!@#$%&*?.-_+=';
 const sym = (): string => pick([...SYMBOLS]);
