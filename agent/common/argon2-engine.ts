@@ -7,7 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { deserialize, serialize } from '@phc/format';
-import type { Argon2Params } from './config.js';
+import { ARGON2_LIMITS, type Argon2Params } from './config.js';
 
 type Argon2 = typeof import('argon2');
 
@@ -31,6 +31,11 @@ function loadPool(): PoolBinding | Error {
   }
 }
 
+/** Parameters a config could have set: a hash asking for more (a hostile state file or sync payload) would hold a hash slot for as long as it likes. */
+function withinLimits(params: Argon2Params): boolean {
+  return (Object.keys(ARGON2_LIMITS) as Array<keyof typeof ARGON2_LIMITS>).every((k) => params[k] >= ARGON2_LIMITS[k][0] && params[k] <= ARGON2_LIMITS[k][1]);
+}
+
 /** The parts of an argon2id v1.3 PHC string the pool can check, or null for anything else. */
 function parsed(encoded: string): { params: Argon2Params; salt: Buffer; hash: Buffer } | null {
   try {
@@ -39,9 +44,20 @@ function parsed(encoded: string): { params: Argon2Params; salt: Buffer; hash: Bu
     if (phc.id !== 'argon2id' || phc.version !== VERSION || !phc.salt || !phc.hash) return null;
     if (typeof m !== 'number' || typeof t !== 'number' || typeof p !== 'number' || Object.keys(phc.params ?? {}).length !== 3) return null;
     if (phc.salt.length < 8 || phc.salt.length > 64 || phc.hash.length < 4 || phc.hash.length > 64) return null;
-    return { params: { memoryKiB: m, timeCost: t, parallelism: p }, salt: phc.salt, hash: phc.hash };
+    const params = { memoryKiB: m, timeCost: t, parallelism: p };
+    return withinLimits(params) ? { params, salt: phc.salt, hash: phc.hash } : null;
   } catch {
     return null;
+  }
+}
+
+/** An argon2 PHC string whose m, t or p lies outside what a config may set (whatever its type). */
+function outOfLimits(encoded: string): boolean {
+  try {
+    const { m, t, p } = deserialize(encoded).params ?? {};
+    return !(typeof m === 'number' && typeof t === 'number' && typeof p === 'number' && withinLimits({ memoryKiB: m, timeCost: t, parallelism: p }));
+  } catch {
+    return true; // not a PHC string: no match either way
   }
 }
 
@@ -86,6 +102,7 @@ export class Argon2Engine {
   /** Constant-time comparison. A malformed hash counts as no match. */
   async verify(encoded: string, password: string): Promise<boolean> {
     const pool = this.#pool;
+    if (outOfLimits(encoded)) return false;
     const known = pool instanceof Error ? null : parsed(encoded);
     if (pool instanceof Error || !known) return (await this.#package()).verify(encoded, password).catch(() => false);
     const { params, hash } = known;

@@ -24,6 +24,13 @@ function defaultPaths(): { stateDir: string; socket: string; logDir: string } {
 }
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+
+/** The argon2 parameters a config may set, [min, max]; a stored hash outside them is checked against nothing. */
+export const ARGON2_LIMITS = {
+  memoryKiB: [1024, 4 * 1024 * 1024],
+  timeCost: [1, 100],
+  parallelism: [1, 16],
+} as const satisfies Record<string, readonly [number, number]>;
 const path = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 
 const configSchema = v.strictObject({
@@ -41,9 +48,9 @@ const configSchema = v.strictObject({
   argon2: v.optional(
     v.strictObject({
       // OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
-      memoryKiB: v.optional(int(1024, 4 * 1024 * 1024), 19 * 1024),
-      timeCost: v.optional(int(1, 100), 2),
-      parallelism: v.optional(int(1, 16), 1),
+      memoryKiB: v.optional(int(...ARGON2_LIMITS.memoryKiB), 19 * 1024),
+      timeCost: v.optional(int(...ARGON2_LIMITS.timeCost), 2),
+      parallelism: v.optional(int(...ARGON2_LIMITS.parallelism), 1),
     }),
     {},
   ),

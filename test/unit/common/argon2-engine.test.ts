@@ -71,3 +71,17 @@ t.test('one mapping per concurrent hash is kept, and given back on request', asy
   t.equal(engine.release(), kept, 'release says what it gave back');
   t.equal(engine.keptBytes, 0, 'released');
 });
+
+t.test('a stored hash asking for more than a config may set matches nothing, at once', async (t) => {
+  const engine = new Argon2Engine(2);
+  // As a hostile state file or sync payload could hold: a time cost that would hold a hash slot for hours.
+  const salt = 'c2FsdHNhbHRzYWx0c2FsdA';
+  const hash = 'aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
+  for (const params of ['m=19456,t=4000000000,p=1', 'm=4194305,t=2,p=1', 'm=19456,t=2,p=17']) {
+    const t0 = performance.now();
+    t.equal(await engine.verify(`$argon2id$v=19$${params}$${salt}$${hash}`, PASSWORD), false, params);
+    t.ok(performance.now() - t0 < 1000, `${params}: refused without hashing`);
+  }
+  const argon2i = `$argon2i$v=19$m=19456,t=4000000000,p=1$${salt}$${hash}`;
+  t.equal(await engine.verify(argon2i, PASSWORD), false, 'another type asking for too much is not handed to the package either');
+});
