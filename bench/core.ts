@@ -123,10 +123,14 @@ function variants(): Variant[] {
   const { nodeFlags, env } = launcher();
   const bundle = join(ROOT, 'dist', 'bundle', 'main.js');
   const modules = join(ROOT, 'dist', 'agent', 'main.js');
+  // The daemon's CommonJS bundle required as Node requires any file: no code cache (the launcher's agent/launch/code-cache.ts).
+  const noCache = `require(${JSON.stringify(join(ROOT, 'dist', 'bundle', 'daemon.cjs'))}).startDaemonProcess(process.argv.at(-1))`;
   const without = (flag: string): string[] => nodeFlags.filter((f) => f !== flag);
   const jitFlags = nodeFlags.filter((f) => f !== '--jitless' && f !== '--lite-mode');
   return [
     { name: 'as shipped' },
+    { name: 'without the code cache', argv: [...nodeFlags, '-e', noCache], env },
+    { name: "ES module bundle (the CLI's)", argv: [...nodeFlags, bundle], env },
     { name: 'modules unbundled', argv: [...nodeFlags, modules], env },
     ...(nodeFlags.includes('--lite-mode') ? [{ name: '--jitless instead of --lite-mode', argv: [...without('--lite-mode'), '--jitless', bundle], env }] : []),
     ...nodeFlags

@@ -4,35 +4,68 @@
 // (bench: spawn → READY). The pure-JavaScript packages every start loads go in too (pino and the
 // dozen CommonJS files it requires, valibot, p-limit); the rest stay external (native modules,
 // and what loads lazily or finds its own files). Lazily imported parts become chunks.
+// The daemon also gets a CommonJS bundle of its own (OUT/bundle/daemon.cjs, beside launch.cjs,
+// what the launcher loads first): its start then needs no ES module loader, and the launcher can
+// give V8 a code cache for it (bench: spawn → READY, with and without each).
 //   node packaging/bundle.mjs OUT      (npm run build and build-deb.sh run it)
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const out = resolve(process.argv[2] ?? 'dist');
 const bundleDir = join(out, 'bundle');
 
 // import.meta.url in a bundled module would name the bundle; each module's own URL is what its
-// paths are relative to (the blocklist, the sync helper, package.json).
-const ownUrls = {
-  name: 'own-import-meta-url',
+// paths are relative to (the blocklist, the sync helper, package.json). In the CommonJS bundle the
+// bundle's own URL comes from __filename, and import() of a package becomes require(): functions
+// V8 takes from a code cache lose the dynamic import callback (agent/launch/code-cache.ts); every
+// package the daemon imports lazily is CommonJS, and the namespace is the one Node's import() gives
+// a CommonJS module (its exports, and the exports object as default).
+const ownModules = ({ bundleUrl, requireImports }) => ({
+  name: 'own-modules',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
+      if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+      let source = await readFile(args.path, 'utf8');
       const fromBundle = relative(bundleDir, args.path).split('\\').join('/');
-      return {
-        contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`),
-        loader: 'js',
-        resolveDir: dirname(args.path),
-      };
+      source = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, ${bundleUrl}).href`);
+      if (requireImports) {
+        source = source.replace(
+          /\bimport\((['"])([^'"./][^'"]*)\1\)/g,
+          (_, quote, name) => `Promise.resolve().then(() => { const m = require(${quote}${name}${quote}); return { ...m, default: m }; })`,
+        );
+      }
+      return { contents: source, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+});
+
+// The daemon's start loads no node:assert and no node:worker_threads for pino (packaging/shims/ say why).
+const shimsDir = join(dirname(fileURLToPath(import.meta.url)), 'shims');
+const SHIMS = [
+  { importer: /[\\/]node_modules[\\/](sonic-boom|thread-stream)[\\/]/, path: 'assert', shim: 'assert.cjs' },
+  { importer: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/, path: 'worker_threads', shim: 'pino-worker-threads.cjs' },
+  { importer: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]transport\.js$/, path: 'thread-stream', shim: 'thread-stream.cjs' },
+];
+const startupShims = {
+  name: 'startup-shims',
+  setup(b) {
+    b.onResolve({ filter: /^(assert|worker_threads|thread-stream)$/ }, (args) => {
+      const shim = SHIMS.find((s) => s.path === args.path && s.importer.test(args.importer));
+      if (shim) return { path: join(shimsDir, shim.shim) };
+      // The shim's own require of the real package stays a require at run time.
+      if (args.path === 'thread-stream' && args.importer.startsWith(shimsDir)) return { path: args.path, external: true };
+      return undefined;
     });
   },
 };
 
 /** Bundled with the agent: loaded at every start, plain JavaScript, no files of their own found at run time. */
 const BUNDLED = new Set(['pino', 'valibot', 'p-limit']);
-const external = {
+/** The daemon's ES-module-only packages go into its CommonJS bundle: Node 20.11 (armhf's) cannot require() them. */
+const BUNDLED_CJS = new Set([...BUNDLED, 'archiver', 'zip-stream']);
+const external = (bundled) => ({
   name: 'external-packages',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
@@ -40,11 +73,13 @@ const external = {
       // Inside a bundled package, its own dependencies are bundled with it.
       if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
       const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      return BUNDLED.has(name) ? undefined : { path: args.path, external: true };
+      return bundled.has(name) ? undefined : { path: args.path, external: true };
     });
   },
-};
+});
 
+// Chunks of an earlier build would otherwise stay beside the new ones (and go into a package).
+await rm(bundleDir, { recursive: true, force: true });
 await build({
   entryPoints: { main: join(out, 'agent', 'main.js') },
   outdir: bundleDir,
@@ -54,8 +89,19 @@ await build({
   platform: 'node',
   target: 'node20',
   chunkNames: 'chunk-[hash]',
-  plugins: [external, ownUrls],
+  plugins: [external(BUNDLED), ownModules({ bundleUrl: 'import.meta.url', requireImports: false })],
   // CommonJS packages bundled into ES modules still call require() for Node's own modules.
   banner: { js: "import { createRequire as __ccguardRequire } from 'node:module'; const require = __ccguardRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { daemon: join(out, 'agent', 'daemon', 'entry.js'), launch: join(out, 'agent', 'launch', 'index.js') },
+  outdir: bundleDir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  plugins: [startupShims, external(BUNDLED_CJS), ownModules({ bundleUrl: "require('node:url').pathToFileURL(__filename)", requireImports: true })],
   logLevel: 'warning',
 });

@@ -86,7 +86,8 @@ async function loadBinding(): Promise<Binding> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const dir = /^[\w@%+=:,./-]+$/.test(APP_DIR) ? APP_DIR : `'${APP_DIR.replaceAll("'", `'\\''`)}'`;
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes("'smartcard'")) {
+    // ERR_MODULE_NOT_FOUND from import(); MODULE_NOT_FOUND where the daemon's CommonJS bundle requires it (packaging/bundle.mjs).
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes("'smartcard'")) {
       throw new PcscUnavailableError(
         'the PC/SC binding (npm package smartcard) is not installed: it is built at install time and needs libpcsclite-dev',
         `${PCSC_PACKAGES} && cd ${dir} && npm install`,

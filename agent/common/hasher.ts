@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { HashLane } from '../../policy/throttle.js';
 import { Argon2Engine } from './argon2-engine.js';
 import type { Argon2Params } from './config.js';
+import { monotonicMs } from './monotonic.js';
 
 /**
  * argon2id hashing with at most `maxConcurrent` hashes at once: each holds its memory cost
@@ -19,7 +19,7 @@ export class PasswordHasher {
   /** needsRehash verdicts of the hashes seen: parsing the PHC string costs more than a login should. */
   readonly #rehashVerdicts = new Map<string, boolean>();
   #running = 0;
-  /** performance.now() when the last hash ended (0: none yet). */
+  /** monotonicMs() when the last hash ended (0: none yet). */
   #lastEnded = 0;
 
   constructor(
@@ -45,7 +45,7 @@ export class PasswordHasher {
       return await work();
     } finally {
       this.#running--;
-      this.#lastEnded = performance.now();
+      this.#lastEnded = monotonicMs();
     }
   }
 

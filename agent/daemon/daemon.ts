@@ -1,6 +1,5 @@
 // The daemon's composition root: builds the services, wires them to the socket, runs until SIGTERM.
 import { resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Config } from '../common/config.js';
 import { StateError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
@@ -37,6 +36,7 @@ import { authenticateAtDispatch, type ActingHandlers } from './handlers/authenti
 import { MemoryKeeper } from './memory-keeper.js';
 import { StateFallbacks } from './state-fallback.js';
 import { statusReport } from './status.js';
+import { monotonicMs } from '../common/monotonic.js';
 
 /** How long a stopping daemon waits for requests in progress before it exits anyway. */
 const STOP_GRACE_MS = 3000;
@@ -48,8 +48,8 @@ const MEMORY_IDLE_MS = 10_000;
 const shellWord = (text: string): string => (/^[\w./:@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
-export async function runDaemon(config: Config, configPath: string | null = null): Promise<void> {
-  const now = (): number => performance.now();
+export async function runDaemon(config: Config, configPath: string | null = null, started?: () => void): Promise<void> {
+  const now = monotonicMs;
   const startedAt = now();
   const logs = await openLogs(config.logDir, config.logs);
   const { log, security } = logs;
@@ -114,7 +114,10 @@ export async function runDaemon(config: Config, configPath: string | null = null
     receiver,
     security,
     fallbacks,
-    statusReport: () => statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt }),
+    statusReport: async () => {
+      await cards.watching;
+      return statusReport({ store, credentials, puk, masterCards, cards, logPassword, webUi, https, pusher, now, startedAt });
+    },
   };
   const twins = {
     ...diagnosticsHandlers(services),
@@ -157,6 +160,8 @@ export async function runDaemon(config: Config, configPath: string | null = null
   }
   pusher?.start();
   notifier?.ready(serving());
+  started?.();
+  cards.watch();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -2,8 +2,8 @@
 // afresh (agent/common/argon2-engine.ts), given back once no hash has run for a while. (glibc's
 // own free heap pages are not worth a trim here: with the launcher's mmap threshold, measured
 // RSS after a burst of logins and reads was the same with malloc_trim and without.)
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { monotonicMs } from '../common/monotonic.js';
 
 /** What the keeper watches and releases: the hasher. */
 export interface HashMemory {
@@ -31,7 +31,7 @@ export class MemoryKeeper {
   readonly #now: () => number;
 
   constructor(private readonly options: MemoryKeeperOptions) {
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? monotonicMs;
   }
 
   start(): void {

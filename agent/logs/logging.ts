@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { fstatSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecurityEvent } from '../wire/security-event.js';
@@ -9,6 +10,7 @@ import { PrettyTerminal } from './pretty.js';
 import { RotatingFile } from './rotating-file.js';
 import pLimit from 'p-limit';
 import { lastLines, type TailOptions } from './tail-reader.js';
+import { monotonicMs } from '../common/monotonic.js';
 
 /**
  * An event's fields as a service records them: the origin may be left out, since the request
@@ -155,7 +157,7 @@ export class SecurityLog {
   #overPublicAllowance(event: SecurityEventName): boolean {
     const allowance = eventEntry(event).publicAllowance;
     if (allowance === undefined) return false;
-    const now = performance.now();
+    const now = monotonicMs();
     const window = this.#publicWindows.get(event);
     if (!window || now - window.startedAt >= this.#intervalMs) {
       this.#publicWindows.set(event, { startedAt: now, count: 1 });
@@ -259,6 +261,19 @@ class LazyFile {
 }
 
 /**
+ * Asked without process.stderr, whose stream costs the daemon's start ~5 ms to build; and without
+ * loading node:tty unless stderr is a character device at all (a pipe, a socket, a file is not).
+ */
+async function stderrIsTerminal(): Promise<boolean> {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    return false; // no fd 2
+  }
+  return (await import('node:tty')).isatty(2);
+}
+
+/**
  * Agent log and security log under `logDir`, rotated by size. The agent log also goes to stderr
  * as readable lines when stderr is a terminal.
  */
@@ -272,7 +287,7 @@ export async function openLogs(logDir: string, rotation: Rotation): Promise<Logs
   const base = { timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } };
   // The file is the record (JSON); a person at a terminal also gets readable lines. Under systemd the
   // journal would only duplicate the file, so pipes get nothing.
-  const log = process.stderr.isTTY
+  const log = (await stderrIsTerminal())
     ? pino(base, pino.multistream([{ stream: agentFile }, { stream: new PrettyTerminal(process.stderr) }]))
     : pino(base, agentFile);
   // Security lines carry their own time field; no pino timestamp, no pid.

@@ -48,6 +48,8 @@ export class CardRecovery {
   readonly #placements = new Map<string, number>();
   /** Per reader, the master card recognised on the current placement, for the hold's re-proofs. */
   readonly #recognised = new Map<string, { card: PresentedCard; placement: number }>();
+  #watching: Promise<void> = Promise.resolve();
+  #watchStarting = false;
 
   constructor(private readonly deps: CardRecoveryDeps) {
     const { rfid, masterCards, security, log, now } = deps;
@@ -66,11 +68,30 @@ export class CardRecovery {
     if (pending) {
       this.deps.log.warn(pending, 'a secure master card enrolment was cut off; it is finished or undone when that card is presented again');
     }
-    await this.#readers.start((event) => this.#onCard(event));
+  }
+
+  /**
+   * Starts watching the readers. The daemon calls it once it serves: loading the PC/SC binding
+   * costs its start ~5 ms, and a card is seen only once pcscd answers anyway. What reports the
+   * readers' state waits for it (`watching`), so nobody sees a state from before the binding loaded.
+   */
+  watch(): void {
+    this.#watchStarting = true;
+    this.#watching = this.#readers
+      .start((event) => this.#onCard(event))
+      .finally(() => {
+        this.#watchStarting = false;
+      });
+  }
+
+  /** Settles once the watch has started (or found the PC/SC library missing). */
+  get watching(): Promise<void> {
+    return this.#watching;
   }
 
   /** Stops watching; waits for an action in progress (a restore is not cut in half). */
   async stop(): Promise<void> {
+    await this.#watching;
     this.#readers.stop();
     this.#enrolment.stop();
     await this.#hold.stop();
@@ -106,6 +127,8 @@ export class CardRecovery {
     origin: string,
     signal: AbortSignal,
   ): Promise<MasterCardListing> {
+    // Only while the watch starts: once it runs, the enrolment listens from the request on.
+    if (this.#watchStarting) await this.#watching;
     this.#enrolment.refuseIfRunning();
     const service = this.#readers.status();
     if (!this.#readers.usable()) {

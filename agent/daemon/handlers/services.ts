@@ -42,7 +42,8 @@ export interface Services {
   receiver: SyncReceiver;
   security: SecurityLog;
   fallbacks: StateFallbacks;
-  statusReport: () => StatusReport;
+  /** Waits for the card readers' watch to have started (it starts after READY). */
+  statusReport: () => Promise<StatusReport>;
 }
 
 /** The handlers of one area: a subset of the methods. */

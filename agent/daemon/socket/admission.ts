@@ -3,6 +3,7 @@ import { costDecision, refund, SOCKET_LIMITS, startDecision, type CostDecision, 
 import { ThrottledError } from '../../common/errors.js';
 import type { MethodCost, ParamsOf, ResultOf } from '../../wire/protocol.js';
 import { unreadTotal, type Connection } from './connection.js';
+import { monotonicMs } from '../../common/monotonic.js';
 
 /**
  * Each cost's budget per second (per peer uid), the units a request reserves when it is admitted
@@ -52,7 +53,7 @@ const KEPT_SHARES = 32;
 export class Admission {
   /** Requests in their handlers, daemon-wide. */
   running = 0;
-  #invalid: Bucket = fullBucket(SOCKET_LIMITS.invalidPerSecond, performance.now());
+  #invalid: Bucket = fullBucket(SOCKET_LIMITS.invalidPerSecond, monotonicMs());
   readonly #shares = new Map<MethodCost, Map<number, Share>>();
   readonly #reservedTotal = new Map<MethodCost, number>();
 
@@ -123,7 +124,7 @@ export class Admission {
   }
 
   #invalidBudget(): number {
-    this.#invalid = refill(this.#invalid, SOCKET_LIMITS.invalidPerSecond, performance.now());
+    this.#invalid = refill(this.#invalid, SOCKET_LIMITS.invalidPerSecond, monotonicMs());
     return this.#invalid.tokens;
   }
 
@@ -136,7 +137,7 @@ export class Admission {
   /** `uid`'s share of `cost`, its budget refilled to now. */
   #share(cost: MethodCost, uid: number): Share {
     const { perSecond, capacity } = COSTS[cost];
-    const now = performance.now();
+    const now = monotonicMs();
     let shares = this.#shares.get(cost);
     if (!shares) this.#shares.set(cost, (shares = new Map()));
     let share = shares.get(uid);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.js';
@@ -253,7 +252,9 @@ function withRevision(next: State): State {
 }
 
 /** Runs the helper in node with its JIT (ssh2 needs WebAssembly), the job on stdin. */
-function runHelper(job: string, timeoutMs: number): Promise<PushResult> {
+async function runHelper(job: string, timeoutMs: number): Promise<PushResult> {
+  // Loaded at the first push: node:child_process costs the daemon's start ~4 ms.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HELPER], { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';

@@ -97,6 +97,8 @@ async function rig(t: Test, rfid: Record<string, unknown> = {}) {
   const openWatch: OpenWatch = async (_options, onEvent) => (reader = new ScriptedReader(onEvent));
   const cards = new CardRecovery({ rfid: config.rfid, store, credentials, masterCards, factory, security, log, now, openWatch });
   await cards.start();
+  cards.watch();
+  await cards.watching;
   t.teardown(async () => {
     await cards.stop();
     unsubscribe();
