@@ -190,6 +190,10 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.ok(await fed(), 'the watchdog is fed (WatchdogTimestamp advanced)');
   t.equal((await c.show('ccguard.service', ['NRestarts'])).NRestarts, '0', 'no restart so far (no watchdog timeout, no crash)');
 
+  // The V8 code cache of the daemon's bundle, written by the service into its CacheDirectory= after its first start.
+  const cacheBefore = await sh('stat -c "%U %a %i" /var/cache/ccguard/daemon.cjs.cache');
+  t.match(cacheBefore.stdout.trim(), /^ccguard 600 \d+$/, `the code cache is the service's own: ${cacheBefore.stderr}`);
+
   // kill -9: systemd restarts it (Restart=on-failure), with the state intact.
   t.equal((await c.exec(['kill', '-9', first.MainPID ?? '0'])).code, 0);
   const deadline = Date.now() + 30_000;
@@ -201,6 +205,7 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   t.match(after, { NRestarts: '1', ActiveState: 'active' }, 'restarted once by systemd');
   t.not(after.MainPID, first.MainPID);
   t.equal((await ccguard(['login', 'operator', '--stdin'], { input: `${NEW.operator}\n` })).code, 0, 'the changed password survived the kill');
+  t.equal((await sh('stat -c "%U %a %i" /var/cache/ccguard/daemon.cjs.cache')).stdout, cacheBefore.stdout, 'the restart used the cache as it was');
 
   // systemd-analyze security inside (online, the loaded unit) and offline: one score.
   const inside = await c.exec(['systemd-analyze', 'security', '--no-pager', 'ccguard.service']);
@@ -246,6 +251,7 @@ t.test('ccguard.service under systemd 252 as PID 1: install, serve, recover, reb
   for (const path of [
     '/var/lib/ccguard',
     '/var/log/ccguard',
+    '/var/cache/ccguard',
     '/run/ccguard',
     '/etc/ccguard',
     '/lib/systemd/system/ccguard.service',
