@@ -67,7 +67,7 @@ cp -r "$work/tsc/console" "$app/dist/" && mkdir -p "$app/console" && cp -r conso
 cp package-lock.json "$app/"
 # The project's own N-API modules (native/*/: binding.gyp, package.json, sources, a loader) are
 # local dependencies (file:native/NAME): their sources go along, minus any build of this machine,
-# and npm ci below compiles them for the target, like unix-dgram.
+# and npm ci below compiles them for the target.
 native_modules=()
 for dir in native/*/; do
   [ -e "$dir/binding.gyp" ] || continue
@@ -100,11 +100,11 @@ rm -rf "$nm/typescript" "$nm/@typescript"
 find "$nm" \( -name '*.html' -o -name '*.sh' \) -type f -delete
 # archiver's tar-stream names the Bare runtime's modules; their binaries are for Bare, never loaded by node.
 rm -rf "$nm"/bare-*/prebuilds
-rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/unix-dgram/src" "$nm/argon2/argon2" "$nm/argon2/src" \
+rm -rf "$nm/cross-env" "$nm/which" "$nm/isexe" "$nm/nan" "$nm/node-addon-api" "$nm/argon2/argon2" "$nm/argon2/src" \
   "$nm/smartcard/src" "$nm/smartcard/node_modules/node-addon-api" "$nm/smartcard/build/Release/obj.target"
 
 # Native modules: argon2 ships prebuilt binaries (keep the target's; a cross build also compiles
-# it); unix-dgram was just built for the target.
+# it).
 find "$app/node_modules/argon2/prebuilds" -mindepth 1 -maxdepth 1 ! -name "linux-$npm_arch" -exec rm -rf {} +
 find "$app/node_modules" -path '*/build/Release/*' \( -name obj.target -o -name .deps \) -prune -exec rm -rf {} +
 # The project's native modules (node_modules links to them): keep only the compiled modules

@@ -63,8 +63,21 @@ const startupShims = {
 
 /** Bundled with the agent: loaded at every start, plain JavaScript, no files of their own found at run time. */
 const BUNDLED = new Set(['pino', 'valibot', 'p-limit']);
-/** The daemon's ES-module-only packages go into its CommonJS bundle: Node 20.11 (armhf's) cannot require() them. */
-const BUNDLED_CJS = new Set([...BUNDLED, 'archiver', 'zip-stream']);
+// The daemon's ES-module-only packages (Node 20.11, armhf's, cannot require() them), for log exports
+// only: each in a CommonJS bundle of its own (OUT/bundle/vendor/), required at the first export, so
+// the daemon's bundle, read and kept at every start, stays half the size.
+// module.exports as Node's import() of the package would give the daemon: the namespace, and
+// zip-stream's default export (the daemon imports it as default; esbuild's require() of it, in
+// Node's mode, takes module.exports as the default).
+const VENDOR = { archiver: 'module.exports = require("archiver");', 'zip-stream': 'module.exports = require("zip-stream").default;' };
+const vendored = {
+  name: 'vendored-packages',
+  setup(b) {
+    b.onResolve({ filter: /^(archiver|zip-stream)$/ }, (args) =>
+      /[\\/]node_modules[\\/]/.test(args.importer) ? undefined : { path: `./vendor/${args.path}.cjs`, external: true },
+    );
+  },
+};
 const external = (bundled) => ({
   name: 'external-packages',
   setup(b) {
@@ -102,6 +115,17 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  plugins: [startupShims, external(BUNDLED_CJS), ownModules({ bundleUrl: "require('node:url').pathToFileURL(__filename)", requireImports: true })],
+  plugins: [startupShims, vendored, external(BUNDLED), ownModules({ bundleUrl: "require('node:url').pathToFileURL(__filename)", requireImports: true })],
   logLevel: 'warning',
 });
+for (const [name, contents] of Object.entries(VENDOR)) {
+  await build({
+    stdin: { contents, resolveDir: dirname(fileURLToPath(import.meta.url)), loader: 'js' },
+    outfile: join(bundleDir, 'vendor', `${name}.cjs`),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+}

@@ -130,7 +130,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
   };
   const handlers = authenticateAtDispatch({ ...twins, ...sessionHandlers(services, twins as ActingHandlers) }, authenticator);
 
-  const notifier = await SystemdNotifier.fromEnvironment(log);
+  const notifier = SystemdNotifier.fromEnvironment(log);
   const serving = (): string =>
     store.current === null
       ? `serving ${config.socket}; not provisioned yet: run "ccguard provision" on this controller`

@@ -129,5 +129,13 @@ export function requireWithCodeCache(bundle: string, options: CodeCacheOptions):
       options.report?.(`the code cache ${cachePath} could not be written (${(err as Error).message}); the daemon starts without it`);
     }
   };
-  return { exports: module.exports, cache, started: () => void (cache !== 'used' && cache !== 'off' && setImmediate(save)) };
+  // The cache's bytes read and written are garbage once the process has started; with the
+  // launcher's --expose-gc one collection gives them back now instead of at V8's own pace (~1.5 MiB idle).
+  const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+  const started = (): void =>
+    void setImmediate(() => {
+      if (cache !== 'used' && cache !== 'off') save();
+      collect();
+    });
+  return { exports: module.exports, cache, started };
 }

@@ -142,7 +142,9 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   t.match(contents, new RegExp(`node_modules/argon2/prebuilds/linux-${npmArch}/`), `argon2 for linux-${npmArch}`);
   const platforms = new Set([...contents.matchAll(/node_modules\/argon2\/prebuilds\/([^/\s]+)\//g)].map((m) => m[1]));
   t.same([...platforms], [`linux-${npmArch}`], "no other platforms' argon2 binaries");
-  t.match(contents, /node_modules\/unix-dgram\/build\/Release\/unix_dgram\.node/);
+  t.match(contents, /usr\/lib\/ccguard\/native\/sd-notify\/build\/Release\/sd_notify\.node/, "systemd's notify protocol");
+  t.match(contents, /node_modules\/ccguard-sd-notify -> \.\.\/native\/sd-notify/);
+  t.notMatch(contents, /node_modules\/unix-dgram\//, "the tests' datagram binding is not shipped");
   t.match(contents, /node_modules\/smartcard\/build\/Release\/smartcard_napi\.node/);
   t.match(contents, /usr\/lib\/ccguard\/native\/peercred\/build\/Release\/peercred\.node/, 'the SO_PEERCRED binding');
   t.match(contents, /node_modules\/ccguard-peercred -> \.\.\/native\/peercred/, 'linked where the agent requires it');
@@ -248,8 +250,8 @@ for (const arch of ['arm64', 'armhf']) {
       'argon2 binary present',
     );
     t.ok(
-      modules.some((m) => m.includes('/unix-dgram/')),
-      'unix-dgram binary present',
+      modules.some((m) => m.includes('/sd-notify/')),
+      'sd-notify binary present',
     );
     t.ok(
       modules.some((m) => m.includes('/smartcard/')),
