@@ -4,7 +4,8 @@
 // of the launcher's choices buys or costs on this machine (the daemon started without it).
 //   npm run bench
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -118,8 +119,13 @@ interface Variant {
   env?: Record<string, string>;
 }
 
-/** The daemon as shipped, and without each of the launcher's choices (same node, same state). */
-function variants(): Variant[] {
+/**
+ * The daemon as shipped, and without each of the launcher's choices (same node, same state). The
+ * flag variants run the launcher itself (its CommonJS bundle and code cache), each with a code
+ * cache directory of its own: the cache is made for one set of flags, and variants sharing one
+ * would replace each other's at every start.
+ */
+function variants(cacheRoot: string): Variant[] {
   const { nodeFlags, env } = launcher();
   const bundle = join(ROOT, 'dist', 'bundle', 'main.js');
   const modules = join(ROOT, 'dist', 'agent', 'main.js');
@@ -127,17 +133,20 @@ function variants(): Variant[] {
   const noCache = `require(${JSON.stringify(join(ROOT, 'dist', 'bundle', 'daemon.cjs'))}).startDaemonProcess(process.argv.at(-1))`;
   const without = (flag: string): string[] => nodeFlags.filter((f) => f !== flag);
   const jitFlags = nodeFlags.filter((f) => f !== '--jitless' && f !== '--lite-mode');
+  const own = (name: string, extra: Record<string, string> = {}): Record<string, string> => ({ ...env, ...extra, CACHE_DIRECTORY: join(cacheRoot, name) });
   return [
     { name: 'as shipped' },
     { name: 'without the code cache', argv: [...nodeFlags, '-e', noCache], env },
     { name: "ES module bundle (the CLI's)", argv: [...nodeFlags, bundle], env },
     { name: 'modules unbundled', argv: [...nodeFlags, modules], env },
-    ...(nodeFlags.includes('--lite-mode') ? [{ name: '--jitless instead of --lite-mode', argv: [...without('--lite-mode'), '--jitless', bundle], env }] : []),
+    ...(nodeFlags.includes('--lite-mode')
+      ? [{ name: '--jitless instead of --lite-mode', argv: [...without('--lite-mode'), '--jitless', BIN], env: own('jitless') }]
+      : []),
     ...nodeFlags
       .filter((f) => f.startsWith('--max-semi-space-size'))
-      .map((f) => ({ name: "V8's default young generation", argv: [...without(f), bundle], env })),
-    { name: 'with the JIT', argv: [...jitFlags, bundle], env },
-    { name: 'default malloc settings', argv: [...nodeFlags, bundle], env: { ...env, GLIBC_TUNABLES: '' } },
+      .map((f) => ({ name: "V8's default young generation", argv: [...without(f), BIN], env: own('young') })),
+    { name: 'with the JIT', argv: [...jitFlags, BIN], env: own('jit') },
+    { name: 'default malloc settings', argv: [...nodeFlags, BIN], env: own('malloc', { GLIBC_TUNABLES: '' }) },
   ];
 }
 
@@ -179,7 +188,9 @@ async function flood(socket: string, pid: number): Promise<{ ms: number; peakKiB
 
 /** Spawn → READY=1 of a fresh daemon per variant, interleaved, beside spawn → exit of `node -e 0`; RSS 1 s after READY; then a flood of requests. */
 async function startup(): Promise<void> {
-  const vs = variants();
+  const cacheRoot = await mkdtemp(join(tmpdir(), 'ccguard-bench-cache-'));
+  const vs = variants(cacheRoot);
+  for (const v of vs) if (v.env?.CACHE_DIRECTORY) await mkdir(v.env.CACHE_DIRECTORY, { mode: 0o700 });
   const ready = new Map<string, number[]>(vs.map((v) => [v.name, []]));
   const rss = new Map<string, number[]>(vs.map((v) => [v.name, []]));
   const floods = new Map<string, { ms: number; peakKiB: number }[]>(vs.map((v) => [v.name, []]));
@@ -211,6 +222,7 @@ async function startup(): Promise<void> {
     bare.push(performance.now() - b0);
   }
   await cleanup(env);
+  await rm(cacheRoot, { recursive: true, force: true });
   const bareRss = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1500)']);
     setTimeout(() => void procStatus(child.pid as number, 'VmRSS').then((kb) => (child.kill(), resolve(kb))), 1000);
