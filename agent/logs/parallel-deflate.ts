@@ -18,6 +18,22 @@ export function defaultJobs(): number {
 /** zlib.deflateRaw's signature: a job on libuv's pool. It must take `options.dictionary` before it returns (zlib copies it). */
 export type DeflateJob = (input: Buffer, options: zlib.ZlibOptions, done: (err: Error | null, output: Buffer) => void) => void;
 
+/**
+ * zlib.deflateRaw in one pass on the pool: the input written with the final flush at once. zlib.deflateRaw
+ * itself makes two (the data, then the flush), and between them the thread waits for the main one.
+ */
+export const deflateBlock: DeflateJob = (input, options, done) => {
+  const deflate = zlib.createDeflateRaw({ ...options, flush: options.finishFlush });
+  const output: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => output.push(chunk));
+  deflate.once('error', (err) => done(err, input));
+  deflate.write(input, (err) => {
+    if (err) return;
+    deflate.close();
+    done(null, output.length === 1 ? (output[0] as Buffer) : Buffer.concat(output));
+  });
+};
+
 /** Where the blocks come from (agent/logs/file-pump.ts). */
 export interface BlockSource {
   /** Fills `into` from its start; fewer bytes than its length only at the end, 0 when there is nothing more. */
@@ -30,42 +46,57 @@ export interface BlockSource {
   readonly signal?: AbortSignal;
 }
 
+/** Waiters served first come, first served; on a later microtask, so no caller is re-entered. */
+class Queue<T> {
+  readonly #waiting: Array<(value: T) => void> = [];
+  readonly #ready: T[] = [];
+  take(then: (value: T) => void): void {
+    const value = this.#ready.pop();
+    if (value === undefined) this.#waiting.push(then);
+    else then(value);
+  }
+  get idle(): number {
+    return this.#ready.length;
+  }
+  give(value: T): void {
+    const waiting = this.#waiting.shift();
+    if (waiting) queueMicrotask(() => waiting(value));
+    else this.#ready.push(value);
+  }
+}
+
 /**
- * Input buffers reused by every entry of an export: allocated on first use, never more than
- * `count`; a taker waits for one to be given back.
+ * What every entry of an export shares: `jobs` slots for jobs in flight (held from submission until
+ * the output is passed on) and jobs + 1 input buffers (held from the read until the job is done,
+ * so the next read overlaps the jobs), allocated on first use and reused.
  */
-export class BlockPool {
-  readonly #free: Buffer[] = [];
-  readonly #waiting: Array<(buffer: Buffer) => void> = [];
+export class DeflatePool {
+  readonly buffers = new Queue<Buffer>();
+  readonly slots = new Queue<true>();
   #allocated = 0;
   constructor(
-    readonly count: number,
-    readonly bytes = BLOCK_BYTES,
-  ) {}
-  take(then: (buffer: Buffer) => void): void {
-    if (this.#free.length === 0 && this.#allocated < this.count) {
-      this.#allocated++;
-      this.#free.push(Buffer.allocUnsafeSlow(this.bytes));
-    }
-    const buffer = this.#free.pop();
-    if (buffer) then(buffer);
-    else this.#waiting.push(then);
+    readonly jobs = defaultJobs(),
+    readonly blockBytes = BLOCK_BYTES,
+  ) {
+    for (let k = 0; k < jobs; k++) this.slots.give(true);
   }
-  give(buffer: Buffer): void {
-    const waiting = this.#waiting.shift();
-    if (waiting) waiting(buffer);
-    else this.#free.push(buffer);
+  takeBuffer(then: (buffer: Buffer) => void): void {
+    if (this.buffers.idle === 0 && this.#allocated <= this.jobs) {
+      this.#allocated++;
+      this.buffers.give(Buffer.allocUnsafeSlow(this.blockBytes));
+    }
+    this.buffers.take(then);
   }
 }
 
 export interface ParallelDeflateOptions {
   level: number;
-  pool: BlockPool;
-  /** Jobs in flight at most; the pool should hold one buffer more, so the next read overlaps them. */
-  jobs?: number;
+  pool: DeflatePool;
   run?: DeflateJob;
   /** Each block of input, in order, on the main thread (the entry's size and CRC). */
   onBlock?: (input: Buffer) => void;
+  /** The last block is submitted: this stream takes no more slots, the next entry may start. */
+  onLastSubmitted?: () => void;
 }
 
 interface Block {
@@ -74,25 +105,29 @@ interface Block {
   last: boolean;
 }
 
+interface Job {
+  output: Buffer | null;
+  /** The job holds one of the pool's slots. */
+  slot: boolean;
+}
+
 /**
  * A raw deflate stream of `source` compressed on several of libuv's threads at once, the way pigz
  * does it: each block is an independent zlib job primed with the previous block's last 32 KiB;
  * every block but the last ends with a sync flush (byte-aligned, not final), the last with
- * Z_FINISH, so the outputs concatenated in order are one valid deflate stream. At most `jobs`
- * jobs are in flight, emitted in order whichever finishes first, and a block is read only into a
- * free buffer of the pool: memory stays a few blocks whatever the size of the source.
+ * Z_FINISH, so the outputs concatenated in order are one valid deflate stream. Jobs hold a slot of
+ * the pool until their output is passed on, in order whichever finishes first; a block is read
+ * only into a free buffer of the pool: memory stays a few blocks whatever the size of the source.
  */
 export class ParallelDeflate extends Readable {
-  /** Submitted jobs, in order, until their output is pushed. */
-  readonly #queue: Array<{ output: Buffer | null }> = [];
-  /** A block read but not yet submitted (all jobs busy). */
-  #next: Block | null = null;
-  #reading = false;
+  /** Jobs holding a slot, in order, until their output is pushed. */
+  readonly #queue: Job[] = [];
+  /** Reading, or waiting for a buffer or a slot. */
+  #busy = false;
   #submittedLast = false;
   #wanted = false;
   readonly #window = Buffer.allocUnsafeSlow(WINDOW);
   #windowBytes = 0;
-  readonly #jobs: number;
   readonly #run: DeflateJob;
   readonly #chunkSize: number;
 
@@ -101,10 +136,9 @@ export class ParallelDeflate extends Readable {
     private readonly options: ParallelDeflateOptions,
   ) {
     super();
-    this.#jobs = options.jobs ?? defaultJobs();
-    this.#run = options.run ?? zlib.deflateRaw;
+    this.#run = options.run ?? (process.env.CCGUARD_TWOPASS ? zlib.deflateRaw : deflateBlock);
     // deflateBound: a block's output in one piece even if it does not compress (no concatenation).
-    this.#chunkSize = options.pool.bytes + (options.pool.bytes >> 10) + 64;
+    this.#chunkSize = Number(process.env.CCGUARD_CHUNK ?? 0) || options.pool.blockBytes + (options.pool.blockBytes >> 10) + 64;
     source.signal?.addEventListener('abort', () => this.destroy(new Error('log export aborted')), { once: true });
   }
 
@@ -114,8 +148,8 @@ export class ParallelDeflate extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#next) this.options.pool.give(this.#next.buffer);
-    this.#next = null;
+    // Jobs in flight give their slot back when they end; those done but not passed on, now.
+    for (const job of this.#queue) if (job.output) this.#release(job);
     this.source.close();
     callback(err);
   }
@@ -123,37 +157,38 @@ export class ParallelDeflate extends Readable {
   #advance(): void {
     if (this.destroyed) return;
     for (let output = this.#queue[0]?.output; this.#wanted && output; output = this.#queue[0]?.output) {
-      this.#queue.shift();
+      const job = this.#queue.shift() as Job;
       this.#wanted = this.push(output);
+      this.#release(job);
     }
-    if (this.#submittedLast && this.#queue.length === 0) {
-      this.source.close();
-      this.push(null);
-      return;
-    }
-    if (this.#next && this.#queue.length < this.#jobs) this.#submit(this.#next);
-    if (!this.#next && !this.#reading && !this.#submittedLast) this.#read(); // waits for a buffer if every one is in a job
+    if (this.#submittedLast && this.#queue.length === 0) this.push(null);
+    else if (!this.#busy && !this.#submittedLast) this.#nextBlock();
   }
 
-  #read(): void {
-    this.#reading = true;
-    this.options.pool.take((buffer) => {
-      if (this.destroyed) {
-        this.#reading = false;
-        return this.options.pool.give(buffer);
-      }
+  /** Reads the next block into a free buffer, then submits it once a slot is free. */
+  #nextBlock(): void {
+    const { pool } = this.options;
+    this.#busy = true;
+    pool.takeBuffer((buffer) => {
+      if (this.destroyed) return pool.buffers.give(buffer);
       this.source.read(buffer).then(
         (bytes) => {
-          this.#reading = false;
-          if (this.destroyed) return this.options.pool.give(buffer);
+          if (this.destroyed) return pool.buffers.give(buffer);
           const input = buffer.subarray(0, bytes);
           this.options.onBlock?.(input);
-          this.#next = { buffer, input, last: bytes === 0 || this.source.ended };
-          this.#advance();
+          const block = { buffer, input, last: bytes === 0 || this.source.ended };
+          pool.slots.take(() => {
+            if (this.destroyed) {
+              pool.slots.give(true);
+              return pool.buffers.give(buffer);
+            }
+            this.#busy = false;
+            this.#submit(block);
+            this.#advance();
+          });
         },
         (err: Error) => {
-          this.#reading = false;
-          this.options.pool.give(buffer);
+          pool.buffers.give(buffer);
           this.destroy(err);
         },
       );
@@ -161,9 +196,8 @@ export class ParallelDeflate extends Readable {
   }
 
   #submit(block: Block): void {
-    this.#next = null;
     this.#submittedLast = block.last;
-    const job: { output: Buffer | null } = { output: null };
+    const job: Job = { output: null, slot: true };
     this.#queue.push(job);
     const options: zlib.ZlibOptions = {
       level: this.options.level,
@@ -172,13 +206,22 @@ export class ParallelDeflate extends Readable {
     };
     if (this.#windowBytes > 0) options.dictionary = this.#window.subarray(0, this.#windowBytes);
     this.#run(block.input, options, (err, output) => {
-      this.options.pool.give(block.buffer);
-      if (this.destroyed) return;
-      if (err) return void this.destroy(err);
+      this.options.pool.buffers.give(block.buffer);
+      if (this.destroyed || err) {
+        this.#release(job);
+        return void this.destroy(err ?? undefined);
+      }
       job.output = output;
       this.#advance();
     });
-    this.#keepWindow(block.input);
+    if (block.last) this.options.onLastSubmitted?.();
+    else this.#keepWindow(block.input);
+  }
+
+  #release(job: Job): void {
+    if (!job.slot) return;
+    job.slot = false;
+    this.options.pool.slots.give(true);
   }
 
   /** The last WINDOW bytes of input so far: the next block's dictionary. */

@@ -9,7 +9,7 @@ import type { Secret } from '../common/secret.js';
 import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
 import { exported } from './collect.js';
 import { FilePump } from './file-pump.js';
-import { BLOCK_BYTES, BlockPool, ParallelDeflate, defaultJobs } from './parallel-deflate.js';
+import { DeflatePool, ParallelDeflate } from './parallel-deflate.js';
 
 const METHOD_DEFLATED = 8;
 const VERSION_DATA_DESCRIPTOR = 20;
@@ -45,9 +45,8 @@ class LogZipStream extends ZipStream {
   }
 
   protected override _appendStream(entry: ZipArchiveEntry, source: Readable, callback: EntryCallback): void {
-    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, new BlockPool(0), this.kernel);
+    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, new DeflatePool(), this.kernel);
     prepared.start();
-    if (!process.env.CCGUARD_NO_LOOKAHEAD) prepared.next?.start(); // the next entry compresses on another thread while this one is written
     entry.getGeneralPurposeBit().useDataDescriptor(true);
     entry.setVersionNeededToExtract(this.password ? VERSION_AES : VERSION_DATA_DESCRIPTOR);
     this._writeLocalFileHeader(entry);
@@ -71,13 +70,11 @@ class LogZipStream extends ZipStream {
   }
 }
 
-/** Compressed output an entry may hold ready before the zip stream takes it. */
-const LOOKAHEAD_BYTES = 2 * 1024 * 1024;
-
 /**
- * One entry's data, deflated (zlib on libuv's threads) and encrypted, ready to be written.
- * It starts when asked, so the entry after the one being written can run ahead by
- * LOOKAHEAD_BYTES and use the second core, while memory stays bounded.
+ * One entry's data, deflated (zlib on libuv's threads, agent/logs/parallel-deflate.ts) and
+ * encrypted, ready to be written. A file's entry starts the next one once it has submitted its
+ * last block, so the pool's slots it no longer needs keep the cores busy across the boundary; the
+ * slots and buffers are the export's, so memory stays bounded however many entries run.
  */
 export class PreparedEntry extends PassThrough {
   next: PreparedEntry | null = null;
@@ -89,10 +86,10 @@ export class PreparedEntry extends PassThrough {
     private readonly open: () => Readable | FilePump,
     private readonly password: Secret | null,
     private readonly level: number,
-    private readonly pool: BlockPool,
+    private readonly pool: DeflatePool,
     private readonly kernel: CtrKernel = ctrKernel,
   ) {
-    super({ highWaterMark: LOOKAHEAD_BYTES });
+    super();
     this.#plain = new Tally(password === null);
   }
 
@@ -102,7 +99,14 @@ export class PreparedEntry extends PassThrough {
     const source = this.open();
     const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> =
       source instanceof FilePump
-        ? [new ParallelDeflate(source, { level: this.level, pool: this.pool, jobs: this.pool.count - 1, onBlock: (block) => this.#plain.count(block) })]
+        ? [
+            new ParallelDeflate(source, {
+              level: this.level,
+              pool: this.pool,
+              onBlock: (block) => this.#plain.count(block),
+              onLastSubmitted: () => this.next?.start(),
+            }),
+          ]
         : [source, this.#plain, createDeflateRaw({ level: this.level })];
     if (this.password) stages.push(new Ae2EncryptStream(this.password, undefined, this.kernel));
     stages.push(this.#compressed, this);
@@ -172,7 +176,7 @@ class LogZipModule implements ArchiverModule {
 /** An archiver zip archive whose entries are AES-256 encrypted (AE-2) when a password is given. */
 export class LogZipArchive extends Archiver {
   #last: PreparedEntry | null = null;
-  readonly #pool = new BlockPool(Number(process.env.CCGUARD_JOBS ?? defaultJobs()) + 1, Number(process.env.CCGUARD_BLOCK ?? BLOCK_BYTES));
+  readonly #pool = new DeflatePool(process.env.CCGUARD_JOBS ? Number(process.env.CCGUARD_JOBS) : undefined, process.env.CCGUARD_BLOCK ? Number(process.env.CCGUARD_BLOCK) : undefined);
 
   constructor(
     private readonly password: Secret | null,
