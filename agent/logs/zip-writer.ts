@@ -89,7 +89,7 @@ export class PreparedEntry extends PassThrough {
     private readonly pool: DeflatePool,
     private readonly kernel: CtrKernel = ctrKernel,
   ) {
-    super();
+    super({ highWaterMark: Number(process.env.CCGUARD_HWM ?? 16384) });
     this.#plain = new Tally(password === null);
   }
 
