@@ -10,9 +10,13 @@ export const BLOCK_BYTES = 1024 * 1024;
 /** Deflate's window: what a block may refer back to in the one before. */
 const WINDOW = 32 * 1024;
 
-/** Jobs in flight: one per core, at least 2, at most 4 (each holds a block of input and one of output). */
+/**
+ * Jobs in flight: one per core (at least 2, at most 4) and one more, queued on libuv's pool, so a
+ * thread that finishes a block starts the next without waiting for the main thread to hand it
+ * over. Each holds a block of input and one of output until its output is passed on.
+ */
 export function defaultJobs(): number {
-  return Math.min(Math.max(availableParallelism(), 2), 4);
+  return Math.min(Math.max(availableParallelism(), 2), 4) + 1;
 }
 
 /** zlib.deflateRaw's signature: a job on libuv's pool. It must take `options.dictionary` before it returns (zlib copies it). */
@@ -21,6 +25,8 @@ export type DeflateJob = (input: Buffer, options: zlib.ZlibOptions, done: (err: 
 /**
  * zlib.deflateRaw in one pass on the pool: the input written with the final flush at once. zlib.deflateRaw
  * itself makes two (the data, then the flush), and between them the thread waits for the main one.
+ * The output (one chunk: chunkSize is deflate's bound) is emitted, the stream flowing, before the
+ * write's callback.
  */
 export const deflateBlock: DeflateJob = (input, options, done) => {
   const deflate = zlib.createDeflateRaw({ ...options, flush: options.finishFlush });
@@ -136,9 +142,9 @@ export class ParallelDeflate extends Readable {
     private readonly options: ParallelDeflateOptions,
   ) {
     super();
-    this.#run = options.run ?? (process.env.CCGUARD_TWOPASS ? zlib.deflateRaw : deflateBlock);
+    this.#run = options.run ?? deflateBlock;
     // deflateBound: a block's output in one piece even if it does not compress (no concatenation).
-    this.#chunkSize = Number(process.env.CCGUARD_CHUNK ?? 0) || options.pool.blockBytes + (options.pool.blockBytes >> 10) + 64;
+    this.#chunkSize = options.pool.blockBytes + (options.pool.blockBytes >> 10) + 64;
     source.signal?.addEventListener('abort', () => this.destroy(new Error('log export aborted')), { once: true });
   }
 

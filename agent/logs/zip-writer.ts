@@ -89,7 +89,7 @@ export class PreparedEntry extends PassThrough {
     private readonly pool: DeflatePool,
     private readonly kernel: CtrKernel = ctrKernel,
   ) {
-    super({ highWaterMark: Number(process.env.CCGUARD_HWM ?? 16384) });
+    super();
     this.#plain = new Tally(password === null);
   }
 
@@ -176,7 +176,7 @@ class LogZipModule implements ArchiverModule {
 /** An archiver zip archive whose entries are AES-256 encrypted (AE-2) when a password is given. */
 export class LogZipArchive extends Archiver {
   #last: PreparedEntry | null = null;
-  readonly #pool = new DeflatePool(process.env.CCGUARD_JOBS ? Number(process.env.CCGUARD_JOBS) : undefined, process.env.CCGUARD_BLOCK ? Number(process.env.CCGUARD_BLOCK) : undefined);
+  readonly #pool = new DeflatePool();
 
   constructor(
     private readonly password: Secret | null,

@@ -43,7 +43,7 @@ t.test(`exporting a 200 MB file grows the process's peak RSS by less than ${BOUN
   const line = (i: number): string => `{"level":30,"time":${1764892800000 + i * 211},"msg":"MeterValues","energyWh":${(i * 7919) % 100000}}\n`;
   const textChunk = Buffer.from(Array.from({ length: 120_000 }, (_, i) => line(i)).join(''));
   const file = await open(join(dir, 'charging.log'), 'w');
-  for (let written = 0; written < FILE_BYTES; ) {
+  for (let written = 0; written < FILE_BYTES;) {
     const piece = written % (4 * textChunk.length) === 0 ? randomBytes(textChunk.length) : textChunk;
     const n = Math.min(piece.length, FILE_BYTES - written);
     await file.write(piece, 0, n);

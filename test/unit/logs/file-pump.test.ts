@@ -15,7 +15,7 @@ t.test('the file up to its size at open, block by block into the buffers given; 
   const pump = new FilePump(handle, data.length - 3); // 3 bytes appended after the export opened it
   const into = Buffer.alloc(64 * 1024);
   const got: Buffer[] = [];
-  for (let bytes = -1; bytes !== 0 && !pump.ended; ) {
+  for (let bytes = -1; bytes !== 0 && !pump.ended;) {
     bytes = await pump.read(into);
     got.push(Buffer.from(into.subarray(0, bytes)));
     t.ok(bytes === into.length || pump.ended, 'a block is full unless it is the last');

@@ -93,7 +93,9 @@ t.test('tens of MB of log text and of random bytes with the default blocks; the 
   const text = logText(24 * 1024 * 1024 + 12345);
   const { out } = await deflateFile(text, pool);
   t.ok(inflateRawSync(out).equals(text), 'log text');
-  const oneStream = (await buffer(new ParallelDeflate(new FilePump(await open(join(dir, `f${files - 1}`)), text.length), { level: 4, pool: new DeflatePool(1, text.length) }))).length;
+  const oneStream = (
+    await buffer(new ParallelDeflate(new FilePump(await open(join(dir, `f${files - 1}`)), text.length), { level: 4, pool: new DeflatePool(1, text.length) }))
+  ).length;
   t.ok(out.length < oneStream * 1.01, `${out.length} bytes in ${BLOCK_BYTES}-byte blocks, ${oneStream} in one: within 1 %`);
   const random = randomBytes(10 * 1024 * 1024 + 1);
   t.ok(inflateRawSync((await deflateFile(random, pool)).out).equals(random), 'random bytes');
