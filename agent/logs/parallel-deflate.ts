@@ -136,6 +136,7 @@ export class ParallelDeflate extends Readable {
   #windowBytes = 0;
   readonly #run: DeflateJob;
   readonly #chunkSize: number;
+  readonly #onAbort = (): void => void this.destroy(new Error('log export aborted'));
 
   constructor(
     private readonly source: BlockSource,
@@ -145,7 +146,7 @@ export class ParallelDeflate extends Readable {
     this.#run = options.run ?? deflateBlock;
     // deflateBound: a block's output in one piece even if it does not compress (no concatenation).
     this.#chunkSize = options.pool.blockBytes + (options.pool.blockBytes >> 10) + 64;
-    source.signal?.addEventListener('abort', () => this.destroy(new Error('log export aborted')), { once: true });
+    source.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   override _read(): void {
@@ -156,6 +157,8 @@ export class ParallelDeflate extends Readable {
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     // Jobs in flight give their slot back when they end; those done but not passed on, now.
     for (const job of this.#queue) if (job.output) this.#release(job);
+    // The export keeps its sources to the end (its progress): they must not keep this stream, its entry's pipeline, alive.
+    this.source.signal?.removeEventListener('abort', this.#onAbort);
     this.source.close();
     callback(err);
   }

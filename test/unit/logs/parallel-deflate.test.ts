@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, open, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,17 +26,20 @@ function logText(bytes: number): Buffer {
 }
 
 let files = 0;
-async function deflateFile(data: Buffer, pool: DeflatePool, run?: DeflateJob): Promise<{ out: Buffer; blocks: Buffer[] }> {
+async function deflateFile(data: Buffer, pool: DeflatePool, run?: DeflateJob): Promise<{ out: Buffer; blocks: Buffer[]; pump: FilePump }> {
   const path = join(dir, `f${files++}`);
   await writeFile(path, data);
   const blocks: Buffer[] = [];
-  const deflate = new ParallelDeflate(new FilePump(await open(path), data.length), {
+  const pump = new FilePump(await open(path), data.length);
+  const deflate = new ParallelDeflate(pump, {
     level: 4,
     pool,
     ...(run ? { run } : {}),
     onBlock: (b) => blocks.push(Buffer.from(b)),
   });
-  return { out: await buffer(deflate), blocks };
+  const out = await buffer(deflate);
+  await new Promise((resolve) => setImmediate(resolve)); // destroyed (autoDestroy) after 'end'
+  return { out, blocks, pump };
 }
 
 /** A job runner that counts jobs between their start and their callback, and holds results back `delay(k)` ms. */
@@ -75,8 +79,10 @@ t.test('one valid raw deflate stream for every size around the block boundaries;
     ['5 blocks + 1 byte of random bytes', randomBytes(5 * block + 1)],
   ];
   for (const [name, data] of cases) {
-    const { out, blocks } = await deflateFile(data, pool);
+    const { out, blocks, pump } = await deflateFile(data, pool);
     t.ok(inflateRawSync(out).equals(data), `${name}: inflates to the input`);
+    // The export keeps every pump to its end (progress): a finished stream must not stay reachable from it.
+    t.equal(getEventListeners(pump.signal, 'abort').length, 0, `${name}: the finished stream no longer listens to its source`);
     t.ok(Buffer.concat(blocks).equals(data), `${name}: the blocks, in order, are the input`);
     t.equal(blocks.length, Math.max(1, Math.ceil(data.length / block)), `${name}: ${blocks.length} block(s)`);
   }
