@@ -1,7 +1,9 @@
 // Benchmark of the log export (issues 5, 23): `ccguard logs export` (daemon + CLI as shipped, AES-256)
 // against 7-Zip on the same files in the same run (`7z a -tzip -mem=AES256 -mx=1`, one thread and
 // two), and the same export run in one process with the JIT and with --jitless, so the interpreter's
-// share shows beside it: wall time, peak RSS and output size.
+// share shows beside it: wall time, peak RSS and output size. The export deflates each entry in
+// blocks on all cores (agent/logs/parallel-deflate.ts), so its goal is ≤ 0.6 of 7-Zip's time on
+// one thread (≤ 1.0 was the goal on one core), output no larger than 7-Zip's.
 //   npm run bench:logs        (BENCH_SIZES_MB=5,200,600 by default; BENCH_7Z_MX5=1 adds 7z -mx=5)
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -114,7 +116,7 @@ async function benchSize(sizeMb: number): Promise<void> {
       for (const [label, r] of Object.entries(inProcess))
         console.log(`  in process, ${label.padEnd(21)} ${r.seconds.toFixed(2)} s  peak ${mib(r.peakKiB)}  ${mb(r.bytes)}`);
       console.log(
-        `  ratio to 7z -mx=1 -mmt=1: time ${(result.seconds / one.seconds).toFixed(2)} (goal ≤ 1.0 on one core, ≤ 0.6 using both), size ${(result.bytes / one.bytes).toFixed(3)} (goal ≤ 1)`,
+        `  ratio to 7z -mx=1 -mmt=1: time ${(result.seconds / one.seconds).toFixed(2)} (goal ≤ 0.6, using every core), size ${(result.bytes / one.bytes).toFixed(3)} (goal ≤ 1)`,
       );
       console.log(`  ratio to 7z -mx=1 -mmt=2: time ${(result.seconds / two.seconds).toFixed(2)} (both sides on both cores)`);
       console.log(

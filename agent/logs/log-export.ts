@@ -37,7 +37,7 @@ interface LogFile {
   handle: FileHandle;
   size: number;
   mtime: Date;
-  stream: (Readable & { bytesRead?: number }) | FilePump | null;
+  stream: FilePump | null;
 }
 
 /**
@@ -113,12 +113,7 @@ export async function exportLogs(logDir: string, password: Secret | null, level:
     archive.appendLazy(
       () => {
         if (aborted) return Readable.from([]); // its handle is closed; the archive is going away
-        if (file.size === 0) {
-          void file.handle.close().catch(() => undefined);
-          file.stream = Readable.from([]);
-        } else {
-          file.stream = new FilePump(file.handle, file.size);
-        }
+        file.stream = new FilePump(file.handle, file.size);
         return file.stream;
       },
       { name: file.name, date: file.mtime, mode: 0o640 },

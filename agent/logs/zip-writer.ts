@@ -9,6 +9,7 @@ import type { Secret } from '../common/secret.js';
 import { ctrKernel, type CtrKernel } from './ae2-ctr.js';
 import { exported } from './collect.js';
 import { FilePump } from './file-pump.js';
+import { DeflatePool, ParallelDeflate } from './parallel-deflate.js';
 
 const METHOD_DEFLATED = 8;
 const VERSION_DATA_DESCRIPTOR = 20;
@@ -44,9 +45,8 @@ class LogZipStream extends ZipStream {
   }
 
   protected override _appendStream(entry: ZipArchiveEntry, source: Readable, callback: EntryCallback): void {
-    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, this.kernel);
+    const prepared = source instanceof PreparedEntry ? source : new PreparedEntry(() => source, this.password, this.level, new DeflatePool(), this.kernel);
     prepared.start();
-    prepared.next?.start(); // the next entry compresses on another thread while this one is written
     entry.getGeneralPurposeBit().useDataDescriptor(true);
     entry.setVersionNeededToExtract(this.password ? VERSION_AES : VERSION_DATA_DESCRIPTOR);
     this._writeLocalFileHeader(entry);
@@ -70,13 +70,11 @@ class LogZipStream extends ZipStream {
   }
 }
 
-/** Compressed output an entry may hold ready before the zip stream takes it. */
-const LOOKAHEAD_BYTES = 2 * 1024 * 1024;
-
 /**
- * One entry's data, deflated (zlib on libuv's threads) and encrypted, ready to be written.
- * It starts when asked, so the entry after the one being written can run ahead by
- * LOOKAHEAD_BYTES and use the second core, while memory stays bounded.
+ * One entry's data, deflated (zlib on libuv's threads, agent/logs/parallel-deflate.ts) and
+ * encrypted, ready to be written. A file's entry starts the next one once it has submitted its
+ * last block, so the pool's slots it no longer needs keep the cores busy across the boundary; the
+ * slots and buffers are the export's, so memory stays bounded however many entries run.
  */
 export class PreparedEntry extends PassThrough {
   next: PreparedEntry | null = null;
@@ -88,9 +86,10 @@ export class PreparedEntry extends PassThrough {
     private readonly open: () => Readable | FilePump,
     private readonly password: Secret | null,
     private readonly level: number,
+    private readonly pool: DeflatePool,
     private readonly kernel: CtrKernel = ctrKernel,
   ) {
-    super({ highWaterMark: LOOKAHEAD_BYTES });
+    super();
     this.#plain = new Tally(password === null);
   }
 
@@ -98,16 +97,22 @@ export class PreparedEntry extends PassThrough {
     if (this.#started) return;
     this.#started = true;
     const source = this.open();
-    // Output chunks as large as a read's compressed form could be: fewer stops on the pool waiting for the main thread.
-    const deflate = createDeflateRaw({ level: this.level, chunkSize: 256 * 1024 });
-    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = source instanceof FilePump ? [deflate] : [source, this.#plain, deflate];
+    const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> =
+      source instanceof FilePump
+        ? [
+            new ParallelDeflate(source, {
+              level: this.level,
+              pool: this.pool,
+              onBlock: (block) => this.#plain.count(block),
+              onLastSubmitted: () => this.next?.start(),
+            }),
+          ]
+        : [source, this.#plain, createDeflateRaw({ level: this.level })];
     if (this.password) stages.push(new Ae2EncryptStream(this.password, undefined, this.kernel));
     stages.push(this.#compressed, this);
     pipeline(stages, (err) => {
       if (err) this.destroy(err);
     });
-    // A file is pumped into the deflate directly, through reused buffers (agent/logs/file-pump.ts).
-    if (source instanceof FilePump) source.run(deflate, (chunk) => this.#plain.count(chunk)).catch(() => undefined); // the pipeline reports it
   }
 
   get crc(): number {
@@ -171,6 +176,7 @@ class LogZipModule implements ArchiverModule {
 /** An archiver zip archive whose entries are AES-256 encrypted (AE-2) when a password is given. */
 export class LogZipArchive extends Archiver {
   #last: PreparedEntry | null = null;
+  readonly #pool = new DeflatePool();
 
   constructor(
     private readonly password: Secret | null,
@@ -187,7 +193,7 @@ export class LogZipArchive extends Archiver {
 
   /** Adds an entry whose data `open` provides when its turn (or the one before it) comes. */
   appendLazy(open: () => Readable | FilePump, data: { name: string; date?: Date; mode?: number }): this {
-    const entry = new PreparedEntry(open, this.password, this.level, this.kernel);
+    const entry = new PreparedEntry(open, this.password, this.level, this.#pool, this.kernel);
     if (this.#last) this.#last.next = entry;
     this.#last = entry;
     return this.append(Buffer.alloc(0), { ...data, prepared: entry });
