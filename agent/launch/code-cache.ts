@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 
 const MAGIC = 'ccguard-code-cache 1';
@@ -103,11 +103,35 @@ export interface CachedRequire {
   started(): void;
 }
 
+/** A CommonJS file beside the bundle that it requires lazily (dist/bundle/vendor/: the log export's packages). */
+const NESTED = /^\.\.?\/.*\.cjs$/;
+/** A file required lazily has compiled what its first use needs by then: its cache is written after this long. */
+const NESTED_SAVE_AFTER_MS = 2000;
+
 /**
  * Requires the CommonJS file `bundle` (which must not use import(): functions V8 takes from a code
- * cache lose the loader's dynamic import callback).
+ * cache lose the loader's dynamic import callback). The .cjs files it requires by a relative path
+ * are loaded the same way, each with a cache of its own, written a while after it was first required.
  */
 export function requireWithCodeCache(bundle: string, options: CodeCacheOptions): CachedRequire {
+  const nested = new Map<string, unknown>();
+  const plain = createRequire(bundle);
+  const required = (id: string): unknown => {
+    if (!NESTED.test(id)) return plain(id);
+    const file = resolve(dirname(bundle), id);
+    if (!nested.has(file)) {
+      const loaded = requireWithCodeCache(file, options);
+      nested.set(file, loaded.exports);
+      setTimeout(loaded.started, NESTED_SAVE_AFTER_MS).unref();
+    }
+    return nested.get(file);
+  };
+  // What else code may ask of its require (pino's transports read require.main).
+  Object.assign(required, { resolve: plain.resolve, cache: plain.cache, main: plain.main });
+  return load(bundle, options, required);
+}
+
+function load(bundle: string, options: CodeCacheOptions, required: (id: string) => unknown): CachedRequire {
   const source = readFileSync(bundle, 'utf8');
   const cachePath = options.dir === null ? null : join(options.dir, `${basename(bundle)}.cache`);
   const key = keyOf(statSync(bundle));
@@ -119,7 +143,7 @@ export function requireWithCodeCache(bundle: string, options: CodeCacheOptions):
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = new Script(wrapped, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as unknown };
-  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, required, module, bundle, dirname(bundle));
   const cache: CacheOutcome = 'data' in read ? (script.cachedDataRejected === true ? 'rejectedByV8' : 'used') : read.outcome;
   const save = (): void => {
     if (cachePath === null) return;

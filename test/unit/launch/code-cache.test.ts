@@ -1,6 +1,6 @@
 // The launcher's code cache for the daemon's CommonJS bundle: used only when it is this bundle's,
 // intact and written by nobody else; replaced when it is not; never in the way of the start.
-import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -126,4 +126,24 @@ t.test('a cache directory that cannot be written is reported, and the start goes
   t.equal(loaded.cache, 'missing');
   await startedAndWritten(loaded);
   t.match(reports.at(-1), /code cache .*gone.* could not be written \(ENOENT/);
+});
+
+t.test('a .cjs file the bundle requires lazily by a relative path has a cache of its own; packages and builtins are required as usual', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ccguard-code-cache-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const bundle = join(dir, 'daemon.cjs');
+  await writeFile(bundle, "exports.later = () => require('./vendor/zip.cjs'); exports.path = require('node:path').sep;\n");
+  await mkdir(join(dir, 'vendor'));
+  await writeFile(join(dir, 'vendor', 'zip.cjs'), 'exports.made = Symbol("once"); exports.sum = (a, b) => a + b;\n');
+  const first = requireWithCodeCache(bundle, { dir });
+  const exported = first.exports as { later: () => { made: symbol; sum: (a: number, b: number) => number }; path: string };
+  t.equal(exported.path, '/');
+  const zip = exported.later();
+  t.equal(zip.sum(2, 3), 5);
+  t.equal(exported.later().made, zip.made, 'required once: the same exports each time');
+  for (let i = 0; i < 60; i++) {
+    if (await stat(join(dir, 'zip.cjs.cache')).catch(() => null)) break;
+    await sleep(50);
+  }
+  t.ok(await stat(join(dir, 'zip.cjs.cache')), 'its cache is written a while after its first require');
 });
