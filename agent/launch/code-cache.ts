@@ -6,11 +6,14 @@
 // a new bundle). Bytecode in the cache is code the daemon runs: it is used only from a file and a
 // directory that no other user can write, and only if its SHA-256 matches (a torn or altered file
 // is ignored, then replaced).
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
+
+// node:crypto (~10 ms under --jitless) is loaded when a cache is read or written: the launcher
+// loads this module for every command line, the CLI's included.
+const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
 
 const MAGIC = 'ccguard-code-cache 1';
 export interface CodeCacheOptions {
@@ -66,7 +69,7 @@ function readCache(path: string, key: string): { data: Buffer } | { outcome: Cac
     if (file.toString('utf8', 0, header.length) !== header) return { outcome: 'stale' };
     const digest = file.toString('latin1', header.length, header.length + 64);
     const data = file.subarray(header.length + 65);
-    return createHash('sha256').update(data).digest('hex') === digest ? { data } : { outcome: 'corrupt' };
+    return crypto().createHash('sha256').update(data).digest('hex') === digest ? { data } : { outcome: 'corrupt' };
   } finally {
     closeSync(fd);
   }
@@ -76,10 +79,10 @@ function readCache(path: string, key: string): { data: Buffer } | { outcome: Cac
 function writeCache(path: string, key: string, data: Buffer): void {
   const dir = dirname(path);
   if (!trusted(statSync(dir))) return;
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${basename(path)}.${crypto().randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', 0o600);
   try {
-    writeSync(fd, `${MAGIC}\n${key}\n${createHash('sha256').update(data).digest('hex')}\n`);
+    writeSync(fd, `${MAGIC}\n${key}\n${crypto().createHash('sha256').update(data).digest('hex')}\n`);
     writeSync(fd, data);
     fsyncSync(fd);
     closeSync(fd);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Argument, type Command, CommanderError, Option } from 'commander';
@@ -66,6 +65,8 @@ export const onOffOption = (flag: string, what: string): Option => new Option(`$
  */
 export async function rerunWithJitForSsh2(): Promise<void> {
   if (!process.execArgv.includes('--jitless')) return;
+  // Loaded here: node:child_process costs every other command's start ~5 ms.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [fileURLToPath(new URL('../../main.js', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? EXIT.refused))));
 }
