@@ -42,7 +42,7 @@ if (route.kind === 'daemon') {
   const bundle = require('node:path').join(__dirname, '..', 'dist', 'bundle', 'daemon.cjs');
   const report = (message) => process.stderr.write(`ccguard: ${message}\n`);
   const daemon = launch.requireWithCodeCache(bundle, { dir: launch.codeCacheDir(bundle), report });
-  daemon.exports.startDaemonProcess(route.config, daemon.started);
+  daemon.exports.startDaemonProcess(route.config, daemon);
 } else {
   import('../dist/bundle/main.js').catch((err) => {
     if (notBuilt(err, 'main.js')) stopUnbuilt();

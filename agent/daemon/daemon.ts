@@ -16,6 +16,8 @@ import { PasswordHasher } from '../common/hasher.js';
 import { LogPassword } from './credentials/log-password.js';
 import { ResetPuk } from './credentials/reset-puk.js';
 import { blocklistScanUnavailable, StrengthService } from './credentials/strength.js';
+import { contextWords } from '../../policy/strength.js';
+import { checkLogPassword } from '../../policy/log-password.js';
 import { cardHandlers } from './handlers/cards.js';
 import { diagnosticsHandlers } from './handlers/diagnostics.js';
 import { logHandlers } from './handlers/logs.js';
@@ -48,7 +50,7 @@ const MEMORY_IDLE_MS = 10_000;
 const shellWord = (text: string): string => (/^[\w./:@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
 
 /** Runs the agent in the foreground until SIGTERM or SIGINT. */
-export async function runDaemon(config: Config, configPath: string | null = null, started?: () => void): Promise<void> {
+export async function runDaemon(config: Config, configPath: string | null = null, codeCache?: CodeCacheHook): Promise<void> {
   const now = monotonicMs;
   const startedAt = now();
   const logs = await openLogs(config.logDir, config.logs);
@@ -160,7 +162,6 @@ export async function runDaemon(config: Config, configPath: string | null = null
   }
   pusher?.start();
   notifier?.ready(serving());
-  started?.();
   cards.watch();
 
   let stopping = false;
@@ -197,4 +198,31 @@ export async function runDaemon(config: Config, configPath: string | null = null
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (codeCache) void warmUp(codeCache, strength, config).finally(() => codeCache.started());
+}
+
+/** What the launcher's code cache needs to know of the daemon (agent/launch/code-cache.ts's CachedRequire). */
+export interface CodeCacheHook {
+  /** A cache will be written: the first start after an install, an upgrade, a new Node. */
+  readonly writes: boolean;
+  started(): void;
+}
+
+/** Passes every composition rule, so the check runs the blocklist and the mangling; never stored. */
+const WARM_UP_CANDIDATE = 'Warm-Up-Candidate-2026!';
+
+/**
+ * Before a code cache is written, the password check runs once, so its code (compiled now, in the
+ * interpreter) is in the cache and the first password change after each later start does not
+ * compile it (bench:password: "right after start"). Only on the start that writes the cache; the
+ * blocklist it loads is dropped after its idle time as after any check.
+ */
+async function warmUp(codeCache: CodeCacheHook, strength: StrengthService, config: Config): Promise<void> {
+  if (!codeCache.writes) return;
+  try {
+    await strength.check(WARM_UP_CANDIDATE, contextWords([config.device.name, config.device.serial]));
+    checkLogPassword(WARM_UP_CANDIDATE);
+  } catch {
+    // A check that fails here fails for the request that needs it too, and says why there.
+  }
 }

@@ -102,6 +102,8 @@ function writeCache(path: string, key: string, data: Buffer): void {
 export interface CachedRequire {
   exports: unknown;
   cache: CacheOutcome;
+  /** started() will write a cache: code the process runs before it goes in too (the daemon's warm-up). */
+  writes: boolean;
   /** Call once the process has started (what its start compiled is in the script): writes the cache, unless V8 took the one there was. */
   started(): void;
 }
@@ -159,10 +161,11 @@ function load(bundle: string, options: CodeCacheOptions, required: (id: string) 
   // The cache's bytes read and written are garbage once the process has started; with the
   // launcher's --expose-gc one collection gives them back now instead of at V8's own pace (~1.5 MiB idle).
   const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+  const writes = cache !== 'used' && cache !== 'off';
   const started = (): void =>
     void setImmediate(() => {
-      if (cache !== 'used' && cache !== 'off') save();
+      if (writes) save();
       collect();
     });
-  return { exports: module.exports, cache, started };
+  return { exports: module.exports, cache, writes, started };
 }

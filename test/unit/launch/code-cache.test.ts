@@ -42,6 +42,7 @@ t.test('the bundle runs as a CommonJS module; a first start writes the cache, th
   const { bundle, cache, load } = await rig(t);
   const first = load();
   t.equal(first.cache, 'missing');
+  t.equal(first.writes, true, 'a cache will be written');
   const exported = first.exports as { sum: (xs: number[]) => number; where: string };
   t.equal(exported.sum([1, 2]), 103, 'require() resolves beside the bundle');
   t.equal(exported.where, bundle, '__filename is the bundle');
@@ -51,6 +52,7 @@ t.test('the bundle runs as a CommonJS module; a first start writes the cache, th
   t.match((await readFile(cache)).toString('latin1', 0, 40), /^ccguard-code-cache 1\n/);
   const second = load();
   t.equal(second.cache, 'used', 'V8 took the cache');
+  t.equal(second.writes, false);
   t.equal((second.exports as { sum: (xs: number[]) => number }).sum([5]), 105);
   await startedAndWritten(second);
   const after = await stat(cache);
