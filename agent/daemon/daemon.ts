@@ -43,6 +43,9 @@ import { monotonicMs } from '../common/monotonic.js';
 /** How long a stopping daemon waits for requests in progress before it exits anyway. */
 const STOP_GRACE_MS = 3000;
 
+/** How long after READY the launcher's code cache is written (when it is) and the start's garbage collected. */
+const CODE_CACHE_AFTER_MS = 500;
+
 /** How long after the last hash the memory kept for hashes goes back to the kernel. */
 const MEMORY_IDLE_MS = 10_000;
 
@@ -198,7 +201,9 @@ export async function runDaemon(config: Config, configPath: string | null = null
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  if (codeCache) void warmUp(codeCache, strength, config).finally(() => codeCache.started());
+  // Half a second into serving: the requests that come with the start go first (a request still
+  // unread when a SIGTERM comes is not in progress, and is cut).
+  if (codeCache) setTimeout(() => void warmUp(codeCache, strength, config).finally(() => codeCache.started()), CODE_CACHE_AFTER_MS).unref();
 }
 
 /** What the launcher's code cache needs to know of the daemon (agent/launch/code-cache.ts's CachedRequire). */
