@@ -6,7 +6,7 @@
 // a new bundle). Bytecode in the cache is code the daemon runs: it is used only from a file and a
 // directory that no other user can write, and only if its SHA-256 matches (a torn or altered file
 // is ignored, then replaced).
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
@@ -23,9 +23,15 @@ export interface CodeCacheOptions {
   report?: (message: string) => void;
 }
 
-/** The cache directory the daemon may use: systemd's CacheDirectory= if set, else the bundle's own directory. */
-export function codeCacheDir(bundle: string, env: NodeJS.ProcessEnv = process.env): string {
-  return env.CACHE_DIRECTORY?.split(':')[0] || dirname(bundle);
+/**
+ * The cache directory the daemon may use: systemd's CacheDirectory= if set; in a git checkout, the
+ * bundle's own directory; else none. An installed package's files are dpkg's (a cache beside them
+ * would outlive a purge), so a daemon started by hand from the package runs without a cache.
+ */
+export function codeCacheDir(bundle: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const fromSystemd = env.CACHE_DIRECTORY?.split(':')[0];
+  if (fromSystemd) return fromSystemd;
+  return existsSync(join(dirname(bundle), '..', '..', '.git')) ? dirname(bundle) : null;
 }
 
 /** Not written by anyone but this process's user (or root): a file or directory whose bytecode may run here. */

@@ -224,6 +224,7 @@ t.test('the package builds, passes lintian, installs, runs, and purges', async (
   const purge = await sh('dpkg', ['--purge', 'ccguard']);
   t.equal(purge.code, 0, purge.out);
   t.notOk(existsSync('/var/lib/ccguard'), 'purge deletes the state');
+  t.notOk(existsSync('/usr/lib/ccguard'), 'nothing is left beside the package files (the daemon run by hand wrote no code cache there)');
   t.notOk(existsSync('/etc/ccguard/config.json'), 'purge deletes the config');
 });
 

@@ -110,7 +110,7 @@ t.test('a cache another user can write, or owns, is ignored and replaced; in suc
   t.equal((await stat(cache)).ino, before.ino, 'nothing written into it');
 });
 
-t.test('without a cache directory the bundle runs uncached; the directory follows systemd’s CacheDirectory=', async (t) => {
+t.test('without a cache directory the bundle runs uncached; the directory follows systemd’s CacheDirectory=, else a checkout', async (t) => {
   const { dir, cache, load } = await rig(t);
   const off = load({ dir: null });
   t.equal(off.cache, 'off');
@@ -118,7 +118,11 @@ t.test('without a cache directory the bundle runs uncached; the directory follow
   await t.rejects(stat(cache), { code: 'ENOENT' });
   t.equal(codeCacheDir('/usr/lib/ccguard/dist/bundle/daemon.cjs', { CACHE_DIRECTORY: '/var/cache/ccguard' }), '/var/cache/ccguard');
   t.equal(codeCacheDir('/usr/lib/ccguard/dist/bundle/daemon.cjs', { CACHE_DIRECTORY: '/var/cache/ccguard:/var/cache/other' }), '/var/cache/ccguard');
-  t.equal(codeCacheDir(join(dir, 'daemon.cjs'), {}), dir, 'else beside the bundle (a checkout)');
+  const checkout = join(dir, 'checkout');
+  await mkdir(join(checkout, 'dist', 'bundle'), { recursive: true });
+  t.equal(codeCacheDir(join(checkout, 'dist', 'bundle', 'daemon.cjs'), {}), null, 'an installed package: no cache beside its files');
+  await mkdir(join(checkout, '.git'));
+  t.equal(codeCacheDir(join(checkout, 'dist', 'bundle', 'daemon.cjs'), {}), join(checkout, 'dist', 'bundle'), 'a git checkout: beside the bundle');
 });
 
 t.test('a cache directory that cannot be written is reported, and the start goes on', async (t) => {
