@@ -6,9 +6,11 @@ import { InvalidInputError } from '../common/errors.js';
  * terminal echoes nothing; Enter ends, Backspace deletes, Ctrl-C and Ctrl-D abort.
  */
 export async function promptNoEcho(label: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
-  output.write(label);
+  // Echo off before the prompt shows: whoever answers the prompt the moment it appears (a fast
+  // typist, an expect script) must not have the answer echoed in the gap between the two.
   const wasRaw = input.isRaw;
   input.setRawMode(true);
+  output.write(label);
   input.resume();
   try {
     return await new Promise<string>((resolve, reject) => {
