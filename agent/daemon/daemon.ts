@@ -210,7 +210,7 @@ export async function runDaemon(config: Config, configPath: string | null = null
 export interface CodeCacheHook {
   /** A cache will be written: the first start after an install, an upgrade, a new Node. */
   readonly writes: boolean;
-  started(): void;
+  started(): Promise<void>;
 }
 
 /** Passes every composition rule, so the check runs the blocklist and the mangling; never stored. */

@@ -6,14 +6,12 @@
 // a new bundle). Bytecode in the cache is code the daemon runs: it is used only from a file and a
 // directory that no other user can write, and only if its SHA-256 matches (a torn or altered file
 // is ignored, then replaced).
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
-
-// node:crypto (~10 ms under --jitless) is loaded when a cache is read or written: the launcher
-// loads this module for every command line, the CLI's included.
-const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 const MAGIC = 'ccguard-code-cache 1';
 export interface CodeCacheOptions {
@@ -75,34 +73,17 @@ function readCache(path: string, key: string): { data: Buffer } | { outcome: Cac
     if (file.toString('utf8', 0, header.length) !== header) return { outcome: 'stale' };
     const digest = file.toString('latin1', header.length, header.length + 64);
     const data = file.subarray(header.length + 65);
-    return crypto().createHash('sha256').update(data).digest('hex') === digest ? { data } : { outcome: 'corrupt' };
+    return createHash('sha256').update(data).digest('hex') === digest ? { data } : { outcome: 'corrupt' };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Temp file, fsync, rename, fsync the directory: a power cut leaves the old cache or the new one. */
-function writeCache(path: string, key: string, data: Buffer): void {
-  const dir = dirname(path);
-  if (!trusted(statSync(dir))) return;
-  const temp = join(dir, `.${basename(path)}.${crypto().randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${MAGIC}\n${key}\n${crypto().createHash('sha256').update(data).digest('hex')}\n`);
-    writeSync(fd, data);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+/** Atomically (the store's writer): a power cut leaves the old cache or the new one. */
+async function writeCache(path: string, key: string, data: Buffer): Promise<void> {
+  if (!trusted(statSync(dirname(path)))) return;
+  const header = `${MAGIC}\n${key}\n${createHash('sha256').update(data).digest('hex')}\n`;
+  await writeFileAtomic(path, Buffer.concat([Buffer.from(header), data]), 0o600);
 }
 
 export interface CachedRequire {
@@ -111,7 +92,7 @@ export interface CachedRequire {
   /** started() will write a cache: code the process runs before it goes in too (the daemon's warm-up). */
   writes: boolean;
   /** Call once the process has started (what its start compiled is in the script): writes the cache, unless V8 took the one there was. */
-  started(): void;
+  started(): Promise<void>;
 }
 
 /** A CommonJS file beside the bundle that it requires lazily (dist/bundle/vendor/: the log export's packages). */
@@ -133,7 +114,7 @@ export function requireWithCodeCache(bundle: string, options: CodeCacheOptions):
     if (!nested.has(file)) {
       const loaded = requireWithCodeCache(file, options);
       nested.set(file, loaded.exports);
-      setTimeout(loaded.started, NESTED_SAVE_AFTER_MS).unref();
+      setTimeout(() => void loaded.started(), NESTED_SAVE_AFTER_MS).unref();
     }
     return nested.get(file);
   };
@@ -156,22 +137,21 @@ function load(bundle: string, options: CodeCacheOptions, required: (id: string) 
   const module = { exports: {} as unknown };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, required, module, bundle, dirname(bundle));
   const cache: CacheOutcome = 'data' in read ? (script.cachedDataRejected === true ? 'rejectedByV8' : 'used') : read.outcome;
-  const save = (): void => {
+  const save = async (): Promise<void> => {
     if (cachePath === null) return;
     try {
-      writeCache(cachePath, key, script.createCachedData());
+      await writeCache(cachePath, key, script.createCachedData());
     } catch (err) {
-      options.report?.(`the code cache ${cachePath} could not be written (${(err as Error).message}); the daemon starts without it`);
+      options.report?.(`the code cache ${cachePath} could not be written (${(err as Error).message}); the daemon runs without it`);
     }
   };
   // The cache's bytes read and written are garbage once the process has started; with the
   // launcher's --expose-gc one collection gives them back now instead of at V8's own pace (~1.5 MiB idle).
   const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
   const writes = cache !== 'used' && cache !== 'off';
-  const started = (): void =>
-    void setImmediate(() => {
-      if (writes) save();
-      collect();
-    });
+  const started = async (): Promise<void> => {
+    if (writes) await save();
+    collect();
+  };
   return { exports: module.exports, cache, writes, started };
 }

@@ -32,10 +32,9 @@ async function rig(t: Test): Promise<{
   return { dir, bundle, cache: join(dir, 'daemon.cjs.cache'), load, reports };
 }
 
-/** started() writes on the next turn of the loop. */
+/** started() resolves once the cache is written (when it is). */
 async function startedAndWritten(loaded: ReturnType<typeof requireWithCodeCache>): Promise<void> {
-  loaded.started();
-  await sleep(50);
+  await loaded.started();
 }
 
 t.test('the bundle runs as a CommonJS module; a first start writes the cache, the next one uses it', async (t) => {
