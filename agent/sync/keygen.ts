@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { writeFileAtomic, type Owner } from '../store/atomic-file.js';
 import { InvalidInputError } from '../common/errors.js';
+import { ed25519PublicKey } from './envelope.js';
 
 export interface SyncKey {
   privateKeyFile: string;
@@ -30,7 +31,7 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
   let publicKey: string;
   const created = existing === null || force;
   if (created) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: `ccguard-sync@${hostname()}` });
+    const pair = ed25519Pair(utils, `ccguard-sync@${hostname()}`);
     await writeFileAtomic(privateKeyFile, pair.private, 0o600, await serviceOwner(privateKeyFile));
     publicKey = pair.public.trim();
   } else {
@@ -48,6 +49,33 @@ export async function syncKeygen(privateKeyFile: string, command: string, force:
     authorizedKeysLine: `restrict,command="${command}" ${publicKey}`,
     slaveConfig: { sync: { masterKey: publicKey } },
   };
+}
+
+/** A pair ssh2 would write. */
+type Ssh2Utils = (typeof import('ssh2'))['utils'];
+type KeyPair = ReturnType<Ssh2Utils['generateKeyPairSync']>;
+
+/** Enough tries that a bad pair every time is out of reach (each fails with p = 1/256). */
+const KEYGEN_TRIES = 16;
+
+/**
+ * An Ed25519 pair whose halves both parse. ssh2 (1.17) strips every leading zero byte of the public
+ * key, so about one pair in 256 has a 31-byte key that neither ssh2 nor a slave accepts
+ * (mscdex/ssh2#1390, #1513); such a pair is made again. Found by a full test run.
+ */
+export function ed25519Pair(utils: Ssh2Utils, comment: string): KeyPair {
+  for (let i = 0; i < KEYGEN_TRIES; i++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    const priv = utils.parseKey(pair.private);
+    if (priv instanceof Error || Array.isArray(priv) || priv.type !== 'ssh-ed25519') continue;
+    try {
+      ed25519PublicKey(pair.public); // what a slave's daemon makes of sync.masterKey
+      return pair;
+    } catch {
+      // a 31-byte key: made again
+    }
+  }
+  throw new Error(`ssh2 made ${KEYGEN_TRIES} Ed25519 key pairs in a row that do not parse`);
 }
 
 /**
