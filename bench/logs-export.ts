@@ -12,14 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { launcher, printRuntime } from './shipped-runtime.js';
 import { BIN, cleanup, cli, DEFAULTS, makeEnv, provisionWithDefaults, startDaemon } from '../test/support/harness.js';
 import { writeLogCorpus } from './log-corpus.js';
+import { builtInConfig } from '../agent/common/config.js';
 
 const LEVEL = process.env.BENCH_LEVEL ? Number(process.env.BENCH_LEVEL) : undefined;
 const SIZES = (process.env.BENCH_SIZES_MB ?? '5,200,600').split(',').map(Number);
 const MFR = 'Quartz-Fjord-91-Lantern';
 const OPERATOR = 'Harbor-Violet-46-Quill';
 const LOG_PASSWORD = 'Support-Zip-Key-2026!';
-/** The agent's default compression level (agent/common/config.ts). */
-const DEFAULT_LEVEL = 4;
+/** The agent's default compression level. */
+const DEFAULT_LEVEL = builtInConfig().logs.exportCompressionLevel;
 const EXPORT_ONCE = new URL('./export-once.js', import.meta.url).pathname;
 
 interface Run {

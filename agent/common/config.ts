@@ -120,8 +120,12 @@ const configSchema = v.strictObject({
       maxFileBytes: v.optional(int(64 * 1024, 1024 * 1024 * 1024), 10 * 1024 * 1024),
       /** Files kept per log, the current one included. */
       maxFiles: v.optional(int(1, 100), 5),
-      /** deflate level of exported zips: at 4 they are smaller than 7-Zip's fastest, and made faster. */
-      exportCompressionLevel: v.optional(int(1, 9), 4),
+      /**
+       * deflate level of exported zips. At 3 (zlib's last level without lazy matching) they are still
+       * smaller than 7-Zip's fastest (bench:logs: 0.992 of its size; 4: 0.987) and made 13 % faster
+       * (200 MB through the CLI on 2 cores: 0.91 s, 4: 1.06 s; 7z -mx=1 -mmt=1 1.69 s).
+       */
+      exportCompressionLevel: v.optional(int(1, 9), 3),
       /** false: exports are never encrypted (a manufacturer's choice, made only here). */
       encryptExports: v.optional(v.boolean(), true),
     }),
