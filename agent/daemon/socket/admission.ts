@@ -2,7 +2,7 @@ import { fullBucket, refill, spend, type Bucket } from '../../../policy/token-bu
 import { costDecision, refund, SOCKET_LIMITS, startDecision, type CostDecision, type StartDecision } from '../../../policy/socket-admission.js';
 import { ThrottledError } from '../../common/errors.js';
 import type { MethodCost, ParamsOf, ResultOf } from '../../wire/protocol.js';
-import { unreadTotal, type Connection } from './connection.js';
+import type { Connection, UnreadLedger } from './connection.js';
 import { monotonicMs } from '../../common/monotonic.js';
 
 /**
@@ -57,7 +57,7 @@ export class Admission {
   readonly #shares = new Map<MethodCost, Map<number, Share>>();
   readonly #reservedTotal = new Map<MethodCost, number>();
 
-  constructor(private readonly connections: ReadonlySet<Connection>) {}
+  constructor(private readonly ledger: UnreadLedger) {}
 
   /** Whether `conn` may start its next request now; the costly parts of the snapshot are read only when the rule needs them. */
   startDecision(conn: Connection): StartDecision {
@@ -80,7 +80,7 @@ export class Admission {
       },
       runningTotal: this.running,
       get unreadTotal() {
-        return unreadTotal(self.connections);
+        return self.ledger.unread();
       },
     });
   }
@@ -129,9 +129,7 @@ export class Admission {
   }
 
   #uidUnread(uid: number): number {
-    let total = 0;
-    for (const conn of this.connections) if (conn.uid === uid) total += conn.unread;
-    return total;
+    return this.ledger.unread(uid);
   }
 
   /** `uid`'s share of `cost`, its budget refilled to now. */

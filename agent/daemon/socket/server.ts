@@ -9,7 +9,7 @@ import { costOf, MAX_FRAME_BYTES, PROTOCOL_VERSION, type RequestId } from '../..
 import { runAsCaller, type Caller } from '../../common/request-context.js';
 import { peerCredentialsUnavailable, peerOf } from '../peer-credentials.js';
 import { Admission } from './admission.js';
-import { Connection, HeldReads } from './connection.js';
+import { Connection, HeldReads, UnreadLedger } from './connection.js';
 import { decodeRequest, type DecodedRequest, type InvalidFrame } from './decode.js';
 import { dispatch, errorResponse, type Handlers, type RequestContext } from './dispatch.js';
 import { closeListener, createListener, listenOn } from './listener.js';
@@ -37,7 +37,8 @@ export class SocketServer {
   readonly #connections = new Set<Connection>();
   readonly #followers = new Set<Connection>();
   readonly #held: HeldReads;
-  readonly #admission = new Admission(this.#connections);
+  readonly #unread = new UnreadLedger();
+  readonly #admission = new Admission(this.#unread);
   /** Requests in their handlers (close() lets them finish; answers a client does not read are not waited for). */
   readonly #handling = new Set<Promise<void>>();
   readonly #followerSlots: number;
@@ -75,7 +76,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    const conn = new Connection(socket, peerOf(socket));
+    const conn = new Connection(socket, peerOf(socket), this.#unread);
     if (this.#connections.size >= this.options.maxClients) {
       const victim = connectionToEvict(this.#connections);
       if (victim === null) {
@@ -131,6 +132,7 @@ export class SocketServer {
 
   #forget(conn: Connection): void {
     this.#connections.delete(conn);
+    this.#unread.forget(conn);
     this.#followers.delete(conn);
     this.#held.forget(conn);
   }
@@ -227,7 +229,7 @@ export class SocketServer {
         this.#follow(conn);
         conn.unsubscribers.push(subscribe((event) => void conn.send(eventLine(id, event), this.#warnings)));
       },
-      stream: (source, progress) => streamFrames(conn.socket, id, source, progress),
+      stream: (source, progress) => streamFrames(conn, id, source, progress),
       signal: conn.gone.signal,
     };
   }
