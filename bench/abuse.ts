@@ -19,8 +19,13 @@ const ARGON2 = { memoryKiB: 19 * 1024, timeCost: 2, parallelism: 1 };
 const PASSWORD = 'Tr4v3l-K1te-Moss';
 const MANUFACTURER = 'Quarry-Lantern-58-Fjord';
 const PUK = 'Puk-Otter-7731-Basalt';
-/** Logins measured per phase (sequential, one connection each, as the CLI does). */
-const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
+/**
+ * Logins measured per phase (sequential, one connection each, as the CLI does). 200, so that the
+ * p99 is not simply the slowest login: that is the first one of each flood, sent while the daemon
+ * still works through the flood's opening burst (300 connections, 12,800 pipelined requests), and
+ * it is printed on its own ("first").
+ */
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
 const BAD_FRAMES = 200_000;
 /** How long the stranger guesses in the lockout and PUK phases (its waits double from 1 s). */
 const GUESSING_SECONDS = Number(process.env.BENCH_GUESSING_SECONDS ?? 40);
@@ -327,11 +332,11 @@ try {
   console.log(
     `\n## control socket under abuse (argon2 m=${ARGON2.memoryKiB} KiB t=${ARGON2.timeCost}; ${LOGINS}+ logins per phase; ${((performance.now() - started) / 1000).toFixed(0)} s)`,
   );
-  console.log('phase                                 login median    p99  p99/idle-median  status max  peak RSS  flood');
+  console.log('phase                                 login median    p99  p99/idle-median    first     max  status max  peak RSS  flood');
   for (const r of rows) {
     const [med, p99] = [quantile(r.m.login, 0.5), quantile(r.m.login, 0.99)];
     console.log(
-      `${r.phase.padEnd(36)}  ${f(med)} ms ${f(p99)} ms  ${(p99 / idleMedian).toFixed(2).padStart(6)}×  ${f(Math.max(...r.m.status))} ms  ${f(r.rss)} MiB  ${r.note}`,
+      `${r.phase.padEnd(36)}  ${f(med)} ms ${f(p99)} ms  ${(p99 / idleMedian).toFixed(2).padStart(6)}×  ${f(r.m.login[0] ?? NaN)} ${f(Math.max(...r.m.login))} ms  ${f(Math.max(...r.m.status))} ms  ${f(r.rss)} MiB  ${r.note}`,
     );
   }
   const worstRatio = Math.max(...rows.slice(1).map((r) => quantile(r.m.login, 0.99) / idleMedian));
