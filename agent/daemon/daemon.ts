@@ -203,13 +203,12 @@ export async function runDaemon(config: Config, configPath: string | null = null
   process.on('SIGINT', () => void stop('SIGINT'));
   // Half a second into serving: the requests that come with the start go first (a request still
   // unread when a SIGTERM comes is not in progress, and is cut).
-  if (codeCache) setTimeout(() => void warmUp(codeCache, strength, config).finally(() => codeCache.started()), CODE_CACHE_AFTER_MS).unref();
+  if (codeCache) setTimeout(() => void warmUp(strength, config).finally(() => codeCache.started()), CODE_CACHE_AFTER_MS).unref();
 }
 
 /** What the launcher's code cache needs to know of the daemon (agent/launch/code-cache.ts's CachedRequire). */
 export interface CodeCacheHook {
-  /** A cache will be written: the first start after an install, an upgrade, a new Node. */
-  readonly writes: boolean;
+  /** Writes the cache if there was none fit to use (the first start after an install, an upgrade, a new Node). */
   started(): Promise<void>;
 }
 
@@ -217,16 +216,16 @@ export interface CodeCacheHook {
 const WARM_UP_CANDIDATE = 'Warm-Up-Candidate-2026!';
 
 /**
- * Before a code cache is written, the password check runs once, so its code (compiled now, in the
- * interpreter) is in the cache and the first password change after each later start does not
- * compile it (bench:password: "right after start"). Only on the start that writes the cache; the
- * blocklist it loads is dropped after its idle time as after any check.
+ * Half a second into serving, the password check runs once, so the first password change after a
+ * start does not pay for the interpreter's first run of it, nor (on the start that writes the code
+ * cache) for compiling it: bench:password, a refused change right after start. The blocklist it
+ * loads is dropped at once, so an idle daemon does not hold it; a change reads it again (~2 ms).
  */
-async function warmUp(codeCache: CodeCacheHook, strength: StrengthService, config: Config): Promise<void> {
-  if (!codeCache.writes) return;
+async function warmUp(strength: StrengthService, config: Config): Promise<void> {
   try {
     await strength.check(WARM_UP_CANDIDATE, contextWords([config.device.name, config.device.serial]));
     checkLogPassword(WARM_UP_CANDIDATE);
+    await strength.dropIfIdle();
   } catch {
     // A check that fails here fails for the request that needs it too, and says why there.
   }

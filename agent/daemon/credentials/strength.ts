@@ -57,6 +57,8 @@ export const BLOCKLIST_IDLE_MS = 10_000;
 export class StrengthService {
   #blocklist: Promise<Blocklist> | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
+  /** Checks in progress (waiting for the blocklist to load, or running). */
+  #checking = 0;
 
   constructor(
     private readonly idleMs = BLOCKLIST_IDLE_MS,
@@ -66,12 +68,14 @@ export class StrengthService {
   async check(password: string, context: readonly string[]): Promise<StrengthVerdict> {
     this.#blocklist ??= loadBlocklist(this.file);
     const loading = this.#blocklist;
+    this.#checking++;
     try {
       return checkPassword(password, await loading, context);
     } catch (err) {
       if (this.#blocklist === loading) this.#blocklist = null; // the next check tries the file again
       throw err;
     } finally {
+      this.#checking--;
       this.#scheduleDrop();
     }
   }
@@ -80,6 +84,11 @@ export class StrengthService {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => void this.close(), this.idleMs);
     this.#idleTimer.unref();
+  }
+
+  /** Drops the blocklist now unless a check is using it or another began since (the warm-up's). */
+  async dropIfIdle(): Promise<void> {
+    if (this.#checking === 0) await this.close();
   }
 
   async close(): Promise<void> {
