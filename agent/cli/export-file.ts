@@ -8,8 +8,8 @@ import { InvalidInputError } from '../common/errors.js';
 
 /**
  * Written bytes after which the file's data is synced in the background, while the download goes
- * on, so that the fsync before the rename has little left to write: a 31 MB zip's took 13–15 ms
- * at the end of the export (bench:logs), with this 1–3 ms.
+ * on, so that the fsync before the rename has little left to write: a 31 MB zip's took 13–18 ms
+ * at the end of the export (strace of `ccguard logs export`), with this about 5 ms.
  */
 const SYNC_EVERY = 8 * 1024 * 1024;
 

@@ -7,7 +7,7 @@
  * Most chunks die young, so a minor collection (a scavenge of the 1 MiB young generation) frees
  * them; every MAJOR_EVERY-th is a major one (incremental), for the few that lived long enough to be
  * promoted. A major one each time marked the daemon's whole heap on V8's threads, 8 % of the CPU of
- * an export: 200 MB through the CLI (bench:logs) took 1.09 s with a major collection every 4 MB
+ * an export: 200 MB through the CLI (at level 4) took 1.09 s with a major collection every 4 MB
  * and 1.00 s with this, at the same daemon peak (~76 MiB; 600 MB: 76 → 79–84 MiB, goal < 95.4).
  * In process (no daemon heap around it), peak RSS 88 → 67 MiB against V8's own pace.
  */
