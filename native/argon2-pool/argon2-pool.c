@@ -23,7 +23,7 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 // Linux 5.14; older kernels refuse it (EINVAL) and the hash faults its pages itself
 #endif
-/** What the helper faults in per call, so it stops soon after the hash has caught up with it. */
+/** What the helper faults in per call; once the hash has caught up, the calls left find their pages present. */
 #define POPULATE_CHUNK (1024 * 1024)
 
 static struct {
