@@ -219,13 +219,12 @@ const WARM_UP_CANDIDATE = 'Warm-Up-Candidate-2026!';
  * Half a second into serving, the password check runs once, so the first password change after a
  * start does not pay for the interpreter's first run of it, nor (on the start that writes the code
  * cache) for compiling it: bench:password, a refused change right after start. The blocklist it
- * loads is dropped at once, so an idle daemon does not hold it; a change reads it again (~2 ms).
+ * loads is dropped at once (unless a change needs it meanwhile), so an idle daemon does not hold it.
  */
 async function warmUp(strength: StrengthService, config: Config): Promise<void> {
   try {
-    await strength.check(WARM_UP_CANDIDATE, contextWords([config.device.name, config.device.serial]));
+    await strength.warmUp(WARM_UP_CANDIDATE, contextWords([config.device.name, config.device.serial]));
     checkLogPassword(WARM_UP_CANDIDATE);
-    await strength.dropIfIdle();
   } catch {
     // A check that fails here fails for the request that needs it too, and says why there.
   }

@@ -57,8 +57,8 @@ export const BLOCKLIST_IDLE_MS = 10_000;
 export class StrengthService {
   #blocklist: Promise<Blocklist> | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
-  /** Checks in progress (waiting for the blocklist to load, or running). */
-  #checking = 0;
+  /** Checks begun so far: a warm-up lets the list go only if no other check began during it. */
+  #begun = 0;
 
   constructor(
     private readonly idleMs = BLOCKLIST_IDLE_MS,
@@ -68,14 +68,13 @@ export class StrengthService {
   async check(password: string, context: readonly string[]): Promise<StrengthVerdict> {
     this.#blocklist ??= loadBlocklist(this.file);
     const loading = this.#blocklist;
-    this.#checking++;
+    this.#begun++;
     try {
       return checkPassword(password, await loading, context);
     } catch (err) {
       if (this.#blocklist === loading) this.#blocklist = null; // the next check tries the file again
       throw err;
     } finally {
-      this.#checking--;
       this.#scheduleDrop();
     }
   }
@@ -86,9 +85,15 @@ export class StrengthService {
     this.#idleTimer.unref();
   }
 
-  /** Drops the blocklist now unless a check is using it or another began since (the warm-up's). */
-  async dropIfIdle(): Promise<void> {
-    if (this.#checking === 0) await this.close();
+  /**
+   * One check that leaves no blocklist behind it (the daemon's warm-up at each start): the list it
+   * loaded is dropped at once, unless it was loaded before or another check began meanwhile.
+   */
+  async warmUp(password: string, context: readonly string[]): Promise<void> {
+    const loadedBefore = this.#blocklist !== null;
+    const mine = this.#begun + 1;
+    await this.check(password, context);
+    if (!loadedBefore && this.#begun === mine) await this.close();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 // The daemon's password-strength service: the blocklist read on first use and dropped when idle,
-// and the start's warm-up drop (dropIfIdle), which must not take the list from a check in progress.
+// and the start's warm-up, which must not take the list from a change that needs it.
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,19 +19,27 @@ async function service(name: string): Promise<{ strength: StrengthService; file:
   return { strength, file };
 }
 
-t.test('dropIfIdle after a check: the list is let go, and the next check reads the file again', async (t) => {
+t.test('a warm-up leaves no list behind: the next check reads the file again', async (t) => {
   const { strength, file } = await service('dropped.bin');
-  t.ok((await strength.check('P@ssw0rd123', context)).listed, 'a listed password is found');
-  await strength.dropIfIdle();
+  await strength.warmUp('Warm-Up-Candidate-2026!', context);
   await rm(file);
   await t.rejects(strength.check('P@ssw0rd123', context), /password blocklist .* ENOENT: reinstall/, 'the file is needed again');
 });
 
-t.test('dropIfIdle while a check waits for the list: the list stays for the checks after it', async (t) => {
+t.test('a check that begins during the warm-up keeps the list for the checks after it', async (t) => {
   const { strength, file } = await service('kept.bin');
+  const warming = strength.warmUp('Warm-Up-Candidate-2026!', context);
   const inProgress = strength.check('P@ssw0rd123', context);
-  await strength.dropIfIdle();
+  await warming;
   t.ok((await inProgress).listed, 'the check in progress is answered');
   await rm(file);
   t.ok((await strength.check('Pedro2024!', context)).listed, 'the next check still has the list (the file is gone)');
+});
+
+t.test('a list a change loaded before the warm-up stays loaded after it', async (t) => {
+  const { strength, file } = await service('before.bin');
+  t.ok((await strength.check('P@ssw0rd123', context)).listed, 'a listed password is found');
+  await strength.warmUp('Warm-Up-Candidate-2026!', context);
+  await rm(file);
+  t.ok((await strength.check('Pedro2024!', context)).listed, 'still held (the file is gone)');
 });
